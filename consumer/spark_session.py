@@ -1,0 +1,67 @@
+"""A SparkSession with the Kafka source and Avro functions, quiet and on loopback.
+
+The connector jars come from a local folder through ``spark.jars`` (no Ivy resolve at
+start); Spark ships them to executors itself, so a standalone cluster needs nothing
+on its workers' disks.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pyspark
+from pyspark.sql import SparkSession
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+LOG4J2_CONFIG = Path(__file__).resolve().parent / "log4j2.properties"
+
+
+class ConnectorJarsMissing(RuntimeError):
+    """The Spark Kafka/Avro connector jars are not where we look for them."""
+
+
+def connector_jars_dir() -> Path:
+    """SPARK_CONNECTOR_JARS_DIR, else the local stack's cache for this pyspark version."""
+    configured = os.environ.get("SPARK_CONNECTOR_JARS_DIR")
+    if configured:
+        return Path(configured)
+    return REPO_ROOT / ".stack" / "cache" / f"spark-connectors-{pyspark.__version__}"
+
+
+def connector_jars(jars_dir: Path) -> list[Path]:
+    """Every jar in jars_dir; both connectors must be among them."""
+    jars = sorted(jars_dir.glob("*.jar"))
+    names = " ".join(jar.name for jar in jars)
+    for connector in ("spark-sql-kafka-0-10", "spark-avro"):
+        if f"{connector}_2.13-{pyspark.__version__}.jar" not in names:
+            raise ConnectorJarsMissing(
+                f"{connector} {pyspark.__version__} jar not found in {jars_dir} "
+                "(run `scripts/local-stack.sh fetch` or set SPARK_CONNECTOR_JARS_DIR)"
+            )
+    return jars
+
+
+def build_spark_session(
+    master: str = "local[*]",
+    app_name: str = "prices-consumer",
+    shuffle_partitions: int = 4,
+) -> SparkSession:
+    """Start (or reuse) the SparkSession the consumer and the tests use."""
+    jars = connector_jars(connector_jars_dir())
+    driver_host = os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    quiet_logging = f"-Dlog4j2.configurationFile=file:{LOG4J2_CONFIG}"
+    return (
+        SparkSession.builder.master(master)
+        .appName(app_name)
+        .config("spark.jars", ",".join(str(jar) for jar in jars))
+        .config("spark.driver.host", driver_host)
+        .config("spark.driver.bindAddress", driver_host)
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.driver.extraJavaOptions", quiet_logging)
+        .config("spark.executor.extraJavaOptions", quiet_logging)
+        .getOrCreate()
+    )

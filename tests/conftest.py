@@ -1,0 +1,80 @@
+"""One real local stack per pytest session; a unique topic and subject per test.
+
+The stack is started by scripts/local-stack.sh unless it already runs (then it is
+reused and left running); whatever this session started, it stops at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from pyspark.sql import SparkSession
+
+from connection.settings import ConnectionSettings
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+LOCAL_STACK = REPO_ROOT / "scripts" / "local-stack.sh"
+
+
+def _stack(command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(LOCAL_STACK), command], capture_output=True, text=True, check=False)
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[dict[str, str]]:
+    """The local stack's connection environment (KAFKA_BOOTSTRAP_SERVERS, ...)."""
+    started_here = _stack("status").returncode != 0
+    if started_here:
+        up = _stack("up")
+        if up.returncode != 0:
+            pytest.fail(f"local stack did not start:\n{up.stderr}", pytrace=False)
+    env = dict(line.split("=", 1) for line in _stack("env").stdout.splitlines() if "=" in line)
+    os.environ.update(env)  # the SparkSession helper reads SPARK_CONNECTOR_JARS_DIR
+    yield env
+    if started_here:
+        _stack("down")
+
+
+@pytest.fixture
+def topic(stack: dict[str, str]) -> str:
+    """A fresh, empty topic (one partition) for this test."""
+    name = f"test-{uuid.uuid4().hex[:12]}"
+    admin = AdminClient({"bootstrap.servers": stack["KAFKA_BOOTSTRAP_SERVERS"]})
+    admin.create_topics([NewTopic(name, num_partitions=1, replication_factor=1)])[name].result(30)
+    return name
+
+
+@pytest.fixture
+def settings(stack: dict[str, str], topic: str) -> ConnectionSettings:
+    """Connection settings for this test's own topic and subject."""
+    return ConnectionSettings(
+        bootstrap_servers=stack["KAFKA_BOOTSTRAP_SERVERS"],
+        schema_registry_url=stack["SCHEMA_REGISTRY_URL"],
+        topic=topic,
+    )
+
+
+@pytest.fixture(scope="session")
+def registry_url(stack: dict[str, str]) -> str:
+    return stack["SCHEMA_REGISTRY_URL"]
+
+
+@pytest.fixture(scope="session")
+def registry(registry_url: str) -> SchemaRegistryClient:
+    return SchemaRegistryClient({"url": registry_url})
+
+
+@pytest.fixture(scope="session")
+def spark(stack: dict[str, str]) -> Iterator[SparkSession]:
+    from consumer.spark_session import build_spark_session
+
+    session = build_spark_session(master="local[2]", app_name="prices-tests")
+    yield session
+    session.stop()

@@ -1,0 +1,111 @@
+"""python -m producer: send mock price events to Kafka as Avro, then exit."""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from connection.cli import OneLineErrorParser, non_negative_int, positive_int
+from connection.settings import add_connection_arguments, settings_from_args
+from connection.timestamps import format_timestamp, parse_timestamp
+from producer.contract import DEFAULT_SCHEMA_FILE
+from producer.errors import ProducerError
+from producer.events import GeneratorPlan
+from producer.run import ProducerOptions, ProduceSummary, produce
+
+
+def timestamp(text: str) -> datetime:
+    try:
+        return parse_timestamp(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a timestamp like 2026-11-27 09:30:00.000: {text!r}"
+        ) from None
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = OneLineErrorParser(prog="python -m producer", description=__doc__)
+    add_connection_arguments(parser)
+    parser.add_argument(
+        "--count", type=positive_int, default=5000, help="events to send (default %(default)s)"
+    )
+    parser.add_argument(
+        "--seed",
+        type=non_negative_int,
+        default=None,
+        help="random seed; the same seed and --start replay the same events "
+        "(default: a fresh seed, printed)",
+    )
+    parser.add_argument(
+        "--start", type=timestamp, default=None, help="time of the first event, UTC (default: now)"
+    )
+    parser.add_argument(
+        "--anomalies",
+        type=non_negative_int,
+        default=0,
+        help="inject this many far-off prices (8-12 sigma) as ground truth "
+        "for outlier detection (default 0)",
+    )
+    parser.add_argument(
+        "--schema",
+        type=Path,
+        default=DEFAULT_SCHEMA_FILE,
+        help="Avro schema file of the values (default schemas/prices-value.avsc)",
+    )
+    parser.add_argument(
+        "--partitions",
+        type=positive_int,
+        default=3,
+        help="partitions when the topic is created here (default %(default)s)",
+    )
+    parser.add_argument(
+        "--delivery-timeout",
+        type=positive_int,
+        default=30,
+        metavar="SECONDS",
+        help="give up on an unacknowledged event after this long (default %(default)s)",
+    )
+    args = parser.parse_args(argv)
+    if args.anomalies > args.count:
+        parser.error(f"--anomalies ({args.anomalies}) cannot exceed --count ({args.count})")
+    return args
+
+
+def summary_line(summary: ProduceSummary) -> str:
+    report = summary.report
+    return (
+        f"sent {report.sent} events, {report.acknowledged} acknowledged, to topic "
+        f"{summary.topic} (subject {summary.subject}, schema id {summary.schema_id}, "
+        f"version {summary.schema_version}) in {summary.seconds:.2f} s; "
+        f"replay: --seed {summary.seed} --start '{format_timestamp(summary.start)}'"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
+    start = args.start or datetime.now(timezone.utc).replace(microsecond=0)
+    plan = GeneratorPlan(count=args.count, seed=seed, start=start, anomalies=args.anomalies)
+    options = ProducerOptions(
+        plan=plan,
+        schema_file=args.schema,
+        partitions=args.partitions,
+        delivery_timeout_s=float(args.delivery_timeout),
+    )
+    try:
+        summary = produce(settings_from_args(args), options)
+    except ProducerError as error:
+        print(f"producer: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("producer: interrupted", file=sys.stderr)
+        return 130
+    print(summary_line(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""The schema file, its registration under the topic's subject, and the serializers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from confluent_kafka.schema_registry import (
+    RegisteredSchema,
+    Schema,
+    SchemaRegistryClient,
+    SchemaRegistryError,
+)
+from confluent_kafka.schema_registry.avro import AvroSerializer
+
+from connection.registry import RegistryUnreachable
+from producer.errors import ProducerError
+
+DEFAULT_SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schemas" / "prices-value.avsc"
+KEY_SCHEMA = Schema(json.dumps({"type": "string"}), "AVRO")
+HTTP_CONFLICT = 409
+
+
+@dataclass(frozen=True)
+class RegisteredContract:
+    """The value schema as the registry knows it (and the key schema's subject)."""
+
+    value: RegisteredSchema
+    value_subject: str
+    key_subject: str
+
+
+def load_schema(path: Path) -> Schema:
+    """The Avro schema in path, checked to be JSON."""
+    try:
+        text = path.read_text()
+        json.loads(text)
+    except OSError as error:
+        raise ProducerError(f"cannot read schema file {path}: {error.strerror}") from None
+    except json.JSONDecodeError as error:
+        raise ProducerError(f"schema file {path} is not JSON: {error}") from None
+    return Schema(text, "AVRO")
+
+
+def register_contract(
+    registry: SchemaRegistryClient, registry_url: str, value_subject: str, value_schema: Schema
+) -> RegisteredContract:
+    """Register key and value schemas (a no-op when already there) before any event is sent.
+
+    Registering first means an unreachable registry or an incompatible schema stops the
+    run before the first event is written.
+    """
+    key_subject = value_subject.removesuffix("-value") + "-key"
+    try:
+        registry.register_schema(key_subject, KEY_SCHEMA)
+        registry.register_schema(value_subject, value_schema)
+        registered = registry.lookup_schema(value_subject, value_schema)
+    except SchemaRegistryError as error:
+        if error.http_status_code == HTTP_CONFLICT:
+            raise ProducerError(
+                f"the registry refused the schema as incompatible with subject "
+                f"{value_subject} (409): {error.error_message}"
+            ) from None
+        raise ProducerError(
+            f"the registry rejected the schema for {value_subject} "
+            f"({error.http_status_code}): {error.error_message}"
+        ) from None
+    except RegistryUnreachable as error:
+        raise ProducerError(f"schema registry unreachable at {registry_url}: {error}") from None
+    return RegisteredContract(
+        value=registered, value_subject=value_subject, key_subject=key_subject
+    )
+
+
+def serializers(
+    registry: SchemaRegistryClient, contract: RegisteredContract, value_schema: Schema
+) -> tuple[AvroSerializer, AvroSerializer]:
+    """Key and value serializers bound to the contract's subjects (never auto-registering).
+
+    The subject is set explicitly rather than derived, so a topic ``T`` always uses
+    ``T-key`` / ``T-value`` (TopicNameStrategy) whatever the client's default strategy.
+    """
+
+    def fixed_subject(subject: str) -> Callable[[object, object], str]:
+        return lambda _ctx, _record_name: subject
+
+    common = {"auto.register.schemas": False}
+    key = AvroSerializer(
+        registry,
+        KEY_SCHEMA,
+        conf={**common, "subject.name.strategy": fixed_subject(contract.key_subject)},
+    )
+    value = AvroSerializer(
+        registry,
+        value_schema,
+        conf={**common, "subject.name.strategy": fixed_subject(contract.value_subject)},
+    )
+    return key, value

@@ -1,0 +1,5 @@
+"""The producer's one failure type: a message fit for a single line on stderr."""
+
+
+class ProducerError(Exception):
+    """A failure the user can act on; str(error) is the whole explanation."""

@@ -1,0 +1,90 @@
+"""One producer run: check the broker, register the contract, create the topic, send."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from confluent_kafka import Producer
+
+from connection.kafka import BrokerUnreachable, admin_client, cluster_metadata, ensure_topic
+from connection.registry import registry_client
+from connection.settings import ConnectionSettings
+from producer.contract import load_schema, register_contract, serializers
+from producer.errors import ProducerError
+from producer.events import GeneratorPlan, generate_events
+from producer.send import DeliveryReport, producer_config, send_events
+
+
+@dataclass(frozen=True)
+class ProducerOptions:
+    """How many events, from which plan, against which schema, with what patience."""
+
+    plan: GeneratorPlan
+    schema_file: Path
+    partitions: int = 3
+    delivery_timeout_s: float = 30.0
+
+
+@dataclass(frozen=True)
+class ProduceSummary:
+    """The facts of a finished run (rendered as one line by __main__)."""
+
+    topic: str
+    subject: str
+    schema_id: int
+    schema_version: int
+    report: DeliveryReport
+    seconds: float
+    seed: int
+    start: datetime
+
+
+def produce(settings: ConnectionSettings, options: ProducerOptions) -> ProduceSummary:
+    """Send options.plan's events to settings.topic; ProducerError on any failure.
+
+    Everything that can be checked is checked before the first event is sent, so an
+    unreachable broker or registry, or a refused schema, leaves the topic untouched.
+    """
+    value_schema = load_schema(options.schema_file)
+    admin = admin_client(settings.bootstrap_servers)
+    try:
+        metadata = cluster_metadata(admin, settings.bootstrap_servers)
+    except BrokerUnreachable as error:
+        raise ProducerError(str(error)) from None
+    registry = registry_client(settings.schema_registry_url)
+    contract = register_contract(
+        registry, settings.schema_registry_url, settings.value_subject, value_schema
+    )
+    ensure_topic(admin, metadata, settings.topic, options.partitions)
+    key_serializer, value_serializer = serializers(registry, contract, value_schema)
+
+    producer = Producer(producer_config(settings.bootstrap_servers, options.delivery_timeout_s))
+    started = time.perf_counter()
+    report = send_events(
+        producer,
+        settings.topic,
+        generate_events(options.plan),
+        key_serializer,
+        value_serializer,
+        total=options.plan.count,
+    )
+    seconds = time.perf_counter() - started
+    if not report.complete:
+        raise ProducerError(
+            f"only {report.acknowledged} of {report.sent} events were acknowledged by "
+            f"{settings.bootstrap_servers} within {options.delivery_timeout_s:.0f} s "
+            f"({report.failed} failed: {report.first_error})"
+        )
+    return ProduceSummary(
+        topic=settings.topic,
+        subject=contract.value_subject,
+        schema_id=contract.value.schema_id or 0,
+        schema_version=contract.value.version or 0,
+        report=report,
+        seconds=seconds,
+        seed=options.plan.seed,
+        start=options.plan.start,
+    )

@@ -1,0 +1,25 @@
+"""Stable rule ids for compatibility violations (documented in docs/schema-gate.md).
+
+Ids name the change from the old schema to the new one, so the same id means the
+same kind of edit whichever direction found it.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class Rule(str, Enum):
+    TYPE_CHANGED = "TYPE_CHANGED"
+    LOGICAL_TYPE_CHANGED = "LOGICAL_TYPE_CHANGED"
+    FIELD_ADDED_WITHOUT_DEFAULT = "FIELD_ADDED_WITHOUT_DEFAULT"
+    FIELD_REMOVED_WITHOUT_DEFAULT = "FIELD_REMOVED_WITHOUT_DEFAULT"
+    FIELD_MADE_REQUIRED = "FIELD_MADE_REQUIRED"
+    FIELD_MADE_NULLABLE = "FIELD_MADE_NULLABLE"
+    UNION_BRANCH_REMOVED = "UNION_BRANCH_REMOVED"
+    UNION_BRANCH_ADDED = "UNION_BRANCH_ADDED"
+    ENUM_SYMBOL_REMOVED = "ENUM_SYMBOL_REMOVED"
+    ENUM_SYMBOL_ADDED = "ENUM_SYMBOL_ADDED"
+    NAME_CHANGED = "NAME_CHANGED"
+    FIXED_SIZE_CHANGED = "FIXED_SIZE_CHANGED"
+    REGISTRY_REJECTED = "REGISTRY_REJECTED"

@@ -1,0 +1,66 @@
+"""Decode every writer schema's records into the reader schema with Spark's from_avro.
+
+Avro binary is positional: bytes written with one schema version cannot be read with
+another version's schema alone. Each record is decoded with the schema it was written
+with (looked up once per schema id) and resolved into one reader schema (from_avro's
+``avroSchema`` option), so every branch yields the same struct type. One CASE over the
+schema ids evaluates only the matching branch: each record is decoded once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.avro.functions import from_avro
+
+from consumer.framing import UNDECODABLE, UNKNOWN_SCHEMA_ID
+
+
+def required_fields(reader_schema: str) -> list[str]:
+    """Reader fields that a successfully decoded record always has (no null branch)."""
+    fields = json.loads(reader_schema)["fields"]
+    return [
+        field["name"]
+        for field in fields
+        if not (isinstance(field["type"], list) and "null" in field["type"])
+    ]
+
+
+def decode_event(
+    schema_id: Column, body: Column, writer_schemas: Mapping[int, str], reader_schema: str
+) -> Column:
+    """The decoded struct (reader schema's shape); null for unknown ids and bad bodies."""
+    options = {"avroSchema": reader_schema, "mode": "PERMISSIVE"}
+    # Typed null of the reader's struct: the value for ids without a writer schema.
+    decoded = F.when(F.lit(False), from_avro(F.lit(None).cast("binary"), reader_schema))
+    for writer_id, writer_schema in sorted(writer_schemas.items()):
+        decoded = decoded.when(
+            schema_id == F.lit(writer_id), from_avro(body, writer_schema, options)
+        )
+    return decoded
+
+
+def decode_frames(
+    frames: DataFrame, writer_schemas: Mapping[int, str], reader_schema: str
+) -> DataFrame:
+    """Framed records -> partition, offset, event (struct or null), reason (null if decoded).
+
+    PERMISSIVE mode turns a body that fails to decode into nulls instead of failing the
+    job; such a record lacks its required fields and is marked undecodable.
+    """
+    schema_id, event = F.col("schema_id"), F.col("event")
+    known_id = schema_id.isin(list(writer_schemas)) if writer_schemas else F.lit(False)
+    missing_required = event.isNull()
+    for name in required_fields(reader_schema):
+        missing_required = missing_required | event[name].isNull()
+    reason = F.coalesce(
+        F.col("reason"),
+        F.when(~known_id, F.lit(UNKNOWN_SCHEMA_ID)),
+        F.when(missing_required, F.lit(UNDECODABLE)),
+    )
+    return frames.withColumn(
+        "event", decode_event(schema_id, F.col("body"), writer_schemas, reader_schema)
+    ).select("partition", "offset", "event", reason.alias("reason"))

@@ -1,0 +1,63 @@
+"""The consumer's report as data: computed once in Spark, rendered as text or JSON."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class SymbolStatistics:
+    symbol: str
+    count: int
+    min: float
+    max: float
+    mean: float
+    stddev: float | None  # sample standard deviation; None for a single event
+
+
+@dataclass(frozen=True)
+class Outlier:
+    ts: datetime
+    symbol: str
+    price: float
+    z: float
+
+
+@dataclass(frozen=True)
+class RecordLocation:
+    partition: int
+    offset: int
+
+
+@dataclass(frozen=True)
+class Undecodable:
+    """Records left out of the statistics for one reason, with a few examples."""
+
+    reason: str
+    count: int
+    examples: list[RecordLocation]
+
+
+@dataclass(frozen=True)
+class Histogram:
+    """One symbol's price distribution: counts of equal-width bins from low to high."""
+
+    symbol: str
+    low: float
+    high: float
+    counts: list[int]
+
+
+@dataclass(frozen=True)
+class Report:
+    topic: str
+    messages: int
+    decoded: int
+    reader_schema: str
+    writer_schema_ids: list[int]
+    z_threshold: float
+    statistics: list[SymbolStatistics]
+    outliers: list[Outlier]
+    undecodable: list[Undecodable] = field(default_factory=list)
+    histograms: list[Histogram] = field(default_factory=list)  # only when a plot is asked for

@@ -1,0 +1,64 @@
+"""One consumer run: check broker, topic and registry first, then analyse in Spark."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from py4j.protocol import Py4JError
+from pyspark.errors import PySparkException
+
+from connection.registry import registry_client
+from connection.settings import ConnectionSettings
+from consumer.analysis import analyse
+from consumer.errors import ConsumerError
+from consumer.report import Report
+from consumer.schemas import ReaderSchema, latest_reader_schema, writer_schemas
+from consumer.source import check_topic, read_topic
+from consumer.spark_session import ConnectorJarsMissing, build_spark_session
+
+
+@dataclass(frozen=True)
+class ConsumerOptions:
+    master: str = "local[*]"
+    z_threshold: float = 3.0
+    reader_schema_file: Path | None = None
+    min_partitions: int | None = None  # default: the cluster's default parallelism
+    histogram_bins: int = 0  # > 0 when a plot is asked for
+
+
+def reader_schema_from_file(path: Path) -> ReaderSchema:
+    try:
+        return ReaderSchema(schema=path.read_text(), source=str(path))
+    except OSError as error:
+        raise ConsumerError(f"cannot read reader schema {path}: {error.strerror}") from None
+
+
+def consume(settings: ConnectionSettings, options: ConsumerOptions) -> Report:
+    """The report on every record in settings.topic; ConsumerError on any failure."""
+    partitions = check_topic(settings)
+    registry = registry_client(settings.schema_registry_url)
+    reader = (
+        reader_schema_from_file(options.reader_schema_file)
+        if options.reader_schema_file
+        else latest_reader_schema(registry, settings.schema_registry_url, settings.value_subject)
+    )
+    try:
+        spark = build_spark_session(master=options.master)
+        min_partitions = options.min_partitions or max(
+            partitions, spark.sparkContext.defaultParallelism
+        )
+        return analyse(
+            read_topic(spark, settings, min_partitions),
+            topic=settings.topic,
+            writer_lookup=lambda ids: writer_schemas(registry, settings.schema_registry_url, ids),
+            reader_schema=reader.schema,
+            reader_source=reader.source,
+            z_threshold=options.z_threshold,
+            histogram_bins=options.histogram_bins,
+        )
+    except ConnectorJarsMissing as error:
+        raise ConsumerError(str(error)) from None
+    except (PySparkException, Py4JError) as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+        raise ConsumerError(f"Spark job failed: {first_line}") from None

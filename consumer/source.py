@@ -1,0 +1,44 @@
+"""The one edge that reads Kafka: every partition of a topic, earliest to latest."""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame, SparkSession
+
+from connection.kafka import BrokerUnreachable, admin_client, cluster_metadata
+from connection.settings import ConnectionSettings
+from consumer.errors import ConsumerError
+
+
+def check_topic(settings: ConnectionSettings) -> int:
+    """The topic's partition count; ConsumerError when the broker or topic is missing.
+
+    Checked before Spark starts, so a typo fails in seconds with a clear line.
+    """
+    admin = admin_client(settings.bootstrap_servers)
+    try:
+        metadata = cluster_metadata(admin, settings.bootstrap_servers)
+    except BrokerUnreachable as error:
+        raise ConsumerError(str(error)) from None
+    topic = metadata.topics.get(settings.topic)
+    if topic is None:
+        raise ConsumerError(
+            f"topic {settings.topic} does not exist on {settings.bootstrap_servers}"
+        )
+    return len(topic.partitions)
+
+
+def read_topic(spark: SparkSession, settings: ConnectionSettings, min_partitions: int) -> DataFrame:
+    """All records of the topic as a batch (key, value, topic, partition, offset, ...).
+
+    minPartitions splits large offset ranges so a one-partition topic still keeps every
+    core busy.
+    """
+    return (
+        spark.read.format("kafka")
+        .option("kafka.bootstrap.servers", settings.bootstrap_servers)
+        .option("subscribe", settings.topic)
+        .option("startingOffsets", "earliest")
+        .option("endingOffsets", "latest")
+        .option("minPartitions", str(min_partitions))
+        .load()
+    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from connection.timestamps import format_timestamp
 
@@ -34,6 +34,8 @@ SYMBOL_MODELS: dict[str, SymbolModel] = {
 SYMBOLS: tuple[str, ...] = tuple(SYMBOL_MODELS)
 
 MEAN_GAP_MS = 10.0  # mean time between two events, in milliseconds
+ANOMALY_MIN_SIGMA = 8.0  # an injected anomaly is this many sigmas from its symbol's level...
+ANOMALY_MAX_SIGMA = 12.0  # ...and at most this many
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,18 @@ class GeneratorPlan:
     start: datetime
     anomalies: int = 0
 
+    def __post_init__(self) -> None:
+        if self.count < 0 or not 0 <= self.anomalies <= self.count:
+            raise ValueError(f"need 0 <= anomalies <= count, got {self.anomalies} of {self.count}")
+        # The contract carries milliseconds (timestamp-millis) in UTC: a start with
+        # microseconds, or a naive one, would generate events that differ from what a
+        # consumer decodes, and the printed --start would not replay them.
+        start = self.start if self.start.tzinfo else self.start.replace(tzinfo=timezone.utc)
+        start = start.astimezone(timezone.utc)
+        object.__setattr__(
+            self, "start", start.replace(microsecond=start.microsecond // 1000 * 1000)
+        )
+
 
 def anomaly_positions(plan: GeneratorPlan) -> frozenset[int]:
     """Indices (0-based) of the events that are injected anomalies."""
@@ -71,14 +85,17 @@ def anomaly_positions(plan: GeneratorPlan) -> frozenset[int]:
 def generate_events(plan: GeneratorPlan) -> Iterator[PriceEvent]:
     """The plan's events in time order; generated lazily, so any count fits in memory."""
     rng = random.Random(plan.seed)
+    # Anomalies draw from their own stream, so the same seed gives the same series
+    # whatever --anomalies is: an anomaly only replaces the price at its position.
+    anomaly_rng = random.Random(f"anomaly-prices:{plan.seed}")
     anomalies = anomaly_positions(plan)
     ts = plan.start
     for index in range(plan.count):
         ts += timedelta(milliseconds=max(1, round(rng.expovariate(1 / MEAN_GAP_MS))))
         symbol = rng.choice(SYMBOLS)
         model = SYMBOL_MODELS[symbol]
+        price = rng.normalvariate(model.level, model.sigma)
         if index in anomalies:
-            price = model.level + rng.choice((-1, 1)) * rng.uniform(8, 12) * model.sigma
-        else:
-            price = rng.normalvariate(model.level, model.sigma)
+            offset = anomaly_rng.uniform(ANOMALY_MIN_SIGMA, ANOMALY_MAX_SIGMA) * model.sigma
+            price = model.level + anomaly_rng.choice((-1, 1)) * offset
         yield PriceEvent(ts=ts, symbol=symbol, price=round(max(price, 0.01), 2))

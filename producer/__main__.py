@@ -98,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         summary = produce(settings_from_args(args), options)
     except ProducerError as error:
-        print(f"producer: error: {error}", file=sys.stderr)
+        one_line = " ".join(str(error).split())  # registry messages may span lines
+        print(f"producer: error: {one_line}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("producer: interrupted", file=sys.stderr)

@@ -14,6 +14,9 @@ from confluent_kafka.schema_registry import (
     SchemaRegistryError,
 )
 from confluent_kafka.schema_registry.avro import AvroSerializer
+from fastavro import parse_schema
+from fastavro.schema import SchemaParseException
+from fastavro.validation import ValidationError, validate
 
 from connection.registry import RegistryUnreachable
 from producer.errors import ProducerError
@@ -21,6 +24,7 @@ from producer.errors import ProducerError
 DEFAULT_SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schemas" / "prices-value.avsc"
 KEY_SCHEMA = Schema(json.dumps({"type": "string"}), "AVRO")
 HTTP_CONFLICT = 409
+HTTP_NOT_FOUND = 404
 
 
 @dataclass(frozen=True)
@@ -32,40 +36,61 @@ class RegisteredContract:
     key_subject: str
 
 
-def load_schema(path: Path) -> Schema:
-    """The Avro schema in path, checked to be JSON."""
+def load_schema(path: Path, sample: dict[str, object]) -> Schema:
+    """The Avro schema in path, checked locally to parse and to fit a sample record.
+
+    Checked before the broker or registry is touched, so a wrong --schema file is one
+    line on stderr, not a serialization traceback after the schema was registered.
+    """
     try:
         text = path.read_text()
-        json.loads(text)
+        parsed = parse_schema(json.loads(text))
+        validate(sample, parsed, raise_errors=True)
     except OSError as error:
         raise ProducerError(f"cannot read schema file {path}: {error.strerror}") from None
     except json.JSONDecodeError as error:
         raise ProducerError(f"schema file {path} is not JSON: {error}") from None
+    except (SchemaParseException, ValueError) as error:
+        raise ProducerError(f"schema file {path} is not a valid Avro schema: {error}") from None
+    except ValidationError as error:
+        problems = " ".join(str(error).split())  # a JSON list of problems, one per line
+        raise ProducerError(
+            f"schema file {path} does not fit the price events: {problems}"
+        ) from None
     return Schema(text, "AVRO")
 
 
 def register_contract(
     registry: SchemaRegistryClient, registry_url: str, value_subject: str, value_schema: Schema
 ) -> RegisteredContract:
-    """Register key and value schemas (a no-op when already there) before any event is sent.
+    """Register value and key schemas (a no-op when already there) before any event is sent.
 
     Registering first means an unreachable registry or an incompatible schema stops the
-    run before the first event is written.
+    run before the first event is written. The value schema goes first: when the
+    registry refuses it, the key subject is left untouched too.
     """
     key_subject = value_subject.removesuffix("-value") + "-key"
+    subject = value_subject
     try:
-        registry.register_schema(key_subject, KEY_SCHEMA)
         registry.register_schema(value_subject, value_schema)
         registered = registry.lookup_schema(value_subject, value_schema)
+        subject = key_subject
+        registry.register_schema(key_subject, KEY_SCHEMA)
     except SchemaRegistryError as error:
         if error.http_status_code == HTTP_CONFLICT:
             raise ProducerError(
                 f"the registry refused the schema as incompatible with subject "
-                f"{value_subject} (409): {error.error_message}"
+                f"{subject} (409): {error.error_message}"
             ) from None
+        hint = (
+            f"; is {registry_url} the registry's Confluent-compatible API "
+            f"(for Apicurio: .../apis/ccompat/v7)?"
+            if error.http_status_code == HTTP_NOT_FOUND
+            else ""
+        )
         raise ProducerError(
-            f"the registry rejected the schema for {value_subject} "
-            f"({error.http_status_code}): {error.error_message}"
+            f"the registry rejected the schema for {subject} "
+            f"({error.http_status_code}): {error.error_message}{hint}"
         ) from None
     except RegistryUnreachable as error:
         raise ProducerError(f"schema registry unreachable at {registry_url}: {error}") from None

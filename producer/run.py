@@ -7,9 +7,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from confluent_kafka import Producer
+from confluent_kafka import KafkaException, Producer
 
-from connection.kafka import BrokerUnreachable, admin_client, cluster_metadata, ensure_topic
+from connection.kafka import (
+    BROKER_TIMEOUT_S,
+    BrokerUnreachable,
+    admin_client,
+    cluster_metadata,
+    ensure_topic,
+)
 from connection.registry import registry_client
 from connection.settings import ConnectionSettings
 from producer.contract import load_schema, register_contract, serializers
@@ -48,7 +54,10 @@ def produce(settings: ConnectionSettings, options: ProducerOptions) -> ProduceSu
     Everything that can be checked is checked before the first event is sent, so an
     unreachable broker or registry, or a refused schema, leaves the topic untouched.
     """
-    value_schema = load_schema(options.schema_file)
+    first_event = next(generate_events(options.plan), None)
+    if first_event is None:
+        raise ProducerError("nothing to send: the plan has no events")
+    value_schema = load_schema(options.schema_file, first_event.to_record())
     admin = admin_client(settings.bootstrap_servers)
     try:
         metadata = cluster_metadata(admin, settings.bootstrap_servers)
@@ -58,7 +67,17 @@ def produce(settings: ConnectionSettings, options: ProducerOptions) -> ProduceSu
     contract = register_contract(
         registry, settings.schema_registry_url, settings.value_subject, value_schema
     )
-    ensure_topic(admin, metadata, settings.topic, options.partitions)
+    try:
+        ensure_topic(admin, metadata, settings.topic, options.partitions)
+    except KafkaException as error:
+        raise ProducerError(
+            f"cannot create topic {settings.topic}: {error.args[0].str()}"
+        ) from None
+    except TimeoutError:
+        raise ProducerError(
+            f"cannot create topic {settings.topic}: no answer from {settings.bootstrap_servers} "
+            f"within {BROKER_TIMEOUT_S:.0f} s"
+        ) from None
     key_serializer, value_serializer = serializers(registry, contract, value_schema)
 
     producer = Producer(producer_config(settings.bootstrap_servers, options.delivery_timeout_s))
@@ -75,8 +94,8 @@ def produce(settings: ConnectionSettings, options: ProducerOptions) -> ProduceSu
     if not report.complete:
         raise ProducerError(
             f"only {report.acknowledged} of {report.sent} events were acknowledged by "
-            f"{settings.bootstrap_servers} within {options.delivery_timeout_s:.0f} s "
-            f"({report.failed} failed: {report.first_error})"
+            f"{settings.bootstrap_servers} (delivery timeout {options.delivery_timeout_s:.0f} s): "
+            f"{report.failed} failed, the first with: {report.first_error}"
         )
     return ProduceSummary(
         topic=settings.topic,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from confluent_kafka import KafkaError, Message, Producer
 from confluent_kafka.schema_registry.avro import AvroSerializer
@@ -41,12 +41,10 @@ class DeliveryReport:
     acknowledged: int = 0
     failed: int = 0
     first_error: str | None = None
-    partitions: set[int] = field(default_factory=set)
 
     def on_delivery(self, error: KafkaError | None, message: Message) -> None:
         if error is None:
             self.acknowledged += 1
-            self.partitions.add(message.partition() or 0)
         else:
             self.failed += 1
             if self.first_error is None:

@@ -18,7 +18,8 @@ class Violation:
     old_type: str
     new_type: str
     message: str
-    direction: Direction
+    direction: Direction | None
+    """None when the registry, not a direction of the analysis, found the problem."""
     against: str
     """Label of the old version: a registry version number or a git commit."""
 
@@ -39,22 +40,23 @@ class SubjectResult:
 
 
 @dataclass(frozen=True)
-class Report:
-    """The verdicts of one run of `check` (or the check that `register` runs first)."""
-
-    baseline: str
-    """Where the old versions came from: the registry URL or "git:<ref>"."""
-    subjects: tuple[SubjectResult, ...]
-
-    @property
-    def compatible(self) -> bool:
-        return all(subject.compatible for subject in self.subjects)
-
-
-@dataclass(frozen=True)
 class Registration:
     """A schema that `register` stored in the registry."""
 
     subject: str
     version: int
     schema_id: int
+
+
+@dataclass(frozen=True)
+class Report:
+    """The verdicts of one run of `check` (or the check that `register` runs first)."""
+
+    baseline: str
+    """Where the old versions came from: the registry URL or "git:<ref>"."""
+    subjects: tuple[SubjectResult, ...]
+    registrations: tuple[Registration, ...] = ()
+
+    @property
+    def compatible(self) -> bool:
+        return all(subject.compatible for subject in self.subjects)

@@ -1,0 +1,95 @@
+"""Command line: parse arguments, run one subcommand, render its report, pick the exit code.
+
+Exit codes: 0 compatible, 1 incompatible, 2 usage, input or connection error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from connection.settings import DEFAULT_SCHEMA_REGISTRY_URL, registry_url
+from schemagate.contracts import load_contracts
+from schemagate.errors import GateError
+from schemagate.gate import DEFAULT_OFFLINE_LEVEL, check_offline, check_online, register
+from schemagate.levels import Level
+from schemagate.model import Report
+from schemagate.registry import Registry
+from schemagate.render import RENDERERS
+
+EXIT_COMPATIBLE, EXIT_INCOMPATIBLE, EXIT_ERROR = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "files",
+        nargs="*",
+        type=Path,
+        help="schema files to check (default: every .avsc in --schemas-dir); "
+        "a file's name without .avsc is its registry subject",
+    )
+    common.add_argument(
+        "--schemas-dir", type=Path, default=Path("schemas"), help="default %(default)s"
+    )
+    common.add_argument(
+        "--format", choices=sorted(RENDERERS), default="text", help="output (default %(default)s)"
+    )
+    common.add_argument(
+        "--schema-registry-url",
+        type=registry_url,
+        default=os.environ.get("SCHEMA_REGISTRY_URL", DEFAULT_SCHEMA_REGISTRY_URL),
+        help="Confluent-compatible registry API (env SCHEMA_REGISTRY_URL; default %(default)s)",
+    )
+
+    parser = argparse.ArgumentParser(
+        prog="schema-gate", description="Stop breaking Avro schema changes before they ship."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    check = commands.add_parser(
+        "check", parents=[common], help="check schemas against the registry or a git ref"
+    )
+    check.add_argument(
+        "--level",
+        type=Level,
+        choices=list(Level),
+        metavar="LEVEL",
+        help="compatibility level (default: the subject's level in the registry; offline "
+        f"{DEFAULT_OFFLINE_LEVEL.value}); one of {', '.join(level.value for level in Level)}",
+    )
+    check.add_argument(
+        "--offline", action="store_true", help="no registry: compare with the files in git"
+    )
+    check.add_argument(
+        "--against", metavar="REF", help="with --offline: the git ref to compare with (HEAD)"
+    )
+    commands.add_parser(
+        "register", parents=[common], help="register the schemas that pass the check"
+    )
+    return parser
+
+
+def _run(args: argparse.Namespace) -> Report:
+    contracts = load_contracts(args.schemas_dir, args.files)
+    if args.command == "register":
+        return register(contracts, Registry(args.schema_registry_url))
+    if args.offline:
+        return check_offline(contracts, args.against or "HEAD", args.level)
+    return check_online(contracts, Registry(args.schema_registry_url), args.level)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "check" and args.against and not args.offline:
+        parser.error("--against needs --offline")
+    try:
+        report = _run(args)
+    except GateError as error:
+        print(f"schema-gate: error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    print(RENDERERS[args.format](report))
+    return EXIT_COMPATIBLE if report.compatible else EXIT_INCOMPATIBLE

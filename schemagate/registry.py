@@ -1,0 +1,104 @@
+"""The schema registry through its Confluent-compatible REST API.
+
+confluent-kafka's SchemaRegistryClient does the talking. Two calls go through its REST
+client directly because the public methods drop what is needed: `test_compatibility`
+returns only a bool (the verbose reasons are lost), and `get_compatibility` does not
+ask for the global fallback, so Apicurio answers NONE for a subject without its own
+setting although it enforces the global level.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from urllib.parse import quote
+
+import httpx2
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from confluent_kafka.schema_registry.error import SchemaRegistryError
+
+from schemagate.check import Version, parse
+from schemagate.errors import GateError
+from schemagate.levels import Level
+from schemagate.model import Registration
+
+SUBJECT_NOT_FOUND = 40401
+
+
+class SubjectNotFound(GateError):
+    """The subject has no versions yet."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The registry's own answer to "is this schema compatible with that version"."""
+
+    version: str
+    compatible: bool
+    messages: tuple[str, ...]
+
+
+class Registry:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._client = SchemaRegistryClient({"url": url})
+
+    @contextmanager
+    def _request(self, what: str) -> Iterator[None]:
+        """Turn the client's exceptions into one readable GateError."""
+        try:
+            yield
+        except SchemaRegistryError as error:
+            failure = SubjectNotFound if error.error_code == SUBJECT_NOT_FOUND else GateError
+            raise failure(
+                f"schema registry at {self.url}: {what}: {error.error_message}"
+            ) from error
+        except (httpx2.HTTPError, OSError) as error:
+            raise GateError(f"cannot reach the schema registry at {self.url}: {error}") from error
+
+    def level(self, subject: str) -> Level:
+        """The subject's compatibility level, or the global one if it has none."""
+        rest = self._client._rest_client
+        try:
+            with self._request(f"compatibility level of {subject}"):
+                config = rest.get(f"config/{quote(subject, safe='')}", {"defaultToGlobal": "true"})
+        except SubjectNotFound:
+            with self._request("global compatibility level"):
+                config = rest.get("config")
+        return Level(config["compatibilityLevel"])
+
+    def history(self, subject: str) -> list[Version]:
+        """Every registered version of the subject, oldest first ([] for a new subject)."""
+        try:
+            with self._request(f"versions of {subject}"):
+                numbers = self._client.get_versions(subject)
+        except SubjectNotFound:
+            return []
+        versions = []
+        for number in sorted(numbers):
+            with self._request(f"version {number} of {subject}"):
+                text = self._client.get_version(subject, number).schema.schema_str
+            label = str(number)
+            versions.append(Version(label, parse(text or "", f"{subject} version {label}")))
+        return versions
+
+    def verdicts(self, subject: str, schema_text: str, versions: Iterable[str]) -> list[Verdict]:
+        """The registry's verdict on `schema_text` against each version, at its own level."""
+        return [self._verdict(subject, schema_text, version) for version in versions]
+
+    def _verdict(self, subject: str, schema_text: str, version: str) -> Verdict:
+        path = f"compatibility/subjects/{quote(subject, safe='')}/versions/{version}?verbose=true"
+        with self._request(f"compatibility of {subject} with version {version}"):
+            answer = self._client._rest_client.post(path, body={"schema": schema_text})
+        messages = tuple(str(message) for message in answer.get("messages") or ())
+        return Verdict(version, bool(answer["is_compatible"]), messages)
+
+    def register(self, subject: str, schema_text: str) -> Registration:
+        schema = Schema(schema_text, "AVRO")
+        with self._request(f"registering {subject}"):
+            schema_id = self._client.register_schema(subject, schema)
+            registered = self._client.lookup_schema(subject, schema)
+        if registered.version is None:
+            raise GateError(f"schema registry at {self.url}: no version for {subject}")
+        return Registration(subject, registered.version, schema_id)

@@ -54,7 +54,10 @@ def analyse(
             .select("partition", "offset", "reason", "event.ts", "event.symbol", "event.price")
             .persist(StorageLevel.MEMORY_AND_DISK)
         )
-        decoded.count()  # materialise before the frames are dropped
+        # One job both fills the cache (before the frames are dropped) and counts reasons.
+        reason_counts = {
+            row["reason"]: int(row["count"]) for row in decoded.groupBy("reason").count().collect()
+        }
     finally:
         frames.unpersist()
     try:
@@ -62,7 +65,7 @@ def analyse(
         statistics = symbol_statistics(events).persist()
         stats_rows = statistics.orderBy("symbol").collect()
         outlier_rows = outliers(events, statistics, z_threshold).orderBy("ts", "symbol").collect()
-        undecodable = undecodable_records(decoded, examples_per_reason)
+        undecodable = undecodable_records(decoded, reason_counts, examples_per_reason)
         histograms = (
             collect_histograms(events, statistics, stats_rows, histogram_bins)
             if histogram_bins
@@ -71,11 +74,10 @@ def analyse(
         statistics.unpersist()
     finally:
         decoded.unpersist()
-    decoded_count = sum(int(row["count"]) for row in stats_rows)
     return Report(
         topic=topic,
-        messages=decoded_count + sum(item.count for item in undecodable),
-        decoded=decoded_count,
+        messages=sum(reason_counts.values()),
+        decoded=reason_counts.get(None, 0),
         reader_schema=reader_source,
         writer_schema_ids=sorted(writers),
         z_threshold=z_threshold,
@@ -99,10 +101,14 @@ def analyse(
     )
 
 
-def undecodable_records(decoded: DataFrame, examples_per_reason: int) -> list[Undecodable]:
-    """Count per reason, and the first few (partition, offset) of each."""
+def undecodable_records(
+    decoded: DataFrame, reason_counts: Mapping[str | None, int], examples_per_reason: int
+) -> list[Undecodable]:
+    """Each reason's count, with the first few (partition, offset) of its records."""
+    counts = {reason: count for reason, count in reason_counts.items() if reason is not None}
+    if not counts:
+        return []  # the usual case: no job needed
     bad = decoded.where(F.col("reason").isNotNull()).select("reason", "partition", "offset")
-    counts = {row["reason"]: int(row["count"]) for row in bad.groupBy("reason").count().collect()}
     first = Window.partitionBy("reason").orderBy("partition", "offset")
     example_rows = (
         bad.withColumn("rank", F.row_number().over(first))

@@ -35,7 +35,7 @@ test: venv
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy producer consumer connection
+	$(VENV)/bin/mypy producer consumer connection schemagate
 
 clean: stack-down
 	$(STACK) reset

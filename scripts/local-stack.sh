@@ -4,17 +4,22 @@
 #
 #   scripts/local-stack.sh up|down|status|env|logs [service]|fetch|reset
 #
-# Everything lives under $STACK_HOME (default .stack/): cache/ holds downloads keyed by
-# version, run/ holds data, pids and logs. `down` stops only the pids written by `up`.
+# Downloads are cached by version in $STACK_CACHE (default .stack/cache); data, pids and
+# logs live in $STACK_HOME/run (default .stack/run), so several stacks (on other
+# STACK_*_PORTs) can share one cache. `down` stops only the pids written by `up`.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STACK_HOME="${STACK_HOME:-$ROOT/.stack}"
-CACHE="$STACK_HOME/cache"
+CACHE="${STACK_CACHE:-$ROOT/.stack/cache}"
 RUN="$STACK_HOME/run"
 
 KAFKA_PORT="${STACK_KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${STACK_KAFKA_CONTROLLER_PORT:-9093}"
+KAFKA_SASL_PORT="${STACK_KAFKA_SASL_PORT:-9094}"
+# The SASL_PLAINTEXT (PLAIN) listener's one user: a local test credential, not a secret.
+SASL_USERNAME="${STACK_SASL_USERNAME:-prices}"
+SASL_PASSWORD="${STACK_SASL_PASSWORD:-prices-local-only}"
 REGISTRY_PORT="${STACK_REGISTRY_PORT:-8081}"
 REGISTRY_MANAGEMENT_PORT="${STACK_REGISTRY_MANAGEMENT_PORT:-9081}"
 START_TIMEOUT="${STACK_START_TIMEOUT:-90}"
@@ -32,6 +37,7 @@ SPARK_JARS="$CACHE/spark-connectors-$SPARK_VERSION"
 REGISTRY_APP="$CACHE/apicurio-registry-$REGISTRY_VERSION"
 
 BOOTSTRAP="127.0.0.1:$KAFKA_PORT"
+SASL_BOOTSTRAP="127.0.0.1:$KAFKA_SASL_PORT"
 REGISTRY_URL="http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7"
 
 die() { echo "local-stack: $*" >&2; exit 1; }
@@ -99,7 +105,7 @@ pid_of() { # pid_of SERVICE -> prints the pid if that process of ours is alive
   [[ -f "$file" ]] || return 1
   pid="$(cat "$file")"
   # The pid must still be a java process started from our stack folder (pids get reused).
-  if kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$STACK_HOME"; then
+  if kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "-Dprices.stack=$STACK_HOME "; then
     echo "$pid"
   else
     return 1
@@ -141,11 +147,13 @@ write_kafka_config() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers=127.0.0.1:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT,SASL_PLAINTEXT://127.0.0.1:$KAFKA_SASL_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT,SASL_PLAINTEXT://127.0.0.1:$KAFKA_SASL_PORT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
+sasl.enabled.mechanisms=PLAIN
+listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$SASL_USERNAME="$SASL_PASSWORD";
 log.dirs=$RUN/kafka-data
 num.partitions=1
 offsets.topic.replication.factor=1
@@ -176,6 +184,7 @@ start_kafka() {
   if pid_of kafka >/dev/null; then say "kafka already running (pid $(pid_of kafka))"; return; fi
   require_port_free "$KAFKA_PORT" kafka
   require_port_free "$KAFKA_CONTROLLER_PORT" "kafka controller"
+  require_port_free "$KAFKA_SASL_PORT" "kafka SASL listener"
   write_kafka_config
   if [[ ! -f "$RUN/kafka-data/meta.properties" ]]; then
     kafka_java kafka.tools.StorageTool format --standalone \
@@ -247,7 +256,7 @@ status() {
   for service in kafka registry; do
     if pid="$(pid_of "$service")"; then
       case "$service" in
-        kafka) echo "kafka     running  pid $pid  $BOOTSTRAP" ;;
+        kafka) echo "kafka     running  pid $pid  $BOOTSTRAP (SASL_PLAINTEXT/PLAIN: $SASL_BOOTSTRAP)" ;;
         registry) echo "registry  running  pid $pid  $REGISTRY_URL" ;;
       esac
     else
@@ -262,6 +271,9 @@ print_env() {
   echo "SCHEMA_REGISTRY_URL=$REGISTRY_URL"
   echo "SPARK_CONNECTOR_JARS_DIR=$SPARK_JARS"
   echo "SPARK_LOCAL_IP=127.0.0.1"
+  echo "STACK_SASL_BOOTSTRAP_SERVERS=$SASL_BOOTSTRAP"
+  echo "STACK_SASL_USERNAME=$SASL_USERNAME"
+  echo "STACK_SASL_PASSWORD=$SASL_PASSWORD"
   echo "export KAFKA_BOOTSTRAP_SERVERS SCHEMA_REGISTRY_URL SPARK_CONNECTOR_JARS_DIR SPARK_LOCAL_IP"
 }
 

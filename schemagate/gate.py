@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from pathlib import Path
 
 from schemagate.check import check_subject
 from schemagate.contracts import Contract
-from schemagate.git_history import history_at, resolve_ref
+from schemagate.git_history import history_at
 from schemagate.levels import Level
 from schemagate.model import Report, SubjectResult, Violation
 from schemagate.registry import Registry, Verdict
@@ -20,13 +19,12 @@ DEFAULT_OFFLINE_LEVEL = Level.BACKWARD
 
 def check_offline(contracts: Sequence[Contract], ref: str, level: Level | None) -> Report:
     """Each contract against its own file's versions in git up to `ref`."""
-    commit = resolve_ref(Path.cwd(), ref)
     results = tuple(
         check_subject(
             contract.subject,
             str(contract.path),
             contract.schema,
-            history_at(contract.path, commit),
+            history_at(contract.path, ref),
             level or DEFAULT_OFFLINE_LEVEL,
         )
         for contract in contracts

@@ -25,7 +25,7 @@ def _git_out(cwd: Path, *args: str) -> str:
     return done.stdout
 
 
-def resolve_ref(cwd: Path, ref: str) -> str:
+def _resolve_ref(cwd: Path, ref: str) -> str:
     """The commit `ref` names, or a GateError saying it names none."""
     done = _git(cwd, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
     if done.returncode != 0:
@@ -33,14 +33,15 @@ def resolve_ref(cwd: Path, ref: str) -> str:
     return done.stdout.strip()
 
 
-def history_at(path: Path, commit: str) -> list[Version]:
-    """The distinct versions of `path` up to `commit`, oldest first, the last as at `commit`.
+def history_at(path: Path, ref: str) -> list[Version]:
+    """The distinct versions of `path` up to `ref`, oldest first, the last as at `ref`.
 
     A content that comes back (a revert) counts once, at its latest appearance, so the
-    last version is always the file as it is at `commit`. No versions if it is absent there.
+    last version is always the file as it is at `ref`. No versions if it is absent there.
     """
     cwd = path.resolve().parent
     top = Path(_git_out(cwd, "rev-parse", "--show-toplevel").strip())
+    commit = _resolve_ref(top, ref)
     relative = path.resolve().relative_to(top).as_posix()
     at_commit = _git(top, "show", f"{commit}:{relative}")
     if at_commit.returncode != 0:

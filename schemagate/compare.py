@@ -108,7 +108,7 @@ class _Walk:
 
     def __post_init__(self) -> None:
         self._checker = ReaderWriterCompatibilityChecker()  # type: ignore[no-untyped-call]
-        self._records_seen: set[tuple[int, int]] = set()
+        self._records_open: set[tuple[int, int]] = set()
 
     def pair(self, reader: Schema, writer: Schema, path: str) -> Iterator[Violation]:
         if isinstance(reader, UnionSchema) or isinstance(writer, UnionSchema):
@@ -157,10 +157,10 @@ class _Walk:
     def _records(
         self, reader: RecordSchema, writer: RecordSchema, path: str
     ) -> Iterator[Violation]:
-        seen = (id(reader), id(writer))
-        if seen in self._records_seen:  # a recursive record: its fields are being walked
+        pair = (id(reader), id(writer))
+        if pair in self._records_open:  # a recursive record, already being walked above
             return
-        self._records_seen.add(seen)
+        self._records_open.add(pair)
         if not names_match(reader, writer):
             yield self._changed(Rule.NAME_CHANGED, path, reader, writer)
         for reader_field in reader.fields:
@@ -170,6 +170,7 @@ class _Walk:
                 yield from self.pair(reader_field.type, writer_field.type, field_path)
             elif not reader_field.has_default:
                 yield self._missing_field(field_path, reader_field.type)
+        self._records_open.discard(pair)  # a type used by two fields is walked for each
 
     def _missing_field(self, path: str, field_type: Schema) -> Violation:
         """The reader has a field without a default that the writer does not write."""

@@ -91,6 +91,15 @@ def test_fields_inside_optional_records_and_arrays_are_walked() -> None:
     assert [(v.rule, v.path) for v in found] == [(Rule.TYPE_CHANGED, "legs[].bid")]
 
 
+def test_a_record_type_used_by_two_fields_is_reported_for_each() -> None:
+    def quotes(bid: str) -> Schema:
+        quote = record(fld("bid", bid), name="Quote")
+        return schema(record(fld("best", quote), fld("last", "Quote")))
+
+    found = find_violations(quotes("double"), quotes("string"), Direction.BACKWARD, "1")
+    assert [v.path for v in found] == ["best.bid", "last.bid"]
+
+
 def test_recursive_records_terminate() -> None:
     def linked(value: str) -> Schema:
         node = {

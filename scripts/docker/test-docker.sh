@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# make test-docker: the Docker path for real, without a Docker engine. Podman serves the
+# Docker API and the real docker-compose binary runs the real docker-compose.yml; the
+# override tests/docker/compose.test.yml replaces only the `kafka` service by a local
+# stand-in. Checks: both images build, the producer sends exactly 5,000 events, the
+# consumer prints the full report, `up` exits 0, and `down` leaves nothing behind.
+#
+# Sets up what it needs (Debian packages, storage settings, base images: cached under
+# PRICES_DOCKER_HOME, default /var/lib/prices-docker) and stops what it started.
+set -euo pipefail
+HERE="$(dirname "${BASH_SOURCE[0]}")"
+source "$HERE/env.sh"
+source "$HERE/podman-service.sh"
+
+EXPECTED_EVENTS=5000
+LOG="$PRICES_DOCKER_HOME/run/compose-up.log"
+
+"$HERE/setup.sh"
+"$HERE/base-image.sh" bookworm
+"$HERE/base-image.sh" trixie
+"$HERE/standin-image.sh"
+[[ -x "$COMPOSE_BIN" ]] || die "docker-compose not found at $COMPOSE_BIN (make venv, or set DOCKER_COMPOSE)"
+
+cleanup() {
+  compose down --remove-orphans --timeout 20 >/dev/null 2>&1 || say "docker-compose down failed"
+  stop_podman_service
+}
+trap cleanup EXIT
+start_podman_service
+compose down --remove-orphans --timeout 20 >/dev/null 2>&1 # leftovers of an interrupted run
+
+say "docker-compose up --build (full log: $LOG) ..."
+started=$SECONDS
+rc=0
+compose up --remove-orphans --force-recreate --build --exit-code-from consumer >"$LOG" 2>&1 || rc=$?
+say "docker-compose up exited $rc after $((SECONDS - started)) s"
+if ((rc != 0)); then
+  tail -n 40 "$LOG" >&2
+  die "docker-compose up failed (exit $rc; full log: $LOG)"
+fi
+
+producer_log="$(compose logs --no-color --no-log-prefix producer)"
+consumer_log="$(compose logs --no-color --no-log-prefix consumer)"
+echo "--- producer ---"; echo "$producer_log"
+echo "--- consumer ---"; echo "$consumer_log"
+grep -q "sent $EXPECTED_EVENTS events, $EXPECTED_EVENTS acknowledged" <<<"$producer_log" \
+  || die "the producer did not report $EXPECTED_EVENTS acknowledged events"
+grep -q "^Topic prices: $EXPECTED_EVENTS messages, $EXPECTED_EVENTS decoded" <<<"$consumer_log" \
+  || die "the consumer's report does not show $EXPECTED_EVENTS messages, all decoded"
+grep -q "^Outliers: " <<<"$consumer_log" || die "the consumer's report is incomplete (no Outliers section)"
+
+compose down --remove-orphans --timeout 20 >/dev/null
+left="$(podman ps -a -q --filter "label=com.docker.compose.project=$COMPOSE_PROJECT")"
+[[ -z "$left" ]] || die "containers left after docker-compose down: $left"
+! podman network exists "${COMPOSE_PROJECT}_default" || die "network ${COMPOSE_PROJECT}_default left after docker-compose down"
+
+podman image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' --filter "reference=${COMPOSE_PROJECT}*"
+echo "test-docker: 1 passed, 0 failed"

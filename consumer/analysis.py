@@ -8,6 +8,7 @@ collected, the decoded events are cached for the aggregations, and only small re
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta, timezone
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, Row, Window
@@ -26,6 +27,8 @@ from consumer.report import (
 from consumer.statistics import outliers, price_histograms, symbol_statistics
 
 WriterSchemaLookup = Callable[[list[int]], Mapping[int, str]]
+
+UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def analyse(
@@ -64,7 +67,14 @@ def analyse(
         events = decoded.where(F.col("reason").isNull()).select("ts", "symbol", "price")
         statistics = symbol_statistics(events).persist()
         stats_rows = statistics.orderBy("symbol").collect()
-        outlier_rows = outliers(events, statistics, z_threshold).orderBy("ts", "symbol").collect()
+        # Timestamps leave Spark as epoch microseconds: collecting a TimestampType gives a
+        # naive datetime in the driver's local time zone, not UTC.
+        outlier_rows = (
+            outliers(events, statistics, z_threshold)
+            .select(F.unix_micros("ts").alias("ts_micros"), "symbol", "price", "z")
+            .orderBy("ts_micros", "symbol")
+            .collect()
+        )
         undecodable = undecodable_records(decoded, reason_counts, examples_per_reason)
         histograms = (
             collect_histograms(events, statistics, stats_rows, histogram_bins)
@@ -93,12 +103,22 @@ def analyse(
             for row in stats_rows
         ],
         outliers=[
-            Outlier(ts=row["ts"], symbol=row["symbol"], price=row["price"], z=row["z"])
+            Outlier(
+                ts=utc_from_micros(row["ts_micros"]),
+                symbol=row["symbol"],
+                price=row["price"],
+                z=row["z"],
+            )
             for row in outlier_rows
         ],
         undecodable=undecodable,
         histograms=histograms,
     )
+
+
+def utc_from_micros(micros: int) -> datetime:
+    """The aware UTC datetime of microseconds since the Unix epoch."""
+    return UNIX_EPOCH + timedelta(microseconds=micros)
 
 
 def undecodable_records(

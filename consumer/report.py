@@ -18,7 +18,7 @@ class SymbolStatistics:
 
 @dataclass(frozen=True)
 class Outlier:
-    ts: datetime
+    ts: datetime  # aware, UTC
     symbol: str
     price: float
     z: float

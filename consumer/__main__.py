@@ -73,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
 
             plot_report(report, args.plot)
     except ConsumerError as error:
-        print(f"consumer: error: {error}", file=sys.stderr)
+        one_line = " ".join(str(error).split())  # registry and Spark messages may span lines
+        print(f"consumer: error: {one_line}", file=sys.stderr)
         return 1
     except OSError as error:
         print(f"consumer: error: cannot write {args.plot}: {error.strerror}", file=sys.stderr)

@@ -13,8 +13,13 @@ from connection.settings import ConnectionSettings
 from consumer.analysis import analyse
 from consumer.errors import ConsumerError
 from consumer.report import Report
-from consumer.schemas import ReaderSchema, latest_reader_schema, writer_schemas
-from consumer.source import check_topic, read_topic
+from consumer.schemas import (
+    ReaderSchema,
+    SubjectNotRegistered,
+    latest_reader_schema,
+    writer_schemas,
+)
+from consumer.source import check_topic, read_topic, topic_is_empty
 from consumer.spark_session import ConnectorJarsMissing, build_spark_session
 
 
@@ -34,15 +39,37 @@ def reader_schema_from_file(path: Path) -> ReaderSchema:
         raise ConsumerError(f"cannot read reader schema {path}: {error.strerror}") from None
 
 
+def empty_report(settings: ConnectionSettings, options: ConsumerOptions) -> Report:
+    """The report on a topic without records (and without a registered subject)."""
+    return Report(
+        topic=settings.topic,
+        messages=0,
+        decoded=0,
+        reader_schema=f"none ({settings.value_subject} is not registered)",
+        writer_schema_ids=[],
+        z_threshold=options.z_threshold,
+        statistics=[],
+        outliers=[],
+    )
+
+
 def consume(settings: ConnectionSettings, options: ConsumerOptions) -> Report:
     """The report on every record in settings.topic; ConsumerError on any failure."""
     partitions = check_topic(settings)
     registry = registry_client(settings.schema_registry_url)
-    reader = (
-        reader_schema_from_file(options.reader_schema_file)
-        if options.reader_schema_file
-        else latest_reader_schema(registry, settings.schema_registry_url, settings.value_subject)
-    )
+    try:
+        reader = (
+            reader_schema_from_file(options.reader_schema_file)
+            if options.reader_schema_file
+            else latest_reader_schema(
+                registry, settings.schema_registry_url, settings.value_subject
+            )
+        )
+    except SubjectNotRegistered:
+        # A topic nobody has written to yet has no contract either: nothing to decode.
+        if topic_is_empty(settings, partitions):
+            return empty_report(settings, options)
+        raise
     try:
         spark = build_spark_session(master=options.master)
         min_partitions = options.min_partitions or max(

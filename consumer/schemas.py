@@ -13,6 +13,10 @@ from consumer.errors import ConsumerError
 HTTP_NOT_FOUND = 404
 
 
+class SubjectNotRegistered(ConsumerError):
+    """The registry has no version of the subject the reader schema comes from."""
+
+
 @dataclass(frozen=True)
 class ReaderSchema:
     """The schema every record is resolved into, and where it came from."""
@@ -29,7 +33,7 @@ def latest_reader_schema(
         latest = registry.get_latest_version(subject)
     except SchemaRegistryError as error:
         if error.http_status_code == HTTP_NOT_FOUND:
-            raise ConsumerError(
+            raise SubjectNotRegistered(
                 f"subject {subject} is not in the registry at {registry_url}: "
                 "nothing says how to read the topic (give --reader-schema FILE)"
             ) from None

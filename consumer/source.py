@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from confluent_kafka import KafkaException, TopicPartition
+from confluent_kafka.admin import OffsetSpec
 from pyspark.sql import DataFrame, SparkSession
 
-from connection.kafka import BrokerUnreachable, admin_client, cluster_metadata
+from connection.kafka import BROKER_TIMEOUT_S, BrokerUnreachable, admin_client, cluster_metadata
 from connection.settings import ConnectionSettings
 from consumer.errors import ConsumerError
 
@@ -25,6 +27,25 @@ def check_topic(settings: ConnectionSettings) -> int:
             f"topic {settings.topic} does not exist on {settings.bootstrap_servers}"
         )
     return len(topic.partitions)
+
+
+def topic_is_empty(settings: ConnectionSettings, partitions: int) -> bool:
+    """True when no partition of the topic holds a record (earliest == latest offset)."""
+    admin = admin_client(settings.bootstrap_servers)
+    ends = []
+    # confluent-kafka leaves OffsetSpec's factory methods unannotated.
+    specs = (OffsetSpec.earliest(), OffsetSpec.latest())  # type: ignore[no-untyped-call]
+    for spec in specs:
+        requests = {TopicPartition(settings.topic, p): spec for p in range(partitions)}
+        try:
+            futures = admin.list_offsets(requests, request_timeout=BROKER_TIMEOUT_S)
+            ends.append({tp.partition: f.result().offset for tp, f in futures.items()})
+        except KafkaException as error:
+            raise ConsumerError(
+                f"cannot read the offsets of topic {settings.topic}: {error.args[0].str()}"
+            ) from None
+    earliest, latest = ends
+    return all(earliest[p] == latest[p] for p in range(partitions))
 
 
 def read_topic(spark: SparkSession, settings: ConnectionSettings, min_partitions: int) -> DataFrame:

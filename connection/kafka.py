@@ -48,6 +48,7 @@ def ensure_topic(
 def silent_librdkafka_logger() -> logging.Logger:
     """librdkafka logs connection failures to stderr by itself; we report them once."""
     logger = logging.getLogger("librdkafka")
-    logger.addHandler(logging.NullHandler())
-    logger.propagate = False
+    if not logger.handlers:
+        logger.addHandler(logging.NullHandler())
+        logger.propagate = False
     return logger

@@ -17,6 +17,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from pyspark.sql import SparkSession
 
+from connection.registry import registry_client
 from connection.settings import ConnectionSettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -68,7 +69,8 @@ def registry_url(stack: dict[str, str]) -> str:
 
 @pytest.fixture(scope="session")
 def registry(registry_url: str) -> SchemaRegistryClient:
-    return SchemaRegistryClient({"url": registry_url})
+    """A client that gives up (rather than hanging a test run) when the registry stalls."""
+    return registry_client(registry_url)
 
 
 @pytest.fixture(scope="session")

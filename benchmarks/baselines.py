@@ -1,0 +1,96 @@
+"""The two producer baselines: the old exercise's JSON loop and the naive Avro loop.
+
+Both run with the project producer's client settings (idempotent, acks=all, same
+batching), so only the serialization and the loop differ from ``producer.run``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Iterator
+
+from confluent_kafka import Producer
+from confluent_kafka.schema_registry import Schema
+from confluent_kafka.schema_registry.avro import AvroSerializer
+from confluent_kafka.serialization import MessageField, SerializationContext, StringSerializer
+
+from connection.registry import registry_client
+from connection.settings import ConnectionSettings
+from connection.timestamps import format_timestamp
+from producer.events import GeneratorPlan, PriceEvent, generate_events
+from producer.send import POLL_INTERVAL_S, DeliveryReport, producer_config
+
+DELIVERY_TIMEOUT_S = 30.0
+
+
+class DeliveryFailed(RuntimeError):
+    """Not every message of a benchmark run was acknowledged."""
+
+
+def json_value(event: PriceEvent) -> bytes:
+    """The old exercise's message value: the event as a JSON object."""
+    return json.dumps(
+        {"ts": format_timestamp(event.ts), "symbol": event.symbol, "price": event.price}
+    ).encode()
+
+
+def send_all(settings: ConnectionSettings, messages: Iterable[tuple[bytes, bytes]]) -> float:
+    """Produce every (key, value), flush, and return seconds from first send to last ack."""
+    producer = Producer(producer_config(settings.bootstrap_servers, DELIVERY_TIMEOUT_S))
+    report = DeliveryReport()
+    started = time.perf_counter()
+    for key, value in messages:
+        while True:
+            try:
+                producer.produce(
+                    settings.topic, value=value, key=key, on_delivery=report.on_delivery
+                )
+                break
+            except BufferError:  # local queue full: serve callbacks, then retry
+                producer.poll(POLL_INTERVAL_S)
+        report.sent += 1
+        producer.poll(0)
+    while producer.flush(POLL_INTERVAL_S) > 0:
+        pass
+    seconds = time.perf_counter() - started
+    if not report.complete:
+        raise DeliveryFailed(
+            f"{settings.topic}: {report.acknowledged} of {report.sent} acknowledged, "
+            f"first error: {report.first_error}"
+        )
+    return seconds
+
+
+def json_messages(plan: GeneratorPlan) -> Iterator[tuple[bytes, bytes]]:
+    for event in generate_events(plan):
+        yield event.symbol.encode(), json_value(event)
+
+
+def naive_avro_messages(
+    settings: ConnectionSettings, plan: GeneratorPlan, value_schema: Schema
+) -> Iterator[tuple[bytes, bytes]]:
+    """As confluent-kafka's examples/avro_producer.py: a string key, AvroSerializer per value
+    (auto-registering its schema), a SerializationContext per message.
+
+    The schema is registered here, before the clock starts, as the project producer does.
+    """
+    value_serializer = AvroSerializer(registry_client(settings.schema_registry_url), value_schema)
+    key_serializer = StringSerializer("utf_8")
+    first = next(generate_events(plan), None)
+    if first is not None:
+        value_serializer(
+            first.to_record(), SerializationContext(settings.topic, MessageField.VALUE)
+        )
+
+    def messages() -> Iterator[tuple[bytes, bytes]]:
+        for event in generate_events(plan):
+            key = key_serializer(event.symbol)
+            value = value_serializer(
+                event.to_record(), SerializationContext(settings.topic, MessageField.VALUE)
+            )
+            if key is None or value is None:  # only for None inputs, which events never are
+                raise DeliveryFailed("a serializer returned None")
+            yield key, value
+
+    return messages()

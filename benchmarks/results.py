@@ -1,0 +1,119 @@
+"""Every measurement of a run, as data (rendered by benchmarks.report and .chart)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from benchmarks.machine import Machine
+
+MB = 1_000_000
+
+# Producer ways, in table order.
+JSON_BASELINE = "baseline (a): JSON, produce, flush"
+NAIVE_AVRO_BASELINE = "baseline (b): naive AvroSerializer loop"
+OURS = "ours: producer.run.produce"
+OURS_FAST_PATH = "ours + fast path (prototype)"
+PRODUCER_WAYS = (JSON_BASELINE, NAIVE_AVRO_BASELINE, OURS, OURS_FAST_PATH)
+
+# Consumer ways.
+SPARK_CONSUMER = "ours: consumer.run.consume (in-process, warm)"
+PLAIN_PYTHON = "baseline: confluent-kafka + AvroDeserializer + statistics"
+
+
+@dataclass(frozen=True)
+class ProducerRun:
+    way: str
+    events: int
+    seconds: float  # first send to last acknowledgement
+    payload_bytes: int  # keys + values as sent
+    load: float  # 1-minute load average when the run ended
+    runs: int = 1  # this is the median (by seconds) of that many runs
+
+    @property
+    def events_per_s(self) -> float:
+        return self.events / self.seconds
+
+    @property
+    def mb_per_s(self) -> float:
+        return self.payload_bytes / MB / self.seconds
+
+
+@dataclass(frozen=True)
+class ConsumerCliRun:
+    """`python -m consumer` as a subprocess, Spark start included."""
+
+    events: int
+    report_seconds: float  # process start to the report on stdout
+    exit_seconds: float  # process start to exit (Spark shut down)
+    peak_rss_bytes: int  # the process tree (Python + JVM), sampled
+    peak_python_rss_bytes: int  # the Python process alone
+    load: float
+
+
+@dataclass(frozen=True)
+class ConsumerRun:
+    way: str
+    events: int
+    seconds: float
+    load: float
+
+    @property
+    def records_per_s(self) -> float:
+        return self.events / self.seconds
+
+
+@dataclass(frozen=True)
+class SparkVariant:
+    min_partitions: int
+    shuffle_partitions: int
+    events: int
+    seconds: float
+
+    @property
+    def records_per_s(self) -> float:
+        return self.events / self.seconds
+
+
+@dataclass(frozen=True)
+class StageTiming:
+    """Seconds of one Spark job that stops after a stage (written to the noop sink)."""
+
+    stage: str
+    events: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class ProfileLine:
+    function: str
+    seconds: float
+    share: float  # of the profiled call's total
+
+
+@dataclass(frozen=True)
+class Profile:
+    way: str
+    events: int
+    seconds: float
+    categories: list[ProfileLine]  # time by kind of work
+    lines: list[ProfileLine]  # the functions with most self time
+
+
+@dataclass
+class BenchResults:
+    machine: Machine
+    quick: bool
+    producer: list[ProducerRun] = field(default_factory=list)
+    consumer_cli: list[ConsumerCliRun] = field(default_factory=list)
+    consumer: list[ConsumerRun] = field(default_factory=list)
+    variants: list[SparkVariant] = field(default_factory=list)
+    stages: list[StageTiming] = field(default_factory=list)
+    profiles: list[Profile] = field(default_factory=list)
+    default_min_partitions: int = 0
+    default_shuffle_partitions: int = 0
+
+    def producer_run(self, way: str, events: int) -> ProducerRun | None:
+        return next((r for r in self.producer if r.way == way and r.events == events), None)
+
+    def consumer_run(self, way: str, events: int) -> ConsumerRun | None:
+        return next((r for r in self.consumer if r.way == way and r.events == events), None)

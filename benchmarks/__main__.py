@@ -1,0 +1,92 @@
+"""python -m benchmarks: measure producer and consumer against baselines on the local stack,
+then write docs/benchmarks.md and docs/benchmarks.png."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from benchmarks.chart import draw_chart
+from benchmarks.machine import REPO_ROOT
+from benchmarks.report import render_markdown
+from benchmarks.run import Bench, BenchOptions
+from connection.cli import OneLineErrorParser, non_negative_int, positive_int
+from connection.settings import add_connection_arguments, settings_from_args
+
+QUICK = BenchOptions(
+    producer_events=(5_000, 100_000),
+    consumer_events=(100_000,),
+    cli_repeats=1,
+    variant_events=100_000,
+    profile_events=100_000,
+    quick=True,
+)
+
+
+def counts(text: str) -> tuple[int, ...]:
+    """argparse type: comma-separated event counts, e.g. 5000,100000."""
+    return tuple(positive_int(part) for part in text.split(","))
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = OneLineErrorParser(prog="python -m benchmarks", description=__doc__)
+    add_connection_arguments(parser)  # --topic is not used: every run makes its own topics
+    defaults = BenchOptions()
+    parser.add_argument("--quick", action="store_true", help="a smoke run at 5k/100k events")
+    parser.add_argument(
+        "--producer-events", type=counts, help=f"default {defaults.producer_events}"
+    )
+    parser.add_argument(
+        "--consumer-events", type=counts, help=f"default {defaults.consumer_events}"
+    )
+    parser.add_argument(
+        "--report-events", type=positive_int, help=f"default {defaults.report_events}"
+    )
+    parser.add_argument("--cli-repeats", type=positive_int, help=f"default {defaults.cli_repeats}")
+    parser.add_argument(
+        "--variant-events",
+        type=non_negative_int,
+        help=f"events for the Spark settings grid, 0 to skip (default {defaults.variant_events})",
+    )
+    parser.add_argument(
+        "--profile-events",
+        type=non_negative_int,
+        help=f"events for the producer profile, 0 to skip (default {defaults.profile_events})",
+    )
+    parser.add_argument("--output", type=Path, default=REPO_ROOT / "docs" / "benchmarks.md")
+    parser.add_argument("--chart", type=Path, default=REPO_ROOT / "docs" / "benchmarks.png")
+    return parser.parse_args(argv)
+
+
+def bench_options(args: argparse.Namespace) -> BenchOptions:
+    """--quick's or the full defaults, each overridden by the flags given."""
+    base = QUICK if args.quick else BenchOptions()
+    overrides = {
+        name: getattr(args, name)
+        for name in (
+            "producer_events",
+            "consumer_events",
+            "report_events",
+            "cli_repeats",
+            "variant_events",
+            "profile_events",
+        )
+        if getattr(args, name) is not None
+    }
+    return replace(base, **overrides)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    results = Bench(settings_from_args(args), bench_options(args)).run()
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(render_markdown(results, args.chart.name))
+    draw_chart(results, args.chart)
+    print(f"wrote {args.output} and {args.chart}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

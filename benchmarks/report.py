@@ -1,0 +1,213 @@
+"""docs/benchmarks.md: the results as Markdown tables (computed once, rendered here)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from benchmarks.results import (
+    NAIVE_AVRO_BASELINE,
+    PLAIN_PYTHON,
+    BenchResults,
+    Profile,
+    ProfileLine,
+)
+from benchmarks.targets import TargetCheck, evaluate
+
+MIB = 2**20
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A Markdown table; numeric-looking columns are right-aligned."""
+
+    def numeric(column: int) -> bool:
+        cells = [row[column] for row in rows if row[column]]
+        return bool(cells) and all(cell.lstrip("-")[:1].isdigit() for cell in cells)
+
+    align = ["---:" if numeric(i) else "---" for i in range(len(headers))]
+    lines = [headers, align, *rows]
+    return "\n".join("| " + " | ".join(line) + " |" for line in lines)
+
+
+def status(check: TargetCheck) -> str:
+    return {True: "met", False: "**not met**", None: "not measured"}[check.met]
+
+
+def machine_section(results: BenchResults) -> str:
+    machine = results.machine
+    headers = ["CPU", "cores", "RAM", *machine.versions]
+    row = [
+        machine.cpu,
+        str(machine.cores),
+        f"{machine.ram_gib:.1f} GiB",
+        *machine.versions.values(),
+    ]
+    return "## Machine and versions\n\n" + table(headers, [row])
+
+
+def targets_section(results: BenchResults) -> str:
+    rows = [[check.target, status(check), check.measured] for check in evaluate(results)]
+    return "## Targets (issue 7)\n\n" + table(["target", "status", "measured"], rows)
+
+
+def producer_section(results: BenchResults) -> str:
+    rows = []
+    for run in sorted(results.producer, key=lambda r: r.events):
+        baseline = results.producer_run(NAIVE_AVRO_BASELINE, run.events)
+        factor = f"{run.events_per_s / baseline.events_per_s:.2f}x" if baseline else ""
+        rows.append(
+            [
+                run.way,
+                f"{run.events:,}",
+                f"{run.seconds:.2f}",
+                f"{run.events_per_s:,.0f}",
+                f"{run.mb_per_s:.2f}",
+                factor,
+                f"{run.load:.1f}",
+                str(run.runs),
+            ]
+        )
+    headers = ["way", "events", "seconds", "events/s", "MB/s", "vs (b)", "load", "median of"]
+    return "## Producer: first send to last acknowledgement\n\n" + table(headers, rows)
+
+
+def consumer_cli_section(results: BenchResults) -> str:
+    rows = [
+        [
+            f"{run.events:,}",
+            f"{run.report_seconds:.1f}",
+            f"{run.exit_seconds:.1f}",
+            f"{run.peak_rss_bytes / MIB:,.0f}",
+            f"{run.peak_python_rss_bytes / MIB:,.0f}",
+            f"{run.load:.1f}",
+        ]
+        for run in results.consumer_cli
+    ]
+    headers = [
+        "events",
+        "report printed (s)",
+        "process exit (s)",
+        "peak RSS Python + JVM (MiB)",
+        "peak RSS Python (MiB)",
+        "load",
+    ]
+    return (
+        "## Consumer: `python -m consumer` from process start (Spark start included)\n\n"
+        + table(headers, rows)
+    )
+
+
+def consumer_section(results: BenchResults) -> str:
+    rows = []
+    for run in sorted(results.consumer, key=lambda r: (r.events, r.way)):
+        baseline = results.consumer_run(PLAIN_PYTHON, run.events)
+        factor = f"{run.records_per_s / baseline.records_per_s:.2f}x" if baseline else ""
+        rows.append(
+            [
+                run.way,
+                f"{run.events:,}",
+                f"{run.seconds:.2f}",
+                f"{run.records_per_s:,.0f}",
+                factor,
+                f"{run.load:.1f}",
+            ]
+        )
+    headers = ["way", "events", "seconds", "records/s", "vs plain Python", "load"]
+    return "## Consumer: read + decode + statistics + outliers, throughput\n\n" + table(
+        headers, rows
+    )
+
+
+def spark_section(results: BenchResults) -> str:
+    parts = ["## Consumer: Spark settings and stages"]
+    if results.variants:
+        rows = [
+            [
+                str(v.min_partitions),
+                str(v.shuffle_partitions),
+                f"{v.events:,}",
+                f"{v.seconds:.2f}",
+                f"{v.records_per_s:,.0f}",
+            ]
+            for v in results.variants
+        ]
+        headers = ["minPartitions", "shuffle partitions", "events", "seconds", "records/s"]
+        parts.append(
+            f"consume()'s defaults here: minPartitions {results.default_min_partitions}, "
+            f"spark.sql.shuffle.partitions {results.default_shuffle_partitions}.\n\n"
+            + table(headers, rows)
+        )
+    if results.stages:
+        rows = [
+            [s.stage, f"{s.events:,}", f"{s.seconds:.2f}", f"{s.events / s.seconds:,.0f}"]
+            for s in results.stages
+        ]
+        parts.append(
+            "Jobs that stop after a step (noop sink), same minPartitions as consume():\n\n"
+            + table(["job", "events", "seconds", "records/s"], rows)
+        )
+    return "\n\n".join(parts)
+
+
+def profile_section(profile: Profile) -> str:
+    def rows(lines: Sequence[ProfileLine]) -> list[list[str]]:
+        return [[line.function, f"{line.seconds:.2f}", f"{line.share:.0%}"] for line in lines]
+
+    return (
+        f"### {profile.way}, {profile.events:,} events ({profile.seconds:.2f} s profiled)\n\n"
+        + table(["kind of work", "seconds", "share"], rows(profile.categories))
+        + "\n\n"
+        + table(["function (self time)", "seconds", "share"], rows(profile.lines))
+    )
+
+
+METHOD = """## How this was measured
+
+- Producer: every way sends the same seeded events (`producer.events.generate_events`,
+  generated inside the timed loop, as `producer.run` does) to its own fresh topic with
+  3 partitions, created and given leaders before the clock starts, with the project
+  producer's client settings (`producer.send.producer_config`: idempotent, `acks=all`,
+  lz4, `linger.ms` 20). Time runs from the first send to the last acknowledgement
+  (`ProduceSummary.seconds` for ours). MB/s counts keys plus values as sent (Avro key and
+  value for ours; a UTF-8 key for the baselines). Baseline (a) sends JSON made with
+  `json.dumps`; baseline (b) is confluent-kafka's `examples/avro_producer.py` loop
+  (`AvroSerializer` per value, string key). The fast path is `send_events` from the
+  project with `benchmarks/fast_path.py`'s serializers (byte-identical output, tested).
+- Consumer, report latency and memory: `python -m consumer --format json` as a
+  subprocess; "report printed" is the first byte on its (unbuffered) stdout, "process
+  exit" comes after Spark shuts down. Peak RSS is sampled from /proc every 0.1 s and
+  summed over the process tree (Python driver + the JVM child of spark-submit).
+- Consumer throughput: `consumer.run.consume` called in the benchmark's own process
+  after a warm-up run (the SparkSession already up), so it excludes Spark's start; the
+  count of decoded records is checked. The plain-Python baseline reads the same topic
+  fully with a confluent-kafka `Consumer` (batches of 10,000), decodes with
+  `AvroDeserializer`, keeps prices in arrays and computes `statistics.fmean`/`stdev`
+  and the outliers (|z| > 3).
+- The largest consumer topic is filled once per run with the fast path (it is also a
+  producer measurement); the others reuse the producer's topics ("ours").
+- The load column is the 1-minute load average after each measurement: above the core
+  count means other work shared the cores and the numbers are pessimistic.
+"""
+
+
+def render_markdown(results: BenchResults, chart_name: str) -> str:
+    machine = results.machine
+    mode = " (--quick smoke run)" if results.quick else ""
+    header = (
+        "# Benchmarks\n\n"
+        f"Written by `make bench` (`python -m benchmarks`){mode} on "
+        f"{machine.date:%Y-%m-%d %H:%M} UTC; do not edit by hand.\n\n"
+        f"![throughput against event count]({chart_name})"
+    )
+    sections = [
+        header,
+        machine_section(results),
+        targets_section(results),
+        producer_section(results),
+        consumer_cli_section(results),
+        consumer_section(results),
+        spark_section(results),
+        "## Where the producer's time goes (pyinstrument)",
+        *(profile_section(profile) for profile in results.profiles),
+        METHOD.strip(),
+    ]
+    return "\n\n".join(sections) + "\n"

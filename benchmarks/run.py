@@ -1,0 +1,145 @@
+"""One benchmark run: producers, profiles, consumer (CLI, in-process, plain Python)."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from functools import partial
+
+from benchmarks.consumer_cli import run_consumer_cli
+from benchmarks.consumer_spark import stage_breakdown, time_consume, time_variant
+from benchmarks.machine import describe_machine, load_average
+from benchmarks.producing import benchmark_plan, measure_producer, payload_bytes, produce_way
+from benchmarks.profiling import profile
+from benchmarks.python_consumer import time_plain_python
+from benchmarks.results import OURS, OURS_FAST_PATH, PRODUCER_WAYS, BenchResults
+from benchmarks.topics import PARTITIONS, RunTopics
+from connection.settings import ConnectionSettings
+from consumer.spark_session import build_spark_session
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    producer_events: tuple[int, ...] = (5_000, 100_000, 1_000_000)
+    report_events: int = 5_000
+    consumer_events: tuple[int, ...] = (1_000_000, 10_000_000)
+    cli_repeats: int = 3
+    variant_events: int = 1_000_000  # 0: skip the Spark settings grid
+    profile_events: int = 100_000  # 0: skip the profile
+    quick: bool = False
+
+
+def progress(message: str) -> None:
+    print(f"bench: {message} (load {load_average():.1f})", file=sys.stderr, flush=True)
+
+
+class Bench:
+    """Runs the measurements in order, keeping the topics the consumer reads."""
+
+    def __init__(self, base: ConnectionSettings, options: BenchOptions) -> None:
+        self.options = options
+        self.topics = RunTopics(base)
+        self.results = BenchResults(machine=describe_machine(), quick=options.quick)
+        self.filled: dict[int, ConnectionSettings] = {}  # event count -> topic holding them
+
+    def run(self) -> BenchResults:
+        try:
+            self.producers()
+            self.profiles()
+            self.consumer_cli()
+            self.consumer_in_process()
+            self.plain_python()
+        finally:
+            self.topics.remove_all()
+        return self.results
+
+    def producers(self) -> None:
+        for count in self.options.producer_events:
+            plan = benchmark_plan(count)
+            sizes = payload_bytes(plan)
+            for way in PRODUCER_WAYS:
+                run, settings = measure_producer(way, plan, sizes, self.topics)
+                progress(f"{way} {count:,}: {run.events_per_s:,.0f} ev/s")
+                self.results.producer.append(run)
+                if way == OURS:
+                    self.filled[count] = settings
+
+    def profiles(self) -> None:
+        count = self.options.profile_events
+        if not count:
+            return
+        plan = benchmark_plan(count)
+        for way in (OURS, OURS_FAST_PATH):
+            settings = self.topics.fresh(f"profile-{PRODUCER_WAYS.index(way)}", count)
+            self.topics.create(settings)
+            self.results.profiles.append(
+                profile(way, count, partial(produce_way, way, settings, plan))
+            )
+            progress(f"profiled {way} at {count:,}")
+
+    def topic_with(self, count: int) -> ConnectionSettings:
+        """A topic holding count events: a producer run's, else filled with the fast path
+        (the fastest correct way here, measured as one more producer run)."""
+        if count not in self.filled:
+            plan = benchmark_plan(count)
+            run, settings = measure_producer(OURS_FAST_PATH, plan, payload_bytes(plan), self.topics)
+            progress(f"filled {settings.topic}: {run.events_per_s:,.0f} ev/s")
+            self.results.producer.append(run)
+            self.filled[count] = settings
+        return self.filled[count]
+
+    def consumer_sizes(self) -> list[int]:
+        return sorted(set(self.options.consumer_events))
+
+    def consumer_cli(self) -> None:
+        report = self.topic_with(self.options.report_events)
+        for _ in range(self.options.cli_repeats):
+            run = run_consumer_cli(report, self.options.report_events)
+            progress(f"consumer CLI {run.events:,}: report after {run.report_seconds:.1f} s")
+            self.results.consumer_cli.append(run)
+        for count in self.consumer_sizes():
+            run = run_consumer_cli(self.topic_with(count), count)
+            progress(f"consumer CLI {count:,}: {run.peak_rss_bytes / 2**20:,.0f} MiB peak")
+            self.results.consumer_cli.append(run)
+
+    def consumer_in_process(self) -> None:
+        # Warm-up (session start, class loading, JIT) at the smallest sizes, not timed.
+        for count in {self.options.report_events, min(self.consumer_sizes())}:
+            time_consume(self.topic_with(count), count)
+        spark = build_spark_session()
+        self.results.default_min_partitions = max(PARTITIONS, spark.sparkContext.defaultParallelism)
+        self.results.default_shuffle_partitions = int(
+            spark.conf.get("spark.sql.shuffle.partitions") or 0
+        )
+        for count in self.consumer_sizes():
+            run = time_consume(self.topic_with(count), count)
+            progress(f"consume() {count:,}: {run.records_per_s:,.0f} rec/s")
+            self.results.consumer.append(run)
+        largest = max(self.consumer_sizes())
+        self.results.stages = stage_breakdown(
+            self.topic_with(largest), largest, self.results.default_min_partitions
+        )
+        progress(f"stage breakdown at {largest:,}")
+        self.spark_variants(spark.sparkContext.defaultParallelism)
+        spark.stop()
+
+    def spark_variants(self, cores: int) -> None:
+        count = self.options.variant_events
+        if not count:
+            return
+        settings = self.topic_with(count)
+        default_min = self.results.default_min_partitions
+        default_shuffle = self.results.default_shuffle_partitions
+        for min_partitions in sorted({default_min, cores, 2 * cores, 4 * cores}):
+            for shuffle in sorted({default_shuffle, cores}):
+                variant = time_variant(settings, count, min_partitions, shuffle)
+                progress(
+                    f"minPartitions {min_partitions}, shuffle {shuffle}: {variant.seconds:.1f} s"
+                )
+                self.results.variants.append(variant)
+
+    def plain_python(self) -> None:
+        for count in self.consumer_sizes():
+            run = time_plain_python(self.topic_with(count), count)
+            progress(f"plain Python {count:,}: {run.records_per_s:,.0f} rec/s")
+            self.results.consumer.append(run)

@@ -1,0 +1,104 @@
+"""The issue's targets, checked against a run's results."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+
+from benchmarks.results import (
+    NAIVE_AVRO_BASELINE,
+    OURS,
+    OURS_FAST_PATH,
+    PLAIN_PYTHON,
+    SPARK_CONSUMER,
+    BenchResults,
+)
+
+PRODUCER_EVENTS = 1_000_000
+PRODUCER_MIN_RATE = 150_000.0
+PRODUCER_MIN_FACTOR = 2.0
+CONSUMER_EVENTS = 10_000_000
+CONSUMER_MIN_RATE = 1_000_000.0
+REPORT_EVENTS = 5_000
+REPORT_MAX_SECONDS = 20.0
+MEMORY_MAX_GROWTH = 1.25  # peak RSS at the largest count / at the next smaller count
+
+
+@dataclass(frozen=True)
+class TargetCheck:
+    target: str
+    met: bool | None  # None: not measured in this run
+    measured: str
+
+
+def producer_target(results: BenchResults, way: str = OURS) -> TargetCheck:
+    target = (
+        f"{way} at {PRODUCER_EVENTS:,} events: >= {PRODUCER_MIN_RATE:,.0f} ev/s "
+        f"and >= {PRODUCER_MIN_FACTOR:g}x baseline (b)"
+    )
+    run = results.producer_run(way, PRODUCER_EVENTS)
+    baseline = results.producer_run(NAIVE_AVRO_BASELINE, PRODUCER_EVENTS)
+    if run is None or baseline is None:
+        return TargetCheck(target, None, "not measured")
+    factor = run.events_per_s / baseline.events_per_s
+    met = run.events_per_s >= PRODUCER_MIN_RATE and factor >= PRODUCER_MIN_FACTOR
+    return TargetCheck(target, met, f"{run.events_per_s:,.0f} ev/s, {factor:.2f}x baseline (b)")
+
+
+def consumer_target(results: BenchResults) -> TargetCheck:
+    target = (
+        f"Consumer at {CONSUMER_EVENTS:,} events: >= {CONSUMER_MIN_RATE:,.0f} rec/s through "
+        "decode + statistics + outliers, ahead of the plain-Python baseline"
+    )
+    run = results.consumer_run(SPARK_CONSUMER, CONSUMER_EVENTS)
+    baseline = results.consumer_run(PLAIN_PYTHON, CONSUMER_EVENTS)
+    if run is None or baseline is None:
+        return TargetCheck(target, None, "not measured")
+    factor = run.records_per_s / baseline.records_per_s
+    met = run.records_per_s >= CONSUMER_MIN_RATE and factor > 1
+    return TargetCheck(
+        target, met, f"{run.records_per_s:,.0f} rec/s, {factor:.2f}x the plain-Python baseline"
+    )
+
+
+def report_latency_target(results: BenchResults) -> TargetCheck:
+    target = (
+        f"Report for {REPORT_EVENTS:,} events within {REPORT_MAX_SECONDS:g} s, Spark start included"
+    )
+    runs = [run.report_seconds for run in results.consumer_cli if run.events == REPORT_EVENTS]
+    if not runs:
+        return TargetCheck(target, None, "not measured")
+    median = statistics.median(runs)
+    return TargetCheck(
+        target, median <= REPORT_MAX_SECONDS, f"median {median:.1f} s of {len(runs)} runs"
+    )
+
+
+def memory_target(results: BenchResults) -> TargetCheck:
+    target = (
+        "Driver memory (Python + JVM, peak RSS) does not grow with the event count "
+        f"(largest count <= {MEMORY_MAX_GROWTH:g}x the next smaller one)"
+    )
+    peaks: dict[int, int] = {}
+    for run in results.consumer_cli:
+        peaks[run.events] = max(peaks.get(run.events, 0), run.peak_rss_bytes)
+    if len(peaks) < 2:
+        return TargetCheck(target, None, "not measured")
+    smaller, largest = sorted(peaks)[-2:]
+    growth = peaks[largest] / peaks[smaller]
+    return TargetCheck(
+        target,
+        growth <= MEMORY_MAX_GROWTH,
+        f"{peaks[smaller] / 2**20:,.0f} MiB at {smaller:,} -> "
+        f"{peaks[largest] / 2**20:,.0f} MiB at {largest:,} events ({growth:.2f}x)",
+    )
+
+
+def evaluate(results: BenchResults) -> list[TargetCheck]:
+    return [
+        producer_target(results),
+        producer_target(results, OURS_FAST_PATH),
+        consumer_target(results),
+        report_latency_target(results),
+        memory_target(results),
+    ]

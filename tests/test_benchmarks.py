@@ -1,0 +1,156 @@
+"""The benchmark harness's own logic: tables, targets, options, /proc parsing."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from benchmarks.__main__ import bench_options, parse_args
+from benchmarks.machine import Machine, cpu_model, total_ram_gib
+from benchmarks.memory import descendants, parent_pids, rss_bytes
+from benchmarks.producing import SMALL_RUN_EVENTS, repeats_for
+from benchmarks.report import render_markdown, table
+from benchmarks.results import (
+    NAIVE_AVRO_BASELINE,
+    OURS,
+    PLAIN_PYTHON,
+    SPARK_CONSUMER,
+    BenchResults,
+    ConsumerCliRun,
+    ConsumerRun,
+    ProducerRun,
+)
+from benchmarks.targets import evaluate
+
+MIB = 2**20
+
+
+def machine() -> Machine:
+    return Machine(
+        cpu="Test CPU",
+        cores=2,
+        ram_gib=8.0,
+        versions={"python": "3.11.7", "pyspark": "4.2.0"},
+        date=datetime(2026, 11, 27, tzinfo=timezone.utc),
+    )
+
+
+def results_meeting_every_target() -> BenchResults:
+    results = BenchResults(machine=machine(), quick=False)
+    results.producer = [
+        ProducerRun(OURS, 1_000_000, 5.0, 34_000_000, 1.0),  # 200k ev/s
+        ProducerRun(NAIVE_AVRO_BASELINE, 1_000_000, 20.0, 28_000_000, 1.0),  # 50k ev/s
+    ]
+    results.consumer = [
+        ConsumerRun(SPARK_CONSUMER, 10_000_000, 8.0, 1.0),
+        ConsumerRun(PLAIN_PYTHON, 10_000_000, 200.0, 1.0),
+    ]
+    results.consumer_cli = [
+        ConsumerCliRun(5_000, 12.0, 13.0, 600 * MIB, 80 * MIB, 1.0),
+        ConsumerCliRun(5_000, 14.0, 15.0, 600 * MIB, 80 * MIB, 1.0),
+        ConsumerCliRun(5_000, 30.0, 31.0, 600 * MIB, 80 * MIB, 1.0),
+        ConsumerCliRun(1_000_000, 20.0, 21.0, 1000 * MIB, 80 * MIB, 1.0),
+        ConsumerCliRun(10_000_000, 40.0, 41.0, 1100 * MIB, 80 * MIB, 1.0),
+    ]
+    return results
+
+
+def test_table_right_aligns_numeric_columns_only() -> None:
+    assert table(["way", "events/s"], [["ours", "1,000"], ["json", "-5"]]).splitlines() == [
+        "| way | events/s |",
+        "| --- | ---: |",
+        "| ours | 1,000 |",
+        "| json | -5 |",
+    ]
+
+
+def test_every_target_met_is_reported_met() -> None:
+    checks = evaluate(results_meeting_every_target())
+    assert [check.met for check in checks] == [True, None, True, True, True]
+    assert checks[0].measured == "200,000 ev/s, 4.00x baseline (b)"
+    assert checks[3].measured == "median 14.0 s of 3 runs"
+    assert checks[4].measured.endswith("(1.10x)")
+
+
+def test_a_fast_producer_below_twice_the_baseline_is_not_met() -> None:
+    results = results_meeting_every_target()
+    results.producer[1] = ProducerRun(NAIVE_AVRO_BASELINE, 1_000_000, 9.0, 28_000_000, 1.0)
+    producer = evaluate(results)[0]
+    assert producer.met is False
+    assert "1.80x" in producer.measured
+
+
+def test_a_consumer_behind_the_plain_python_baseline_is_not_met() -> None:
+    results = results_meeting_every_target()
+    results.consumer[1] = ConsumerRun(PLAIN_PYTHON, 10_000_000, 5.0, 1.0)
+    assert evaluate(results)[2].met is False
+
+
+def test_memory_growing_with_the_count_is_not_met() -> None:
+    results = results_meeting_every_target()
+    results.consumer_cli[-1] = ConsumerCliRun(10_000_000, 40.0, 41.0, 2000 * MIB, 80 * MIB, 1.0)
+    assert evaluate(results)[4].met is False
+
+
+def test_targets_of_a_quick_run_are_not_measured() -> None:
+    assert {check.met for check in evaluate(BenchResults(machine(), quick=True))} == {None}
+
+
+def test_markdown_has_every_section_and_the_chart() -> None:
+    text = render_markdown(results_meeting_every_target(), "benchmarks.png")
+    for heading in (
+        "## Machine and versions",
+        "## Targets (issue 7)",
+        "## Producer: first send to last acknowledgement",
+        "## Consumer: `python -m consumer` from process start",
+        "## Consumer: read + decode + statistics + outliers, throughput",
+        "## How this was measured",
+    ):
+        assert heading in text
+    assert "![throughput against event count](benchmarks.png)" in text
+    assert "| ours: producer.run.produce | 1,000,000 | 5.00 | 200,000 | 6.80 | 4.00x |" in text
+
+
+def test_small_producer_runs_are_repeated_large_ones_not() -> None:
+    assert repeats_for(SMALL_RUN_EVENTS) == 3
+    assert repeats_for(SMALL_RUN_EVENTS + 1) == 1
+
+
+def test_quick_options_take_explicit_sizes_over_their_defaults() -> None:
+    options = bench_options(parse_args(["--quick", "--consumer-events", "5000,20000"]))
+    assert options.quick
+    assert options.producer_events == (5_000, 100_000)
+    assert options.consumer_events == (5_000, 20_000)
+
+
+def test_sizes_must_be_positive_counts(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        parse_args(["--producer-events", "5000,0"])
+    assert "--producer-events" in capsys.readouterr().err
+
+
+def test_cpu_and_ram_are_read_from_proc_text() -> None:
+    assert cpu_model("processor\t: 0\nmodel name\t: AMD EPYC 7B13\n") == "AMD EPYC 7B13"
+    assert cpu_model("") == "unknown"
+    assert total_ram_gib("MemTotal:       16777216 kB\n") == 16.0
+
+
+def fake_process(proc: Path, pid: int, parent: int, command: str, rss_kib: int) -> None:
+    directory = proc / str(pid)
+    directory.mkdir()
+    (directory / "stat").write_text(f"{pid} ({command}) S {parent} 1 1 0 -1\n")
+    (directory / "status").write_text(f"Name:\t{command}\nVmRSS:\t  {rss_kib} kB\n")
+
+
+def test_process_tree_is_found_through_parent_pids(tmp_path: Path) -> None:
+    fake_process(tmp_path, 10, 1, "python", 100)
+    fake_process(tmp_path, 11, 10, "spark submit", 10)  # a space in the command
+    fake_process(tmp_path, 12, 11, "java", 1000)
+    fake_process(tmp_path, 20, 1, "other", 5)
+    parents = parent_pids(tmp_path)
+    assert parents == {10: 1, 11: 10, 12: 11, 20: 1}
+    assert sorted(descendants(10, parents)) == [10, 11, 12]
+    assert rss_bytes(12, tmp_path) == 1000 * 1024
+    assert rss_bytes(99, tmp_path) == 0

@@ -93,6 +93,14 @@ def payload_bytes(plan: GeneratorPlan) -> PayloadBytes:
     )
 
 
+def generator_rate(plan: GeneratorPlan) -> float:
+    """Events per second of generate_events alone, with nothing sent."""
+    started = time.perf_counter()
+    for _ in generate_events(plan):
+        pass
+    return plan.count / (time.perf_counter() - started)
+
+
 def produce_ours(settings: ConnectionSettings, plan: GeneratorPlan) -> float:
     options = ProducerOptions(plan=plan, schema_file=DEFAULT_SCHEMA_FILE, partitions=PARTITIONS)
     return produce(settings, options).seconds

@@ -148,6 +148,16 @@ def spark_section(results: BenchResults) -> str:
     return "\n\n".join(parts)
 
 
+def producer_profile_heading(results: BenchResults) -> str:
+    heading = "## Where the producer's time goes (pyinstrument)"
+    if not results.generator_events_per_s:
+        return heading
+    return (
+        f"{heading}\n\n`generate_events` alone, nothing sent: "
+        f"{results.generator_events_per_s:,.0f} events/s, the ceiling of every way above."
+    )
+
+
 def profile_section(profile: Profile) -> str:
     def rows(lines: Sequence[ProfileLine]) -> list[list[str]]:
         return [[line.function, f"{line.seconds:.2f}", f"{line.share:.0%}"] for line in lines]
@@ -206,7 +216,7 @@ def render_markdown(results: BenchResults, chart_name: str) -> str:
         consumer_cli_section(results),
         consumer_section(results),
         spark_section(results),
-        "## Where the producer's time goes (pyinstrument)",
+        producer_profile_heading(results),
         *(profile_section(profile) for profile in results.profiles),
         METHOD.strip(),
     ]

@@ -9,7 +9,13 @@ from functools import partial
 from benchmarks.consumer_cli import run_consumer_cli
 from benchmarks.consumer_spark import stage_breakdown, time_consume, time_variant
 from benchmarks.machine import describe_machine, load_average
-from benchmarks.producing import benchmark_plan, measure_producer, payload_bytes, produce_way
+from benchmarks.producing import (
+    benchmark_plan,
+    generator_rate,
+    measure_producer,
+    payload_bytes,
+    produce_way,
+)
 from benchmarks.profiling import profile
 from benchmarks.python_consumer import time_plain_python
 from benchmarks.results import OURS, OURS_FAST_PATH, PRODUCER_WAYS, BenchResults
@@ -69,6 +75,7 @@ class Bench:
         if not count:
             return
         plan = benchmark_plan(count)
+        self.results.generator_events_per_s = generator_rate(plan)
         for way in (OURS, OURS_FAST_PATH):
             settings = self.topics.fresh(f"profile-{PRODUCER_WAYS.index(way)}", count)
             self.topics.create(settings)

@@ -35,7 +35,6 @@ stop_podman_service() { # stops only the two processes started above, by their p
   rm -f "$PODMAN_SOCKET"
 }
 
-compose() { # compose ARGS...: docker-compose with the real file and the test override
-  "$COMPOSE_BIN" -p "$COMPOSE_PROJECT" \
-    -f "$ROOT/docker-compose.yml" -f "$ROOT/tests/docker/compose.test.yml" "$@"
-}
+# docker-compose with the real file and the test override.
+COMPOSE=("$COMPOSE_BIN" -p "$COMPOSE_PROJECT" -f "$ROOT/docker-compose.yml" -f "$ROOT/tests/docker/compose.test.yml")
+compose() { "${COMPOSE[@]}" "$@"; }

@@ -101,6 +101,16 @@ def generator_rate(plan: GeneratorPlan) -> float:
     return plan.count / (time.perf_counter() - started)
 
 
+def client_rate(settings: ConnectionSettings, plan: GeneratorPlan) -> float:
+    """Events per second of the Kafka client alone: plan.count copies of the plan's first
+    event, serialized once, through the baselines' produce loop (no generation, no
+    serialization in the loop)."""
+    first = next(generate_events(plan))
+    key = FastAvroSerializer(0, KEY_SCHEMA)(first.symbol)
+    value = FastAvroSerializer(0, value_schema(plan))(first.to_record())
+    return plan.count / send_all(settings, itertools.repeat((key, value), plan.count))
+
+
 def produce_ours(settings: ConnectionSettings, plan: GeneratorPlan) -> float:
     options = ProducerOptions(plan=plan, schema_file=DEFAULT_SCHEMA_FILE, partitions=PARTITIONS)
     return produce(settings, options).seconds

@@ -110,6 +110,7 @@ class BenchResults:
     stages: list[StageTiming] = field(default_factory=list)
     profiles: list[Profile] = field(default_factory=list)
     generator_events_per_s: float = 0.0  # generate_events alone: any producer's ceiling
+    client_events_per_s: float = 0.0  # the Kafka client's produce loop alone: another ceiling
     default_min_partitions: int = 0
     default_shuffle_partitions: int = 0
 

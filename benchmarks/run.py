@@ -11,6 +11,7 @@ from benchmarks.consumer_spark import stage_breakdown, time_consume, time_varian
 from benchmarks.machine import describe_machine, load_average
 from benchmarks.producing import (
     benchmark_plan,
+    client_rate,
     generator_rate,
     measure_producer,
     payload_bytes,
@@ -76,6 +77,10 @@ class Bench:
             return
         plan = benchmark_plan(count)
         self.results.generator_events_per_s = generator_rate(plan)
+        largest = benchmark_plan(max(self.options.producer_events))
+        client = self.topics.fresh("client-only", largest.count)
+        self.topics.create(client)
+        self.results.client_events_per_s = client_rate(client, largest)
         for way in (OURS, OURS_FAST_PATH):
             settings = self.topics.fresh(f"profile-{PRODUCER_WAYS.index(way)}", count)
             self.topics.create(settings)

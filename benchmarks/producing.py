@@ -9,16 +9,15 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import cast
 
-from confluent_kafka import Producer
 from confluent_kafka.schema_registry import Schema
 from confluent_kafka.schema_registry.avro import AvroSerializer
 
 from benchmarks.baselines import (
-    DELIVERY_TIMEOUT_S,
     DeliveryFailed,
     json_messages,
     json_value,
     naive_avro_messages,
+    ready_producer,
     send_all,
 )
 from benchmarks.fast_path import FastAvroSerializer, MemoizedSerializer, registered_serializer
@@ -36,7 +35,7 @@ from connection.settings import ConnectionSettings
 from producer.contract import DEFAULT_SCHEMA_FILE, KEY_SCHEMA, load_schema, register_contract
 from producer.events import GeneratorPlan, generate_events
 from producer.run import ProducerOptions, produce
-from producer.send import producer_config, send_events
+from producer.send import send_events
 
 SEED = 20261127
 START = datetime(2026, 11, 27, 9, 30, tzinfo=timezone.utc)
@@ -101,14 +100,15 @@ def generator_rate(plan: GeneratorPlan) -> float:
     return plan.count / (time.perf_counter() - started)
 
 
-def client_rate(settings: ConnectionSettings, plan: GeneratorPlan) -> float:
+def client_rate(settings: ConnectionSettings, plan: GeneratorPlan, warm_up_topic: str) -> float:
     """Events per second of the Kafka client alone: plan.count copies of the plan's first
     event, serialized once, through the baselines' produce loop (no generation, no
     serialization in the loop)."""
     first = next(generate_events(plan))
     key = FastAvroSerializer(0, KEY_SCHEMA)(first.symbol)
     value = FastAvroSerializer(0, value_schema(plan))(first.to_record())
-    return plan.count / send_all(settings, itertools.repeat((key, value), plan.count))
+    messages = itertools.repeat((key, value), plan.count)
+    return plan.count / send_all(settings, messages, warm_up_topic)
 
 
 def produce_ours(settings: ConnectionSettings, plan: GeneratorPlan) -> float:
@@ -116,7 +116,9 @@ def produce_ours(settings: ConnectionSettings, plan: GeneratorPlan) -> float:
     return produce(settings, options).seconds
 
 
-def produce_fast_path(settings: ConnectionSettings, plan: GeneratorPlan) -> float:
+def produce_fast_path(
+    settings: ConnectionSettings, plan: GeneratorPlan, warm_up_topic: str
+) -> float:
     """producer.run.produce's steps with the prototype serializers in send_events."""
     schema = value_schema(plan)
     registry = registry_client(settings.schema_registry_url)
@@ -125,7 +127,7 @@ def produce_fast_path(settings: ConnectionSettings, plan: GeneratorPlan) -> floa
     )
     key = MemoizedSerializer(registered_serializer(registry, contract.key_subject, KEY_SCHEMA))
     value = registered_serializer(registry, contract.value_subject, schema)
-    producer = Producer(producer_config(settings.bootstrap_servers, DELIVERY_TIMEOUT_S))
+    producer = ready_producer(settings.bootstrap_servers, warm_up_topic)
     started = time.perf_counter()
     # send_events is typed for AvroSerializer but only calls it as (object, context) -> bytes.
     report = send_events(
@@ -144,16 +146,19 @@ def produce_fast_path(settings: ConnectionSettings, plan: GeneratorPlan) -> floa
     return seconds
 
 
-def produce_way(way: str, settings: ConnectionSettings, plan: GeneratorPlan) -> float:
+def produce_way(
+    way: str, settings: ConnectionSettings, plan: GeneratorPlan, warm_up_topic: str
+) -> float:
     """Seconds from first send to last ack of plan's events, sent to settings.topic one way."""
     if way == OURS:
         return produce_ours(settings, plan)
     if way == OURS_FAST_PATH:
-        return produce_fast_path(settings, plan)
+        return produce_fast_path(settings, plan, warm_up_topic)
     if way == JSON_BASELINE:
-        return send_all(settings, json_messages(plan))
+        return send_all(settings, json_messages(plan), warm_up_topic)
     if way == NAIVE_AVRO_BASELINE:
-        return send_all(settings, naive_avro_messages(settings, plan, value_schema(plan)))
+        messages = naive_avro_messages(settings, plan, value_schema(plan))
+        return send_all(settings, messages, warm_up_topic)
     raise ValueError(f"unknown way of producing: {way}")
 
 
@@ -173,7 +178,7 @@ def measure_producer(
     for _ in range(runs):
         settings = topics.fresh(way_slug(way), plan.count)
         topics.create(settings)
-        timings.append(produce_way(way, settings, plan))
+        timings.append(produce_way(way, settings, plan, topics.warm_up_topic()))
     run = ProducerRun(
         way, plan.count, statistics.median(timings), sizes.of(way), load_average(), runs
     )

@@ -80,12 +80,13 @@ class Bench:
         largest = benchmark_plan(max(self.options.producer_events))
         client = self.topics.fresh("client-only", largest.count)
         self.topics.create(client)
-        self.results.client_events_per_s = client_rate(client, largest)
+        warm_up = self.topics.warm_up_topic()
+        self.results.client_events_per_s = client_rate(client, largest, warm_up)
         for way in (OURS, OURS_FAST_PATH):
             settings = self.topics.fresh(f"profile-{PRODUCER_WAYS.index(way)}", count)
             self.topics.create(settings)
             self.results.profiles.append(
-                profile(way, count, partial(produce_way, way, settings, plan))
+                profile(way, count, partial(produce_way, way, settings, plan, warm_up))
             )
             progress(f"profiled {way} at {count:,}")
 

@@ -23,6 +23,7 @@ class RunTopics:
     base: ConnectionSettings
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     created: list[str] = field(default_factory=list)
+    _warm_up: str | None = field(default=None, init=False)
 
     def fresh(self, purpose: str, count: int) -> ConnectionSettings:
         """Settings for a new topic name, e.g. bench-1a2b3c4d-7-json-5000 (not yet created)."""
@@ -50,6 +51,14 @@ class RunTopics:
                     f"topic {settings.topic} has no leaders after {BROKER_TIMEOUT_S} s"
                 )
             time.sleep(0.05)
+
+    def warm_up_topic(self) -> str:
+        """A topic for the one message that warms a new producer up (created once)."""
+        if self._warm_up is None:
+            settings = self.fresh("warm-up", 0)
+            self.create(settings)
+            self._warm_up = settings.topic
+        return self._warm_up
 
     def remove_all(self) -> None:
         """Delete this run's topics and their -key/-value subjects (they are only ours)."""

@@ -35,7 +35,10 @@ test: venv
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy producer consumer connection schemagate
+	$(VENV)/bin/mypy producer consumer connection schemagate benchmarks
+
+include scripts/docker/docker.mk
+include benchmarks/bench.mk
 
 clean: stack-down
 	$(STACK) reset

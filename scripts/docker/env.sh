@@ -16,4 +16,4 @@ COMPOSE_BIN="${DOCKER_COMPOSE:-$ROOT/.venv/bin/docker-compose}"
 COMPOSE_PROJECT="prices-test"
 
 die() { echo "docker-path: $*" >&2; exit 1; }
-say() { echo "docker-path: $*" >&2; }
+say() { echo "docker-path: [$(date +%T)] $*" >&2; }

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install podman, buildah, runc and debootstrap from Debian and write the storage and
-# runtime settings this sandbox needs (vfs storage; runc with no default rlimits, since
-# crun fails on the cgroup setup here and runc fails to set rlimits otherwise).
+# runtime settings this sandbox needs: runc with no default rlimits (crun fails on the
+# cgroup setup here, and runc fails to set rlimits otherwise), and the overlay storage
+# driver where the kernel mounts overlayfs, else vfs (which stores every layer as a full
+# copy: tens of GB for these images).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
@@ -18,12 +20,28 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
 fi
 
-mkdir -p "$PRICES_DOCKER_HOME/storage" "$PRICES_DOCKER_HOME/run"
+overlay_mounts() {
+  local probe status=1
+  probe="$(mktemp -d)"
+  mkdir "$probe"/{lower,upper,work,merged}
+  if mount -t overlay overlay -o "lowerdir=$probe/lower,upperdir=$probe/upper,workdir=$probe/work" \
+    "$probe/merged" 2>/dev/null; then
+    umount "$probe/merged"
+    status=0
+  fi
+  rm -rf "$probe"
+  return "$status"
+}
+driver=vfs
+overlay_mounts && driver=overlay
+
+# One storage folder per driver: a storage made with one driver cannot be opened with another.
+mkdir -p "$PRICES_DOCKER_HOME/storage-$driver" "$PRICES_DOCKER_HOME/run"
 cat >"$CONTAINERS_STORAGE_CONF" <<CONF
 [storage]
-driver = "vfs"
-runroot = "$PRICES_DOCKER_HOME/run/storage"
-graphroot = "$PRICES_DOCKER_HOME/storage"
+driver = "$driver"
+runroot = "$PRICES_DOCKER_HOME/run/storage-$driver"
+graphroot = "$PRICES_DOCKER_HOME/storage-$driver"
 CONF
 cat >"$CONTAINERS_CONF" <<CONF
 [containers]

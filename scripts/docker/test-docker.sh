@@ -54,7 +54,7 @@ grep -q "^Topic prices: $EXPECTED_EVENTS messages, $EXPECTED_EVENTS decoded" <<<
 grep -q "^Outliers: " <<<"$consumer_log" || die "the consumer's report is incomplete (no Outliers section)"
 
 # Counted by the broker itself, not by our clients: the end offsets of topic prices.
-offsets="$(compose exec -T kafka java -cp '/opt/kafka/libs/*' org.apache.kafka.tools.GetOffsetShell \
+offsets="$(podman exec "$(compose ps -q kafka)" java -cp '/opt/kafka/libs/*' org.apache.kafka.tools.GetOffsetShell \
   --bootstrap-server localhost:9092 --topic prices 2>/dev/null)" \
   || die "could not read the end offsets of topic prices"
 in_topic="$(awk -F: '{sum += $3} END {print sum + 0}' <<<"$offsets")"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # Make docker.io/library/debian:SUITE-slim locally (no image registry is reachable here):
 # a debootstrap minbase of SUITE with the same slimming and apt sources as the official
 # image, plus this machine's CA certificates so HTTPS downloads inside builds are trusted.

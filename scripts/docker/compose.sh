@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # docker-compose on this machine without a Docker engine: the real compose file plus the
 # test override (tests/docker/compose.test.yml), driven through podman's Docker API.
 #
-#   scripts/docker/compose.sh up --build --exit-code-from consumer
+#   scripts/docker/compose.sh up --build
 #   scripts/docker/compose.sh down
 #
 # Needs scripts/docker/setup.sh, base-image.sh and standin-image.sh first (test-docker.sh

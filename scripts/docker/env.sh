@@ -1,7 +1,7 @@
 # Sourced by the scripts in scripts/docker/: where the podman/buildah path keeps its state.
 # Everything lives under PRICES_DOCKER_HOME (kept between runs as a build cache), and the
 # system-wide /etc/containers files are left alone: CONTAINERS_* point at our own copies.
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # the variables are for the scripts that source this
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 PRICES_DOCKER_HOME="${PRICES_DOCKER_HOME:-/var/lib/prices-docker}"

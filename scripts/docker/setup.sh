@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # Install podman, buildah, runc and debootstrap from Debian and write the storage and
 # runtime settings this sandbox needs: runc with no default rlimits (crun fails on the
 # cgroup setup here, and runc fails to set rlimits otherwise), and the overlay storage

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # Build the test stand-in for the `kafka` service (tests/docker/kafka-standin.Dockerfile).
 # Layers are cached, so a rebuild with unchanged inputs takes seconds.
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # make test-docker: the Docker path for real, without a Docker engine. Podman serves the
 # Docker API and the real docker-compose binary runs the real docker-compose.yml; the
 # override tests/docker/compose.test.yml replaces only the `kafka` service by a local

@@ -3,30 +3,72 @@
 from __future__ import annotations
 
 import logging
+import time
 
-from confluent_kafka import KafkaException
+from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, ClusterMetadata, NewTopic
 
+from connection.settings import PLAINTEXT, KafkaSecurity
+
 BROKER_TIMEOUT_S = 10.0
+# The metadata request is retried in slices this long, so a refused login ends the wait
+# after one slice instead of the whole BROKER_TIMEOUT_S.
+METADATA_SLICE_S = 0.5
 
 
-class BrokerUnreachable(Exception):
+class BrokerCheckFailed(Exception):
+    """The broker cannot be used: the message says why, in one line."""
+
+
+class BrokerUnreachable(BrokerCheckFailed):
     """No broker answered within the timeout."""
 
 
-def admin_client(bootstrap_servers: str) -> AdminClient:
-    return AdminClient({"bootstrap.servers": bootstrap_servers}, logger=silent_librdkafka_logger())
+class BrokerAuthenticationFailed(BrokerCheckFailed):
+    """A broker answered but refused the client's credentials."""
 
 
-def cluster_metadata(admin: AdminClient, bootstrap_servers: str) -> ClusterMetadata:
-    """The cluster's metadata, or BrokerUnreachable within BROKER_TIMEOUT_S."""
-    try:
-        return admin.list_topics(timeout=BROKER_TIMEOUT_S)
-    except KafkaException as error:
-        raise BrokerUnreachable(
-            f"Kafka broker unreachable at {bootstrap_servers} "
-            f"(no answer within {BROKER_TIMEOUT_S:.0f} s): {error.args[0].str()}"
-        ) from None
+class WatchedAdminClient(AdminClient):
+    """An AdminClient that remembers the first authentication failure of its connections.
+
+    librdkafka reports a refused SASL login only through error_cb and keeps retrying, so
+    without this a wrong password looks like an unreachable broker after the full timeout.
+    """
+
+    def __init__(self, config: dict[str, str | int | float | bool]) -> None:
+        self.authentication_error: str | None = None
+        super().__init__(config, error_cb=self._on_error, logger=silent_librdkafka_logger())
+
+    def _on_error(self, error: KafkaError) -> None:
+        if error.code() == KafkaError._AUTHENTICATION and self.authentication_error is None:
+            self.authentication_error = error.str()
+
+
+def admin_client(bootstrap_servers: str, security: KafkaSecurity = PLAINTEXT) -> WatchedAdminClient:
+    config: dict[str, str | int | float | bool] = {"bootstrap.servers": bootstrap_servers}
+    return WatchedAdminClient({**config, **security.librdkafka_config()})
+
+
+def cluster_metadata(admin: WatchedAdminClient, bootstrap_servers: str) -> ClusterMetadata:
+    """The cluster's metadata; BrokerAuthenticationFailed as soon as the broker refuses the
+    credentials, BrokerUnreachable when nothing answered within BROKER_TIMEOUT_S."""
+    deadline = time.monotonic() + BROKER_TIMEOUT_S
+    while True:
+        try:
+            return admin.list_topics(timeout=METADATA_SLICE_S)
+        except KafkaException as error:
+            last_error = error.args[0].str()
+        admin.poll(0)  # serves error_cb
+        if admin.authentication_error is not None:
+            raise BrokerAuthenticationFailed(
+                f"Kafka broker at {bootstrap_servers} refused the credentials: "
+                f"{admin.authentication_error}"
+            )
+        if time.monotonic() >= deadline:
+            raise BrokerUnreachable(
+                f"Kafka broker unreachable at {bootstrap_servers} "
+                f"(no answer within {BROKER_TIMEOUT_S:.0f} s): {last_error}"
+            )
 
 
 def ensure_topic(

@@ -15,6 +15,10 @@ REGISTRY_TIMEOUT_S = 10
 RegistryUnreachable = TransportError
 
 
-def registry_client(url: str) -> SchemaRegistryClient:
-    """A client for url that gives up within a bounded time."""
-    return SchemaRegistryClient({"url": url, "timeout": REGISTRY_TIMEOUT_S, "max.retries": 2})
+def registry_client(url: str, user_info: str | None = None) -> SchemaRegistryClient:
+    """A client for url that gives up within a bounded time; user_info (``user:password``)
+    is sent as HTTP basic auth."""
+    config: dict[str, object] = {"url": url, "timeout": REGISTRY_TIMEOUT_S, "max.retries": 2}
+    if user_info is not None:
+        config["basic.auth.user.info"] = user_info
+    return SchemaRegistryClient(config)

@@ -2,28 +2,163 @@
 
 One place reads them: command-line flags first, then the environment variables that
 docker-compose, the Makefile and the tests set (the same names everywhere), then the
-local stack's defaults.
+local stack's defaults. Security settings (SASL credentials, CA file, registry basic
+auth) come from the environment only, never from flags, so they stay out of ``ps``
+listings and shell history, and no repr or message shows a password.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlparse
 
 DEFAULT_BOOTSTRAP_SERVERS = "127.0.0.1:9092"
 DEFAULT_SCHEMA_REGISTRY_URL = "http://127.0.0.1:8081/apis/ccompat/v7"
 DEFAULT_TOPIC = "prices"
 
+SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+#: SASL mechanisms with a username and password, and the JAAS login module Java clients use.
+SASL_LOGIN_MODULES = {
+    "PLAIN": "org.apache.kafka.common.security.plain.PlainLoginModule",
+    "SCRAM-SHA-256": "org.apache.kafka.common.security.scram.ScramLoginModule",
+    "SCRAM-SHA-512": "org.apache.kafka.common.security.scram.ScramLoginModule",
+}
+
+
+class SettingsError(ValueError):
+    """A setting from the environment is unusable; the message names the variable (never
+    its secret value)."""
+
+
+def _jaas_quoted(text: str) -> str:
+    """text as a double-quoted JAAS option value."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@dataclass(frozen=True)
+class KafkaSecurity:
+    """How clients authenticate to the brokers and check their certificates.
+
+    The password is left out of repr(), so logging the settings never shows it.
+    """
+
+    protocol: str = "PLAINTEXT"
+    sasl_mechanism: str | None = None
+    sasl_username: str | None = None
+    sasl_password: str | None = field(default=None, repr=False)
+    ssl_ca_location: str | None = None
+
+    @property
+    def uses_sasl(self) -> bool:
+        return self.protocol.startswith("SASL_")
+
+    def librdkafka_config(self) -> dict[str, str]:
+        """The settings for confluent-kafka's Producer, Consumer and AdminClient."""
+        config = {"security.protocol": self.protocol}
+        if self.uses_sasl:
+            config["sasl.mechanism"] = self.sasl_mechanism or "PLAIN"
+            config["sasl.username"] = self.sasl_username or ""
+            config["sasl.password"] = self.sasl_password or ""
+        if self.ssl_ca_location:
+            config["ssl.ca.location"] = self.ssl_ca_location
+        return config
+
+    def spark_kafka_options(self) -> dict[str, str]:
+        """The same settings as options of Spark's Kafka source (a Java Kafka client)."""
+        options = {"kafka.security.protocol": self.protocol}
+        if self.uses_sasl:
+            mechanism = self.sasl_mechanism or "PLAIN"
+            options["kafka.sasl.mechanism"] = mechanism
+            options["kafka.sasl.jaas.config"] = (
+                f"{SASL_LOGIN_MODULES[mechanism]} required "
+                f"username={_jaas_quoted(self.sasl_username or '')} "
+                f"password={_jaas_quoted(self.sasl_password or '')};"
+            )
+        if self.ssl_ca_location:
+            options["kafka.ssl.truststore.type"] = "PEM"
+            options["kafka.ssl.truststore.location"] = self.ssl_ca_location
+        return options
+
+
+PLAINTEXT = KafkaSecurity()
+
+
+def kafka_security_from_env(env: Mapping[str, str]) -> KafkaSecurity:
+    """KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME,
+    KAFKA_SASL_PASSWORD and KAFKA_SSL_CA_LOCATION, checked; SettingsError when unusable."""
+    protocol = (env.get("KAFKA_SECURITY_PROTOCOL") or "PLAINTEXT").upper()
+    if protocol not in SECURITY_PROTOCOLS:
+        raise SettingsError(
+            f"KAFKA_SECURITY_PROTOCOL: unknown protocol {protocol!r} "
+            f"(one of {', '.join(SECURITY_PROTOCOLS)})"
+        )
+    sasl = {
+        name: env.get(name) or None
+        for name in ("KAFKA_SASL_MECHANISM", "KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD")
+    }
+    ca_location = env.get("KAFKA_SSL_CA_LOCATION") or None
+    if not protocol.startswith("SASL_"):
+        for name, value in sasl.items():
+            if value is not None:
+                raise SettingsError(
+                    f"{name} is set but KAFKA_SECURITY_PROTOCOL is {protocol} "
+                    "(SASL needs SASL_PLAINTEXT or SASL_SSL)"
+                )
+    else:
+        mechanism = (sasl["KAFKA_SASL_MECHANISM"] or "PLAIN").upper()
+        if mechanism not in SASL_LOGIN_MODULES:
+            raise SettingsError(
+                f"KAFKA_SASL_MECHANISM: unsupported mechanism {mechanism!r} "
+                f"(one of {', '.join(SASL_LOGIN_MODULES)})"
+            )
+        for name in ("KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD"):
+            if sasl[name] is None:
+                raise SettingsError(f"{name} is required with KAFKA_SECURITY_PROTOCOL={protocol}")
+        sasl["KAFKA_SASL_MECHANISM"] = mechanism
+    if ca_location is not None:
+        if not protocol.endswith("SSL"):
+            raise SettingsError(
+                f"KAFKA_SSL_CA_LOCATION is set but KAFKA_SECURITY_PROTOCOL is {protocol} "
+                "(TLS needs SSL or SASL_SSL)"
+            )
+        if not os.access(ca_location, os.R_OK) or not Path(ca_location).is_file():
+            raise SettingsError(f"KAFKA_SSL_CA_LOCATION: no readable file {ca_location!r}")
+    return KafkaSecurity(
+        protocol=protocol,
+        sasl_mechanism=sasl["KAFKA_SASL_MECHANISM"],
+        sasl_username=sasl["KAFKA_SASL_USERNAME"],
+        sasl_password=sasl["KAFKA_SASL_PASSWORD"],
+        ssl_ca_location=ca_location,
+    )
+
+
+def registry_user_info_from_env(env: Mapping[str, str]) -> str | None:
+    """SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO (``user:password``), checked; None when unset."""
+    user_info = env.get("SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO") or None
+    if user_info is not None:
+        user, colon, _ = user_info.partition(":")
+        if not user or not colon:
+            raise SettingsError(
+                "SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO: expected user:password "
+                "(the Confluent convention)"
+            )
+    return user_info
+
 
 @dataclass(frozen=True)
 class ConnectionSettings:
-    """Where the broker and the registry are, and which topic holds the events."""
+    """Where the broker and the registry are, which topic holds the events, and the
+    credentials for both (left out of repr())."""
 
     bootstrap_servers: str
     schema_registry_url: str
     topic: str
+    security: KafkaSecurity = PLAINTEXT
+    registry_user_info: str | None = field(default=None, repr=False)
 
     @property
     def value_subject(self) -> str:
@@ -36,6 +171,12 @@ def registry_url(text: str) -> str:
     parsed = urlparse(text)
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise argparse.ArgumentTypeError(f"not an http(s) URL: {text!r}")
+    if parsed.username is not None or parsed.password is not None:
+        # Echoing the URL would show the password: say where credentials belong instead.
+        raise argparse.ArgumentTypeError(
+            "credentials in the URL are not accepted (they would show in messages); "
+            "set SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO=user:password instead"
+        )
     return text.rstrip("/")
 
 
@@ -81,10 +222,16 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def settings_from_args(args: argparse.Namespace) -> ConnectionSettings:
-    """The settings that add_connection_arguments parsed."""
+def settings_from_args(
+    args: argparse.Namespace, env: Mapping[str, str] | None = None
+) -> ConnectionSettings:
+    """The settings that add_connection_arguments parsed, with the security settings of
+    env (default os.environ); SettingsError when one of those is unusable."""
+    env = os.environ if env is None else env
     return ConnectionSettings(
         bootstrap_servers=args.bootstrap_servers,
         schema_registry_url=args.schema_registry_url,
         topic=args.topic,
+        security=kafka_security_from_env(env),
+        registry_user_info=registry_user_info_from_env(env),
     )

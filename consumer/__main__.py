@@ -2,17 +2,44 @@
 
 from __future__ import annotations
 
+import argparse
+import logging
 import os
+import re
 import sys
 from pathlib import Path
 
 from connection.cli import OneLineErrorParser, positive_float, positive_int
-from connection.settings import add_connection_arguments, settings_from_args
+from connection.settings import SettingsError, add_connection_arguments, settings_from_args
 from consumer.errors import ConsumerError
 from consumer.render import render_json, render_text
 from consumer.run import ConsumerOptions, consume
 
 HISTOGRAM_BINS = 40
+BROKEN_PIPE_EXIT = 141  # what a shell reports for a process ended by SIGPIPE
+SPARK_MASTER_URL = re.compile(
+    r"local(\[(\*|[1-9]\d*)(,[1-9]\d*)?\])?"
+    r"|spark://[^\s/:,]+:\d+(,[^\s/:,]+:\d+)*"
+    r"|yarn|k8s://\S+"
+)
+
+
+def spark_master(text: str) -> str:
+    """argparse type: a Spark master URL, checked before a JVM is started for it."""
+    if not SPARK_MASTER_URL.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"not a Spark master URL: {text!r} (local[*], local[N], spark://host:port, "
+            "yarn or k8s://...)"
+        )
+    return text
+
+
+def png_file(text: str) -> Path:
+    """argparse type: a file to write, in an existing directory (checked before Spark runs)."""
+    path = Path(text)
+    if not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(f"no directory {str(path.parent)!r} to write {text!r} in")
+    return path
 
 
 def argument_parser() -> OneLineErrorParser:
@@ -20,6 +47,7 @@ def argument_parser() -> OneLineErrorParser:
     add_connection_arguments(parser)
     parser.add_argument(
         "--master",
+        type=spark_master,
         default=os.environ.get("SPARK_MASTER", "local[*]"),
         help="Spark master URL (env SPARK_MASTER; default %(default)s)",
     )
@@ -38,7 +66,7 @@ def argument_parser() -> OneLineErrorParser:
     )
     parser.add_argument(
         "--plot",
-        type=Path,
+        type=png_file,
         metavar="FILE.png",
         help="also draw each symbol's price distribution with outliers",
     )
@@ -57,8 +85,21 @@ def argument_parser() -> OneLineErrorParser:
     return parser
 
 
+def not_an_interrupt(record: logging.LogRecord) -> bool:
+    """False for log records carrying a KeyboardInterrupt (see main)."""
+    return not (record.exc_info and isinstance(record.exc_info[1], KeyboardInterrupt))
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = argument_parser().parse_args(argv)
+    # py4j logs a call interrupted by Ctrl-C, traceback included, on the root logger before
+    # re-raising; the interrupt is reported here in one line instead.
+    logging.getLogger().addFilter(not_an_interrupt)
+    parser = argument_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = settings_from_args(args)
+    except SettingsError as error:
+        parser.error(str(error))
     options = ConsumerOptions(
         master=args.master,
         z_threshold=args.z_threshold,
@@ -67,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         histogram_bins=HISTOGRAM_BINS if args.plot else 0,
     )
     try:
-        report = consume(settings_from_args(args), options)
+        report = consume(settings, options)
         if args.plot:
             from consumer.plot import plot_report  # matplotlib only when asked for
 
@@ -79,7 +120,14 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as error:
         print(f"consumer: error: cannot write {args.plot}: {error.strerror}", file=sys.stderr)
         return 1
-    print(render_json(report) if args.format == "json" else render_text(report))
+    except KeyboardInterrupt:  # Ctrl-C, also while Spark runs (PySpark cancels its jobs)
+        print("consumer: interrupted", file=sys.stderr)
+        return 130
+    try:
+        print(render_json(report) if args.format == "json" else render_text(report), flush=True)
+    except BrokenPipeError:  # stdout closed early (e.g. `| head -1`): nobody reads the rest
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return BROKEN_PIPE_EXIT
     return 0
 
 

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 
 from py4j.protocol import Py4JError
 from pyspark.errors import PySparkException
@@ -53,10 +58,37 @@ def empty_report(settings: ConnectionSettings, options: ConsumerOptions) -> Repo
     )
 
 
+@contextmanager
+def interrupts_held_while_spark_starts() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT) until the SparkSession is up, then raise KeyboardInterrupt.
+
+    PySpark starts its JVM ignoring SIGINT; interrupted before that JVM reported its port,
+    it leaves the JVM running with nothing to stop it (and holding our stdout). Once up,
+    PySpark's own SIGINT handler calls into the JVM from inside the interrupted call, which
+    logs py4j tracebacks; the previous handler (KeyboardInterrupt) is put back instead,
+    and the JVM exits with this process (its stdin closes).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread receives signals
+        return
+    received: list[int] = []
+
+    def hold(signum: int, _frame: FrameType | None) -> None:
+        received.append(signum)
+
+    previous = signal.signal(signal.SIGINT, hold)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        raise KeyboardInterrupt
+
+
 def consume(settings: ConnectionSettings, options: ConsumerOptions) -> Report:
     """The report on every record in settings.topic; ConsumerError on any failure."""
     partitions = check_topic(settings)
-    registry = registry_client(settings.schema_registry_url)
+    registry = registry_client(settings.schema_registry_url, settings.registry_user_info)
     try:
         reader = (
             reader_schema_from_file(options.reader_schema_file)
@@ -71,7 +103,8 @@ def consume(settings: ConnectionSettings, options: ConsumerOptions) -> Report:
             return empty_report(settings, options)
         raise
     try:
-        spark = build_spark_session(master=options.master)
+        with interrupts_held_while_spark_starts():
+            spark = build_spark_session(master=options.master)
         min_partitions = options.min_partitions or max(
             partitions, spark.sparkContext.defaultParallelism
         )

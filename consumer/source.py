@@ -6,7 +6,7 @@ from confluent_kafka import KafkaException, TopicPartition
 from confluent_kafka.admin import OffsetSpec
 from pyspark.sql import DataFrame, SparkSession
 
-from connection.kafka import BROKER_TIMEOUT_S, BrokerUnreachable, admin_client, cluster_metadata
+from connection.kafka import BROKER_TIMEOUT_S, BrokerCheckFailed, admin_client, cluster_metadata
 from connection.settings import ConnectionSettings
 from consumer.errors import ConsumerError
 
@@ -16,10 +16,10 @@ def check_topic(settings: ConnectionSettings) -> int:
 
     Checked before Spark starts, so a typo fails in seconds with a clear line.
     """
-    admin = admin_client(settings.bootstrap_servers)
+    admin = admin_client(settings.bootstrap_servers, settings.security)
     try:
         metadata = cluster_metadata(admin, settings.bootstrap_servers)
-    except BrokerUnreachable as error:
+    except BrokerCheckFailed as error:
         raise ConsumerError(str(error)) from None
     topic = metadata.topics.get(settings.topic)
     if topic is None:
@@ -31,7 +31,7 @@ def check_topic(settings: ConnectionSettings) -> int:
 
 def topic_is_empty(settings: ConnectionSettings, partitions: int) -> bool:
     """True when no partition of the topic holds a record (earliest == latest offset)."""
-    admin = admin_client(settings.bootstrap_servers)
+    admin = admin_client(settings.bootstrap_servers, settings.security)
     ends = []
     # confluent-kafka leaves OffsetSpec's factory methods unannotated.
     specs = (OffsetSpec.earliest(), OffsetSpec.latest())  # type: ignore[no-untyped-call]
@@ -52,10 +52,12 @@ def read_topic(spark: SparkSession, settings: ConnectionSettings, min_partitions
     """All records of the topic as a batch (key, value, topic, partition, offset, ...).
 
     minPartitions splits large offset ranges so a one-partition topic still keeps every
-    core busy.
+    core busy. The security options reach Spark's Java Kafka client; Spark redacts option
+    values mentioning a password in its plans and logs.
     """
     return (
         spark.read.format("kafka")
+        .options(**settings.security.spark_kafka_options())
         .option("kafka.bootstrap.servers", settings.bootstrap_servers)
         .option("subscribe", settings.topic)
         .option("startingOffsets", "earliest")

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
 from connection.cli import OneLineErrorParser, non_negative_int, positive_int
-from connection.settings import add_connection_arguments, settings_from_args
+from connection.settings import SettingsError, add_connection_arguments, settings_from_args
 from connection.timestamps import format_timestamp, parse_timestamp
 from producer.contract import DEFAULT_SCHEMA_FILE
 from producer.errors import ProducerError
 from producer.events import GeneratorPlan
 from producer.run import ProducerOptions, ProduceSummary, produce
+
+BROKEN_PIPE_EXIT = 141  # what a shell reports for a process ended by SIGPIPE
 
 
 def timestamp(text: str) -> datetime:
@@ -71,6 +74,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.anomalies > args.count:
         parser.error(f"--anomalies ({args.anomalies}) cannot exceed --count ({args.count})")
+    try:
+        args.settings = settings_from_args(args)
+    except SettingsError as error:
+        parser.error(str(error))
     return args
 
 
@@ -96,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         delivery_timeout_s=float(args.delivery_timeout),
     )
     try:
-        summary = produce(settings_from_args(args), options)
+        summary = produce(args.settings, options)
     except ProducerError as error:
         one_line = " ".join(str(error).split())  # registry messages may span lines
         print(f"producer: error: {one_line}", file=sys.stderr)
@@ -104,7 +111,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("producer: interrupted", file=sys.stderr)
         return 130
-    print(summary_line(summary))
+    try:
+        print(summary_line(summary), flush=True)
+    except BrokenPipeError:  # stdout closed early (e.g. `| head -c0`): nobody reads it
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return BROKEN_PIPE_EXIT
     return 0
 
 

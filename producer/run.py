@@ -11,7 +11,7 @@ from confluent_kafka import KafkaException, Producer
 
 from connection.kafka import (
     BROKER_TIMEOUT_S,
-    BrokerUnreachable,
+    BrokerCheckFailed,
     admin_client,
     cluster_metadata,
     ensure_topic,
@@ -58,12 +58,12 @@ def produce(settings: ConnectionSettings, options: ProducerOptions) -> ProduceSu
     if first_event is None:
         raise ProducerError("nothing to send: the plan has no events")
     value_schema = load_schema(options.schema_file, first_event.to_record())
-    admin = admin_client(settings.bootstrap_servers)
+    admin = admin_client(settings.bootstrap_servers, settings.security)
     try:
         metadata = cluster_metadata(admin, settings.bootstrap_servers)
-    except BrokerUnreachable as error:
+    except BrokerCheckFailed as error:
         raise ProducerError(str(error)) from None
-    registry = registry_client(settings.schema_registry_url)
+    registry = registry_client(settings.schema_registry_url, settings.registry_user_info)
     contract = register_contract(
         registry, settings.schema_registry_url, settings.value_subject, value_schema
     )
@@ -80,7 +80,9 @@ def produce(settings: ConnectionSettings, options: ProducerOptions) -> ProduceSu
         ) from None
     key_serializer, value_serializer = serializers(registry, contract, value_schema)
 
-    producer = Producer(producer_config(settings.bootstrap_servers, options.delivery_timeout_s))
+    producer = Producer(
+        producer_config(settings.bootstrap_servers, options.delivery_timeout_s, settings.security)
+    )
     started = time.perf_counter()
     report = send_events(
         producer,
@@ -93,9 +95,10 @@ def produce(settings: ConnectionSettings, options: ProducerOptions) -> ProduceSu
     seconds = time.perf_counter() - started
     if not report.complete:
         raise ProducerError(
-            f"only {report.acknowledged} of {report.sent} events were acknowledged by "
+            f"only {report.acknowledged} of {options.plan.count} events were acknowledged by "
             f"{settings.bootstrap_servers} (delivery timeout {options.delivery_timeout_s:.0f} s): "
-            f"{report.failed} failed, the first with: {report.first_error}"
+            f"{report.sent} sent, {report.failed} failed, "
+            f"the first with: {report.first_error}"
         )
     return ProduceSummary(
         topic=settings.topic,

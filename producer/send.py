@@ -12,16 +12,20 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 from tqdm import tqdm
 
 from connection.kafka import silent_librdkafka_logger
+from connection.settings import PLAINTEXT, KafkaSecurity
 from producer.events import PriceEvent
 
 # A produce() call blocks on a full local queue only this long per attempt.
 POLL_INTERVAL_S = 0.1
 
 
-def producer_config(bootstrap_servers: str, delivery_timeout_s: float) -> dict[str, object]:
+def producer_config(
+    bootstrap_servers: str, delivery_timeout_s: float, security: KafkaSecurity = PLAINTEXT
+) -> dict[str, object]:
     """Idempotent, acks=all: a retried send is never written twice, and nothing is
     acknowledged before every in-sync replica has it."""
     return {
+        **security.librdkafka_config(),
         "bootstrap.servers": bootstrap_servers,
         "enable.idempotence": True,
         "acks": "all",
@@ -64,12 +68,19 @@ def send_events(
     total: int,
 ) -> DeliveryReport:
     """Produce every event once (keyed by symbol, so each symbol keeps its order),
-    then wait for every acknowledgement or failure."""
+    then wait for every acknowledgement or failure.
+
+    Sending stops at the first failed delivery: the run has failed, and a dead broker
+    then costs at most about two delivery timeouts (the events in flight expire), not one
+    per queue-full of the remaining events.
+    """
     report = DeliveryReport()
     key_context = SerializationContext(topic, MessageField.KEY)
     value_context = SerializationContext(topic, MessageField.VALUE)
     with tqdm(total=total, unit="ev", disable=not sys.stderr.isatty(), leave=False) as bar:
         for event in events:
+            if report.failed:
+                break
             key = key_serializer(event.symbol, key_context)
             value = value_serializer(event.to_record(), value_context)
             while True:

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from functools import partial
 
 from benchmarks.consumer_cli import run_consumer_cli
-from benchmarks.consumer_spark import stage_breakdown, time_consume, time_variant
 from benchmarks.machine import describe_machine, load_average
 from benchmarks.producing import (
     benchmark_plan,
@@ -20,9 +19,9 @@ from benchmarks.producing import (
 from benchmarks.profiling import profile
 from benchmarks.python_consumer import time_plain_python
 from benchmarks.results import OURS, OURS_FAST_PATH, PRODUCER_WAYS, BenchResults
-from benchmarks.topics import PARTITIONS, RunTopics
+from benchmarks.spark_probe import SparkProbeRequest, run_spark_probe
+from benchmarks.topics import RunTopics
 from connection.settings import ConnectionSettings
-from consumer.spark_session import build_spark_session
 
 
 @dataclass(frozen=True)
@@ -116,40 +115,26 @@ class Bench:
             self.results.consumer_cli.append(run)
 
     def consumer_in_process(self) -> None:
-        # Warm-up (session start, class loading, JIT) at the smallest sizes, not timed.
-        for count in {self.options.report_events, min(self.consumer_sizes())}:
-            time_consume(self.topic_with(count), count)
-        spark = build_spark_session()
-        self.results.default_min_partitions = max(PARTITIONS, spark.sparkContext.defaultParallelism)
-        self.results.default_shuffle_partitions = int(
-            spark.conf.get("spark.sql.shuffle.partitions") or 0
+        counts = self.consumer_sizes()
+        warm_up_counts = sorted({self.options.report_events, counts[0]})
+        variant_count = self.options.variant_events
+        needed = {*warm_up_counts, *counts, *([variant_count] if variant_count else [])}
+        base = self.topics.base
+        probe = run_spark_probe(
+            SparkProbeRequest(
+                bootstrap_servers=base.bootstrap_servers,
+                schema_registry_url=base.schema_registry_url,
+                topics={str(count): self.topic_with(count).topic for count in sorted(needed)},
+                warm_up_counts=warm_up_counts,
+                counts=counts,
+                variant_count=variant_count,
+            )
         )
-        for count in self.consumer_sizes():
-            run = time_consume(self.topic_with(count), count)
-            progress(f"consume() {count:,}: {run.records_per_s:,.0f} rec/s")
-            self.results.consumer.append(run)
-        largest = max(self.consumer_sizes())
-        self.results.stages = stage_breakdown(
-            self.topic_with(largest), largest, self.results.default_min_partitions
-        )
-        progress(f"stage breakdown at {largest:,}")
-        self.spark_variants(spark.sparkContext.defaultParallelism)
-        spark.stop()
-
-    def spark_variants(self, cores: int) -> None:
-        count = self.options.variant_events
-        if not count:
-            return
-        settings = self.topic_with(count)
-        default_min = self.results.default_min_partitions
-        default_shuffle = self.results.default_shuffle_partitions
-        for min_partitions in sorted({default_min, cores, 2 * cores, 4 * cores}):
-            for shuffle in sorted({default_shuffle, cores}):
-                variant = time_variant(settings, count, min_partitions, shuffle)
-                progress(
-                    f"minPartitions {min_partitions}, shuffle {shuffle}: {variant.seconds:.1f} s"
-                )
-                self.results.variants.append(variant)
+        self.results.consumer.extend(probe.consumer)
+        self.results.stages = probe.stages
+        self.results.variants = probe.variants
+        self.results.default_min_partitions = probe.default_min_partitions
+        self.results.default_shuffle_partitions = probe.default_shuffle_partitions
 
     def plain_python(self) -> None:
         for count in self.consumer_sizes():

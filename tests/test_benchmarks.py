@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -21,7 +23,10 @@ from benchmarks.results import (
     ConsumerCliRun,
     ConsumerRun,
     ProducerRun,
+    SparkVariant,
+    StageTiming,
 )
+from benchmarks.spark_probe import SparkProbeResult
 from benchmarks.targets import evaluate
 
 MIB = 2**20
@@ -154,3 +159,14 @@ def test_process_tree_is_found_through_parent_pids(tmp_path: Path) -> None:
     assert sorted(descendants(10, parents)) == [10, 11, 12]
     assert rss_bytes(12, tmp_path) == 1000 * 1024
     assert rss_bytes(99, tmp_path) == 0
+
+
+def test_spark_probe_result_survives_the_trip_through_json() -> None:
+    result = SparkProbeResult(
+        consumer=[ConsumerRun(SPARK_CONSUMER, 1_000, 1.5, 0.5)],
+        stages=[StageTiming("read Kafka", 1_000, 0.5)],
+        variants=[SparkVariant(2, 4, 1_000, 1.25)],
+        default_min_partitions=3,
+        default_shuffle_partitions=4,
+    )
+    assert SparkProbeResult.from_json(json.dumps(asdict(result))) == result

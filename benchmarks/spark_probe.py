@@ -1,0 +1,120 @@
+"""The in-process consumer measurements, in a child process of their own.
+
+A SparkSession's JVM lives as long as the Python process that started it, and the
+Kafka clients inside it would re-create (empty, auto-created) topics the benchmark
+deletes at the end. Running consume() in a child ends the JVM with the child.
+
+Parent: ``run_spark_probe(request)``; child: ``python -m benchmarks.spark_probe`` with
+the request as JSON on stdin and the result as JSON on stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import asdict, dataclass, field
+
+from benchmarks.consumer_spark import stage_breakdown, time_consume, time_variant
+from benchmarks.machine import REPO_ROOT, load_average
+from benchmarks.results import ConsumerRun, SparkVariant, StageTiming
+from benchmarks.topics import PARTITIONS
+from connection.settings import ConnectionSettings
+from consumer.spark_session import build_spark_session
+
+
+@dataclass(frozen=True)
+class SparkProbeRequest:
+    bootstrap_servers: str
+    schema_registry_url: str
+    topics: dict[str, str]  # event count (as text: JSON keys) -> topic holding them
+    warm_up_counts: list[int]
+    counts: list[int]
+    variant_count: int  # 0: no settings grid
+
+
+@dataclass
+class SparkProbeResult:
+    consumer: list[ConsumerRun] = field(default_factory=list)
+    stages: list[StageTiming] = field(default_factory=list)
+    variants: list[SparkVariant] = field(default_factory=list)
+    default_min_partitions: int = 0
+    default_shuffle_partitions: int = 0
+
+    @classmethod
+    def from_json(cls, text: str) -> SparkProbeResult:
+        data = json.loads(text)
+        return cls(
+            consumer=[ConsumerRun(**run) for run in data["consumer"]],
+            stages=[StageTiming(**stage) for stage in data["stages"]],
+            variants=[SparkVariant(**variant) for variant in data["variants"]],
+            default_min_partitions=data["default_min_partitions"],
+            default_shuffle_partitions=data["default_shuffle_partitions"],
+        )
+
+
+def progress(message: str) -> None:
+    print(f"bench: {message} (load {load_average():.1f})", file=sys.stderr, flush=True)
+
+
+def probe(request: SparkProbeRequest) -> SparkProbeResult:
+    def topic(count: int) -> ConnectionSettings:
+        return ConnectionSettings(
+            request.bootstrap_servers, request.schema_registry_url, request.topics[str(count)]
+        )
+
+    result = SparkProbeResult()
+    for count in request.warm_up_counts:  # session start, class loading, JIT: not timed
+        time_consume(topic(count), count)
+    spark = build_spark_session()
+    cores = spark.sparkContext.defaultParallelism
+    result.default_min_partitions = max(PARTITIONS, cores)  # as consume() chooses
+    result.default_shuffle_partitions = int(spark.conf.get("spark.sql.shuffle.partitions") or 0)
+    for count in request.counts:
+        run = time_consume(topic(count), count)
+        progress(f"consume() {count:,}: {run.records_per_s:,.0f} rec/s")
+        result.consumer.append(run)
+    largest = max(request.counts)
+    result.stages = stage_breakdown(topic(largest), largest, result.default_min_partitions)
+    progress(f"stage breakdown at {largest:,}")
+    if request.variant_count:
+        for min_partitions in sorted({result.default_min_partitions, cores, 2 * cores, 4 * cores}):
+            for shuffle in sorted({result.default_shuffle_partitions, cores}):
+                variant = time_variant(
+                    topic(request.variant_count), request.variant_count, min_partitions, shuffle
+                )
+                progress(
+                    f"minPartitions {min_partitions}, shuffle {shuffle}: {variant.seconds:.1f} s"
+                )
+                result.variants.append(variant)
+    spark.stop()
+    return result
+
+
+class SparkProbeFailed(RuntimeError):
+    """The child process failed (its stderr has already been shown)."""
+
+
+def run_spark_probe(request: SparkProbeRequest) -> SparkProbeResult:
+    """Run probe(request) in `python -m benchmarks.spark_probe` (stderr passes through)."""
+    child = subprocess.run(
+        [sys.executable, "-m", "benchmarks.spark_probe"],
+        cwd=REPO_ROOT,
+        input=json.dumps(asdict(request)),
+        stdout=subprocess.PIPE,
+        text=True,
+        check=False,
+    )
+    if child.returncode != 0:
+        raise SparkProbeFailed(f"benchmarks.spark_probe exited with {child.returncode}")
+    return SparkProbeResult.from_json(child.stdout)
+
+
+def main() -> int:
+    request = SparkProbeRequest(**json.loads(sys.stdin.read()))
+    print(json.dumps(asdict(probe(request))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

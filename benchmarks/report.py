@@ -202,10 +202,12 @@ METHOD = """## How this was measured
   subprocess; "report printed" is the first byte on its (unbuffered) stdout, "process
   exit" comes after Spark shuts down. Peak RSS is sampled from /proc every 0.1 s and
   summed over the process tree (Python driver + the JVM child of spark-submit).
-- Consumer throughput: `consumer.run.consume` called in the benchmark's own process
-  after a warm-up run (the SparkSession already up), so it excludes Spark's start; the
-  count of decoded records is checked. The plain-Python baseline reads the same topic
-  fully with a confluent-kafka `Consumer` (batches of 10,000), decodes with
+- Consumer throughput: `consumer.run.consume` called in one Python process
+  (`benchmarks.spark_probe`, a child of the benchmark) after warm-up runs at the smallest
+  sizes (the SparkSession already up), so it excludes Spark's start; the count of decoded
+  records is checked. The Spark settings grid and the stage jobs run there too. The
+  plain-Python baseline reads the same topic fully with a confluent-kafka `Consumer`
+  (batches of 10,000), decodes with
   `AvroDeserializer`, keeps prices in arrays and computes `statistics.fmean`/`stdev`
   and the outliers (|z| > 3).
 - The largest consumer topic is filled once per run with the fast path (it is also a

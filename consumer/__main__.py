@@ -6,8 +6,11 @@ import argparse
 import logging
 import os
 import re
+import signal
 import sys
+import threading
 from pathlib import Path
+from types import FrameType
 
 from connection.cli import OneLineErrorParser, positive_float, positive_int
 from connection.settings import SettingsError, add_connection_arguments, settings_from_args
@@ -85,15 +88,43 @@ def argument_parser() -> OneLineErrorParser:
     return parser
 
 
-def not_an_interrupt(record: logging.LogRecord) -> bool:
-    """False for log records carrying a KeyboardInterrupt (see main)."""
-    return not (record.exc_info and isinstance(record.exc_info[1], KeyboardInterrupt))
+class InterruptNoiseFilter(logging.Filter):
+    """Drops py4j's log records about calls that Ctrl-C broke (see main).
+
+    py4j logs a call interrupted by Ctrl-C, traceback included, before re-raising; and a
+    py4j call made by a finalizer that the garbage collector runs inside the signal
+    handler, while the interrupted call still holds the connection, fails as a reentrant
+    read and is logged too (possibly before the handler's first line has run). Once
+    Ctrl-C came, none of that is news.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.interrupted = False
+
+    def on_sigint(self, _signum: int, _frame: FrameType | None) -> None:
+        self.interrupted = True
+        raise KeyboardInterrupt
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "py4j" not in record.pathname and not record.exc_info:
+            return True
+        error = record.exc_info[1] if record.exc_info else None
+        while error is not None:
+            if isinstance(error, KeyboardInterrupt) or "reentrant call" in str(error):
+                return False
+            error = error.__context__
+        return not (self.interrupted and "py4j" in record.pathname)
 
 
 def main(argv: list[str] | None = None) -> int:
-    # py4j logs a call interrupted by Ctrl-C, traceback included, on the root logger before
-    # re-raising; the interrupt is reported here in one line instead.
-    logging.getLogger().addFilter(not_an_interrupt)
+    # The interrupt is reported in one line instead; py4j logs through the root logger
+    # (logging.exception) and through its own modules' loggers.
+    noise = InterruptNoiseFilter()
+    for name in ("", "py4j.clientserver", "py4j.java_gateway"):
+        logging.getLogger(name).addFilter(noise)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, noise.on_sigint)
     parser = argument_parser()
     args = parser.parse_args(argv)
     try:

@@ -13,7 +13,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 import uuid
@@ -26,6 +25,7 @@ from typing import Any
 import jsonschema
 import pyspark
 import pytest
+from cli_runs import cli_env, run_cli
 
 from connection.settings import ConnectionSettings
 from producer.contract import DEFAULT_SCHEMA_FILE
@@ -47,24 +47,7 @@ def run_consumer(
     stack: dict[str, str], *args: str, timeout: float = SPARK_TIMEOUT_S
 ) -> subprocess.CompletedProcess[str]:
     """python -m consumer with the stack's connection in the environment."""
-    env = {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": stack["KAFKA_BOOTSTRAP_SERVERS"],
-        "SCHEMA_REGISTRY_URL": stack["SCHEMA_REGISTRY_URL"],
-        "SPARK_CONNECTOR_JARS_DIR": stack["SPARK_CONNECTOR_JARS_DIR"],
-        "SPARK_LOCAL_IP": "127.0.0.1",
-    }
-    for name in ("KAFKA_TOPIC", "SPARK_MASTER"):
-        env.pop(name, None)
-    return subprocess.run(
-        [sys.executable, "-m", "consumer", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO_ROOT,
-        timeout=timeout,
-        check=False,
-    )
+    return run_cli("consumer", cli_env(stack), *args, timeout=timeout)
 
 
 def assert_one_line_failure(result: subprocess.CompletedProcess[str]) -> str:

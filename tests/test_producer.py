@@ -7,10 +7,8 @@ shared by the module; failure cases each get their own topic.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -20,11 +18,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from cli_runs import cli_env, run_cli
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
+from topic_offsets import end_offsets, message_count
 
 from connection.settings import ConnectionSettings
 from connection.timestamps import format_timestamp, parse_timestamp
@@ -68,40 +68,7 @@ def run_producer(
     stack: dict[str, str], *args: str, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
     """python -m producer as users run it: connection from the environment."""
-    env = {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": stack["KAFKA_BOOTSTRAP_SERVERS"],
-        "SCHEMA_REGISTRY_URL": stack["SCHEMA_REGISTRY_URL"],
-    }
-    env.pop("KAFKA_TOPIC", None)
-    return subprocess.run(
-        [sys.executable, "-m", "producer", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO_ROOT,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def end_offsets(bootstrap: str, topic: str) -> dict[int, int] | None:
-    """High watermark per partition, or None when the topic does not exist."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": uuid.uuid4().hex})
-    try:
-        metadata = consumer.list_topics(topic, timeout=10).topics[topic]
-        if metadata.error is not None:
-            return None
-        return {
-            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-            for p in metadata.partitions
-        }
-    finally:
-        consumer.close()
-
-
-def message_count(bootstrap: str, topic: str) -> int:
-    return sum((end_offsets(bootstrap, topic) or {}).values())
+    return run_cli("producer", cli_env(stack), *args, timeout=timeout)
 
 
 def read_all(bootstrap: str, topic: str) -> list[Message]:

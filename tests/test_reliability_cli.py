@@ -19,7 +19,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Consumer, TopicPartition
+from cli_runs import cli_env, start_cli, wait_for
+from topic_offsets import message_count
 
 from connection.settings import ConnectionSettings
 from consumer.__main__ import argument_parser
@@ -154,44 +155,6 @@ def test_consumer_refuses_a_wrong_environment_value_in_one_line(
 # --- real processes: missing files, Ctrl-C, closed stdout ---------------------------------
 
 
-def cli_env(stack: dict[str, str], **variables: str) -> dict[str, str]:
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("KAFKA_", "SCHEMA_REGISTRY_"))
-    }
-    return {
-        **env,
-        "KAFKA_BOOTSTRAP_SERVERS": stack["KAFKA_BOOTSTRAP_SERVERS"],
-        "SCHEMA_REGISTRY_URL": stack["SCHEMA_REGISTRY_URL"],
-        "SPARK_CONNECTOR_JARS_DIR": stack["SPARK_CONNECTOR_JARS_DIR"],
-        "SPARK_LOCAL_IP": "127.0.0.1",
-        **variables,
-    }
-
-
-def start_cli(
-    module: str, env: dict[str, str], *args: str, stdout: int = subprocess.PIPE
-) -> subprocess.Popen[str]:
-    """The CLI in a process group of its own, as a shell runs a foreground job."""
-    return subprocess.Popen(
-        [sys.executable, "-m", module, *args],
-        stdout=stdout,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=REPO_ROOT,
-        start_new_session=True,
-    )
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
-
-
 def ctrl_c(process: subprocess.Popen[str]) -> tuple[str, str]:
     """SIGINT to the whole process group, as Ctrl-C in a terminal; the outputs after exit."""
     os.killpg(process.pid, signal.SIGINT)
@@ -201,20 +164,6 @@ def ctrl_c(process: subprocess.Popen[str]) -> tuple[str, str]:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.communicate()
-
-
-def records_in(bootstrap: str, topic: str) -> int:
-    client = Consumer({"bootstrap.servers": bootstrap, "group.id": uuid.uuid4().hex})
-    try:
-        metadata = client.list_topics(topic, timeout=10).topics[topic]
-        if metadata.error is not None:
-            return 0
-        return sum(
-            client.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-            for p in metadata.partitions
-        )
-    finally:
-        client.close()
 
 
 def java_children(pid: int) -> list[int]:
@@ -278,7 +227,7 @@ def test_ctrl_c_while_the_producer_sends_is_one_line_and_exit_130(
 ) -> None:
     topic = f"test-reliability-sigint-{uuid.uuid4().hex[:12]}"
     producer = start_cli("producer", cli_env(stack), "--topic", topic, "--count", "1000000")
-    wait_for(lambda: records_in(stack["KAFKA_BOOTSTRAP_SERVERS"], topic) > 0, "the first events")
+    wait_for(lambda: message_count(stack["KAFKA_BOOTSTRAP_SERVERS"], topic) > 0, "the first events")
     assert producer.poll() is None, "the producer finished before Ctrl-C"
     stdout, stderr = ctrl_c(producer)
     assert (producer.returncode, stdout, stderr) == (
@@ -354,7 +303,7 @@ def test_producer_with_a_closed_stdout_exits_quietly_after_sending_everything(
         os.close(write_end)
     _, stderr = producer.communicate(timeout=60)
     assert (producer.returncode, stderr) == (BROKEN_PIPE_EXIT, "")
-    assert records_in(stack["KAFKA_BOOTSTRAP_SERVERS"], topic) == 100
+    assert message_count(stack["KAFKA_BOOTSTRAP_SERVERS"], topic) == 100
 
 
 @pytest.mark.integration

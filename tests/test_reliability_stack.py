@@ -19,18 +19,19 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from cli_runs import cli_env, run_cli, start_cli, wait_for
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 from fastavro import parse_schema, schemaless_reader
+from topic_offsets import end_offsets, message_count
 
 from producer.contract import DEFAULT_SCHEMA_FILE
 from producer.events import GeneratorPlan, generate_events
@@ -48,7 +49,6 @@ PORT_VARIABLES = (
     "STACK_REGISTRY_MANAGEMENT_PORT",
 )
 # Connection and security variables the CLIs read: never inherited from the test run.
-CLIENT_VARIABLES = re.compile(r"KAFKA_.*|SCHEMA_REGISTRY_.*|SPARK_MASTER")
 SPARK_RUN_TIMEOUT_S = 240
 
 
@@ -112,17 +112,7 @@ class PrivateStack:
 
     def client_env(self, **variables: str) -> dict[str, str]:
         """The environment of a producer or consumer run against this stack."""
-        env = {
-            name: value for name, value in os.environ.items() if not CLIENT_VARIABLES.match(name)
-        }
-        return {
-            **env,
-            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
-            "SCHEMA_REGISTRY_URL": self.registry_url,
-            "SPARK_CONNECTOR_JARS_DIR": self.settings["SPARK_CONNECTOR_JARS_DIR"],
-            "SPARK_LOCAL_IP": "127.0.0.1",
-            **variables,
-        }
+        return cli_env(self.settings, **variables)
 
     def sasl_env(self, password: str) -> dict[str, str]:
         return self.client_env(
@@ -157,31 +147,6 @@ def private_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateS
             assert not (home / "run" / f"{service}.pid").exists(), f"{service} left running"
 
 
-def run_cli(
-    module: str, env: dict[str, str], *args: str, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", module, *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO_ROOT,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def start_producer(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "producer", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=REPO_ROOT,
-    )
-
-
 def one_line_failure(stdout: str, stderr: str, prefix: str) -> str:
     """The single stderr line of a failed run (nothing on stdout, no traceback)."""
     assert stdout == ""
@@ -206,33 +171,11 @@ def offset_client(bootstrap: str) -> Consumer:
     )
 
 
-def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
-    """High watermark per partition; empty when the topic does not exist (yet)."""
-    client = offset_client(bootstrap)
-    try:
-        metadata = client.list_topics(topic, timeout=10).topics[topic]
-        if metadata.error is not None:
-            return {}
-        return {
-            p: client.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-            for p in metadata.partitions
-        }
-    finally:
-        client.close()
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
-
-
 def decoded_events(bootstrap: str, topic: str) -> Counter[tuple[datetime, str, float]]:
     """Every value in the topic decoded with the contract's schema (fastavro, past the
     5-byte header), as a multiset of (ts, symbol, price)."""
     schema = parse_schema(json.loads(DEFAULT_SCHEMA_FILE.read_text()))
-    ends = end_offsets(bootstrap, topic)
+    ends = end_offsets(bootstrap, topic) or {}
     remaining = {p: end for p, end in ends.items() if end > 0}
     client = offset_client(bootstrap)
     client.assign([TopicPartition(topic, p, 0) for p in remaining])
@@ -310,12 +253,18 @@ def test_broker_killed_and_restarted_mid_run_loses_and_duplicates_nothing(
     plan = GeneratorPlan(count=1_000_000, seed=1_000_001, start=START)
     topic = new_topic()
     bootstrap = private_stack.bootstrap
-    producer = start_producer(
-        private_stack.client_env(), "--topic", topic, *plan_args(plan), "--delivery-timeout", "120"
+    producer = start_cli(
+        "producer",
+        private_stack.client_env(),
+        "--topic",
+        topic,
+        *plan_args(plan),
+        "--delivery-timeout",
+        "120",
     )
     try:
         wait_for(
-            lambda: sum(end_offsets(bootstrap, topic).values()) >= 150_000,
+            lambda: message_count(bootstrap, topic) >= 150_000,
             "150,000 acknowledged events",
             timeout=180,
         )
@@ -330,7 +279,7 @@ def test_broker_killed_and_restarted_mid_run_loses_and_duplicates_nothing(
             producer.communicate()
     assert producer.returncode == 0, stderr
     assert stdout.startswith("sent 1000000 events, 1000000 acknowledged"), stdout
-    assert sum(end_offsets(bootstrap, topic).values()) == plan.count
+    assert message_count(bootstrap, topic) == plan.count
     expected = Counter((e.ts, e.symbol, e.price) for e in generate_events(plan))
     assert decoded_events(bootstrap, topic) == expected
 
@@ -342,7 +291,8 @@ def test_broker_down_for_good_makes_the_producer_give_up_within_two_delivery_tim
     delivery_timeout_s = 10
     topic = new_topic()
     bootstrap = private_stack.bootstrap
-    producer = start_producer(
+    producer = start_cli(
+        "producer",
         private_stack.client_env(),
         "--topic",
         topic,
@@ -353,7 +303,7 @@ def test_broker_down_for_good_makes_the_producer_give_up_within_two_delivery_tim
     )
     try:
         wait_for(
-            lambda: sum(end_offsets(bootstrap, topic).values()) >= 50_000,
+            lambda: message_count(bootstrap, topic) >= 50_000,
             "50,000 acknowledged events",
             timeout=180,
         )
@@ -375,7 +325,7 @@ def test_broker_down_for_good_makes_the_producer_give_up_within_two_delivery_tim
     # What the line calls acknowledged is in the topic once the broker is back.
     private_stack.up()
     acknowledged = int(found.group(1))
-    assert 50_000 <= acknowledged <= sum(end_offsets(bootstrap, topic).values()) < 1_000_000
+    assert 50_000 <= acknowledged <= message_count(bootstrap, topic) < 1_000_000
 
 
 # --- registry outage (last: the registry stays down until teardown) ----------------------
@@ -397,10 +347,10 @@ def test_registry_down_at_start_fails_both_clients_in_one_line_and_writes_nothin
     result = run_cli("producer", env, "--topic", missing, timeout=60)
     assert result.returncode == 1
     assert unreachable in one_line_failure(result.stdout, result.stderr, "producer: error: ")
-    assert end_offsets(private_stack.bootstrap, missing) == {}  # no topic, no event
+    assert end_offsets(private_stack.bootstrap, missing) is None  # no topic, no event
     result = run_cli("producer", env, "--topic", written, timeout=60)
     assert result.returncode == 1
-    assert sum(end_offsets(private_stack.bootstrap, written).values()) == 100  # none added
+    assert message_count(private_stack.bootstrap, written) == 100  # none added
     producer_seconds = time.monotonic() - started
 
     result = run_cli("consumer", env, "--topic", written, timeout=60)

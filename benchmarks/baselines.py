@@ -1,7 +1,8 @@
 """The two producer baselines: the old exercise's JSON loop and the naive Avro loop.
 
 Both run with the project producer's client settings (idempotent, acks=all, same
-batching), so only the serialization and the loop differ from ``producer.run``.
+batching), so only the serialization and the loop differ from ``producer.run``; as in
+confluent-kafka's examples, they get a delivery report for every message.
 """
 
 from __future__ import annotations
@@ -9,8 +10,9 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Iterator
+from typing import Any
 
-from confluent_kafka import Producer
+from confluent_kafka import KafkaError, Message, Producer
 from confluent_kafka.schema_registry import Schema
 from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext, StringSerializer
@@ -18,7 +20,7 @@ from confluent_kafka.serialization import MessageField, SerializationContext, St
 from connection.registry import registry_client
 from connection.settings import ConnectionSettings
 from connection.timestamps import format_timestamp
-from producer.events import GeneratorPlan, PriceEvent, generate_events
+from producer.events import GeneratorPlan, PriceEvent, PriceRecord, generate_records
 from producer.send import POLL_INTERVAL_S, DeliveryReport, producer_config
 
 DELIVERY_TIMEOUT_S = 30.0
@@ -28,26 +30,40 @@ class DeliveryFailed(RuntimeError):
     """Not every message of a benchmark run was acknowledged."""
 
 
-def json_value(event: PriceEvent) -> bytes:
-    """The old exercise's message value: the event as a JSON object."""
+def json_value(record: PriceRecord) -> bytes:
+    """The old exercise's message value: the event as a JSON object, its time as text."""
+    event = PriceEvent.from_record(record)
     return json.dumps(
         {"ts": format_timestamp(event.ts), "symbol": event.symbol, "price": event.price}
     ).encode()
 
 
-def ready_producer(bootstrap_servers: str, warm_up_topic: str) -> Producer:
-    """The project's producer settings, with one message delivered to warm_up_topic.
+def baseline_config(bootstrap_servers: str) -> dict[str, Any]:
+    """The project's client settings, with a delivery report for every message."""
+    return {
+        **producer_config(bootstrap_servers, DELIVERY_TIMEOUT_S),
+        "delivery.report.only.error": False,
+    }
 
-    librdkafka's idempotent producer stalls about 0.45 s when the first message comes
-    within milliseconds of creating it (measured here); the project's producer happens
-    to dodge that (its first serializer call asks the registry first). One delivered
-    message before the clock starts spares the other ways that stall.
+
+def ready_producer(bootstrap_servers: str, warm_up_topic: str) -> Producer:
+    """A baseline's producer, with one message delivered to warm_up_topic.
+
+    librdkafka's idempotent producer may take about 0.5 s after its creation to get its
+    producer id, and sends wait for it (measured here); producer.run creates its producer
+    before registering the contract, so that wait overlaps its set-up. One delivered
+    message before the clock starts spares the baselines the wait too.
     """
-    producer = Producer(producer_config(bootstrap_servers, DELIVERY_TIMEOUT_S))
+    producer = Producer(baseline_config(bootstrap_servers))
+    warm_up(producer, warm_up_topic)
+    return producer
+
+
+def warm_up(producer: Producer, warm_up_topic: str) -> None:
+    """Deliver one message to warm_up_topic (the producer has its id afterwards)."""
     producer.produce(warm_up_topic, value=b"warm-up")
     if producer.flush(DELIVERY_TIMEOUT_S) > 0:
         raise DeliveryFailed(f"warm-up message to {warm_up_topic} not delivered")
-    return producer
 
 
 def send_all(
@@ -56,13 +72,18 @@ def send_all(
     """Produce every (key, value), flush, and return seconds from first send to last ack."""
     producer = ready_producer(settings.bootstrap_servers, warm_up_topic)
     report = DeliveryReport()
+    acknowledged = 0
+
+    def on_delivery(error: KafkaError | None, message: Message) -> None:
+        nonlocal acknowledged
+        acknowledged += error is None
+        report.on_delivery(error, message)
+
     started = time.perf_counter()
     for key, value in messages:
         while True:
             try:
-                producer.produce(
-                    settings.topic, value=value, key=key, on_delivery=report.on_delivery
-                )
+                producer.produce(settings.topic, value=value, key=key, on_delivery=on_delivery)
                 break
             except BufferError:  # local queue full: serve callbacks, then retry
                 producer.poll(POLL_INTERVAL_S)
@@ -71,17 +92,18 @@ def send_all(
     while producer.flush(POLL_INTERVAL_S) > 0:
         pass
     seconds = time.perf_counter() - started
-    if not report.complete:
+    report.unresolved = len(producer)
+    if not report.complete or acknowledged != report.sent:
         raise DeliveryFailed(
-            f"{settings.topic}: {report.acknowledged} of {report.sent} acknowledged, "
+            f"{settings.topic}: {acknowledged} of {report.sent} acknowledged, "
             f"first error: {report.first_error}"
         )
     return seconds
 
 
 def json_messages(plan: GeneratorPlan) -> Iterator[tuple[bytes, bytes]]:
-    for event in generate_events(plan):
-        yield event.symbol.encode(), json_value(event)
+    for record in generate_records(plan):
+        yield record["symbol"].encode(), json_value(record)
 
 
 def naive_avro_messages(
@@ -94,17 +116,15 @@ def naive_avro_messages(
     """
     value_serializer = AvroSerializer(registry_client(settings.schema_registry_url), value_schema)
     key_serializer = StringSerializer("utf_8")
-    first = next(generate_events(plan), None)
+    first = next(generate_records(plan), None)
     if first is not None:
-        value_serializer(
-            first.to_record(), SerializationContext(settings.topic, MessageField.VALUE)
-        )
+        value_serializer(first, SerializationContext(settings.topic, MessageField.VALUE))
 
     def messages() -> Iterator[tuple[bytes, bytes]]:
-        for event in generate_events(plan):
-            key = key_serializer(event.symbol)
+        for record in generate_records(plan):
+            key = key_serializer(record["symbol"])
             value = value_serializer(
-                event.to_record(), SerializationContext(settings.topic, MessageField.VALUE)
+                record, SerializationContext(settings.topic, MessageField.VALUE)
             )
             if key is None or value is None:  # only for None inputs, which events never are
                 raise DeliveryFailed("a serializer returned None")

@@ -1,4 +1,4 @@
-"""The producer measurements: ours, the two baselines and the fast-path prototype."""
+"""The producer measurements: ours and the two baselines."""
 
 from __future__ import annotations
 
@@ -7,35 +7,33 @@ import statistics
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import cast
 
+from confluent_kafka import Producer
 from confluent_kafka.schema_registry import Schema
-from confluent_kafka.schema_registry.avro import AvroSerializer
 
 from benchmarks.baselines import (
+    DELIVERY_TIMEOUT_S,
     DeliveryFailed,
     json_messages,
     json_value,
     naive_avro_messages,
-    ready_producer,
     send_all,
+    warm_up,
 )
-from benchmarks.fast_path import FastAvroSerializer, MemoizedSerializer, registered_serializer
 from benchmarks.machine import load_average
 from benchmarks.results import (
     JSON_BASELINE,
     NAIVE_AVRO_BASELINE,
     OURS,
-    OURS_FAST_PATH,
     ProducerRun,
 )
 from benchmarks.topics import PARTITIONS, RunTopics
-from connection.registry import registry_client
 from connection.settings import ConnectionSettings
-from producer.contract import DEFAULT_SCHEMA_FILE, KEY_SCHEMA, load_schema, register_contract
-from producer.events import GeneratorPlan, generate_events
+from producer.contract import DEFAULT_SCHEMA_FILE, KEY_SCHEMA, load_schema
+from producer.events import GeneratorPlan, generate_records
 from producer.run import ProducerOptions, produce
-from producer.send import send_events
+from producer.send import producer_config, send_events
+from producer.serialization import FramedAvroSerializer, MemoizedSerializer
 
 SEED = 20261127
 START = datetime(2026, 11, 27, 9, 30, tzinfo=timezone.utc)
@@ -47,8 +45,7 @@ def benchmark_plan(count: int) -> GeneratorPlan:
 
 
 def value_schema(plan: GeneratorPlan) -> Schema:
-    first = next(generate_events(plan))
-    return load_schema(DEFAULT_SCHEMA_FILE, first.to_record())
+    return load_schema(DEFAULT_SCHEMA_FILE, dict(next(generate_records(plan))))
 
 
 SMALL_RUN_EVENTS = 100_000
@@ -77,14 +74,14 @@ def payload_bytes(plan: GeneratorPlan) -> PayloadBytes:
     """Encoded sizes of the plan's first SIZE_SAMPLE events, scaled to the whole plan
     (exact up to that size; Avro sizes are constant per event anyway). The schema id is
     4 bytes whatever it is, so id 0 stands in for it."""
-    value = FastAvroSerializer(0, value_schema(plan))
-    key = MemoizedSerializer(FastAvroSerializer(0, KEY_SCHEMA))
+    value = FramedAvroSerializer(0, value_schema(plan))
+    key = MemoizedSerializer(FramedAvroSerializer(0, KEY_SCHEMA))
     avro_keys = text_keys = avro_values = json_values = sampled = 0
-    for event in itertools.islice(generate_events(plan), SIZE_SAMPLE):
-        avro_keys += len(key(event.symbol))
-        text_keys += len(event.symbol.encode())
-        avro_values += len(value(event.to_record()))
-        json_values += len(json_value(event))
+    for record in itertools.islice(generate_records(plan), SIZE_SAMPLE):
+        avro_keys += len(key(record["symbol"]))
+        text_keys += len(record["symbol"].encode())
+        avro_values += len(value(record))
+        json_values += len(json_value(record))
         sampled += 1
     scale = plan.count / sampled
     return PayloadBytes(
@@ -93,57 +90,41 @@ def payload_bytes(plan: GeneratorPlan) -> PayloadBytes:
 
 
 def generator_rate(plan: GeneratorPlan) -> float:
-    """Events per second of generate_events alone, with nothing sent."""
+    """Events per second of generate_records alone, with nothing sent."""
     started = time.perf_counter()
-    for _ in generate_events(plan):
+    for _ in generate_records(plan):
         pass
     return plan.count / (time.perf_counter() - started)
 
 
 def client_rate(settings: ConnectionSettings, plan: GeneratorPlan, warm_up_topic: str) -> float:
-    """Events per second of the Kafka client alone: plan.count copies of the plan's first
-    event, serialized once, through the baselines' produce loop (no generation, no
-    serialization in the loop)."""
-    first = next(generate_events(plan))
-    key = FastAvroSerializer(0, KEY_SCHEMA)(first.symbol)
-    value = FastAvroSerializer(0, value_schema(plan))(first.to_record())
-    messages = itertools.repeat((key, value), plan.count)
-    return plan.count / send_all(settings, messages, warm_up_topic)
+    """Events per second of ours' send loop and Kafka client alone: the plan's first event
+    plan.count times, serialized once (no generation, no serialization in the loop)."""
+    first = next(generate_records(plan))
+    key = FramedAvroSerializer(0, KEY_SCHEMA)(first["symbol"])
+    value = FramedAvroSerializer(0, value_schema(plan))(first)
+    producer = Producer(producer_config(settings.bootstrap_servers, DELIVERY_TIMEOUT_S))
+    warm_up(producer, warm_up_topic)
+    started = time.perf_counter()
+    report = send_events(
+        producer,
+        settings.topic,
+        itertools.repeat(first, plan.count),
+        lambda _symbol: key,
+        lambda _record: value,
+        plan.count,
+    )
+    seconds = time.perf_counter() - started
+    if not report.complete:
+        raise DeliveryFailed(
+            f"{settings.topic}: {report.acknowledged} of {plan.count} acknowledged"
+        )
+    return plan.count / seconds
 
 
 def produce_ours(settings: ConnectionSettings, plan: GeneratorPlan) -> float:
     options = ProducerOptions(plan=plan, schema_file=DEFAULT_SCHEMA_FILE, partitions=PARTITIONS)
     return produce(settings, options).seconds
-
-
-def produce_fast_path(
-    settings: ConnectionSettings, plan: GeneratorPlan, warm_up_topic: str
-) -> float:
-    """producer.run.produce's steps with the prototype serializers in send_events."""
-    schema = value_schema(plan)
-    registry = registry_client(settings.schema_registry_url)
-    contract = register_contract(
-        registry, settings.schema_registry_url, settings.value_subject, schema
-    )
-    key = MemoizedSerializer(registered_serializer(registry, contract.key_subject, KEY_SCHEMA))
-    value = registered_serializer(registry, contract.value_subject, schema)
-    producer = ready_producer(settings.bootstrap_servers, warm_up_topic)
-    started = time.perf_counter()
-    # send_events is typed for AvroSerializer but only calls it as (object, context) -> bytes.
-    report = send_events(
-        producer,
-        settings.topic,
-        generate_events(plan),
-        cast(AvroSerializer, key),
-        cast(AvroSerializer, value),
-        total=plan.count,
-    )
-    seconds = time.perf_counter() - started
-    if not report.complete:
-        raise DeliveryFailed(
-            f"{settings.topic}: {report.acknowledged} of {report.sent} acknowledged"
-        )
-    return seconds
 
 
 def produce_way(
@@ -152,8 +133,6 @@ def produce_way(
     """Seconds from first send to last ack of plan's events, sent to settings.topic one way."""
     if way == OURS:
         return produce_ours(settings, plan)
-    if way == OURS_FAST_PATH:
-        return produce_fast_path(settings, plan, warm_up_topic)
     if way == JSON_BASELINE:
         return send_all(settings, json_messages(plan), warm_up_topic)
     if way == NAIVE_AVRO_BASELINE:
@@ -191,5 +170,4 @@ def way_slug(way: str) -> str:
         JSON_BASELINE: "json",
         NAIVE_AVRO_BASELINE: "naive-avro",
         OURS: "ours",
-        OURS_FAST_PATH: "fast-path",
     }[way]

@@ -17,26 +17,29 @@ OTHER = "set-up (registry, topic, client) and other"
 def is_serialization(frame: Frame) -> bool:
     path = frame.file_path_short or ""
     return (
-        any(part in path for part in ("schema_registry", "fastavro", "fast_path"))
+        any(part in path for part in ("schema_registry", "fastavro", "serialization.py"))
         or frame.function == "to_record"
     )
 
 
 def is_kafka_client(frame: Frame) -> bool:
-    return frame.function.startswith("Producer.") or frame.function == "on_delivery"
+    return frame.function.startswith("Producer.") or frame.function in (
+        "on_delivery",
+        "wait_for_room",
+    )
 
 
 def is_generation(frame: Frame) -> bool:
-    return frame.function == "generate_events" or (frame.file_path_short or "").endswith(
-        "random.py"
-    )
+    return frame.function in ("generate_records", "generate_events") or (
+        frame.file_path_short or ""
+    ).endswith("random.py")
 
 
 #: Where a sample's time goes: the first rule matching the frame or its nearest caller.
 CATEGORIES: tuple[tuple[str, Callable[[Frame], bool]], ...] = (
     ("serialization (to_record + serializers)", is_serialization),
     ("Kafka client (produce, poll, flush, delivery callbacks)", is_kafka_client),
-    ("event generation (generate_events, random)", is_generation),
+    ("event generation (generate_records, random)", is_generation),
     ("progress bar (tqdm)", lambda frame: "tqdm" in (frame.file_path_short or "")),
     ("send loop itself (send_events)", lambda frame: frame.function == "send_events"),
 )

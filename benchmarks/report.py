@@ -152,13 +152,13 @@ def producer_profile_heading(results: BenchResults) -> str:
     lines = ["## Where the producer's time goes (pyinstrument)"]
     if results.generator_events_per_s:
         lines.append(
-            f"- `generate_events` alone, nothing sent: {results.generator_events_per_s:,.0f} "
+            f"- `generate_records` alone, nothing sent: {results.generator_events_per_s:,.0f} "
             f"events/s ({1e6 / results.generator_events_per_s:.1f} µs per event)."
         )
     if results.client_events_per_s:
         lines.append(
-            "- The Kafka client alone (one pre-serialized event sent again and again, same "
-            f"settings): {results.client_events_per_s:,.0f} events/s "
+            "- Ours' send loop and the Kafka client alone (one pre-serialized event sent "
+            f"again and again): {results.client_events_per_s:,.0f} events/s "
             f"({1e6 / results.client_events_per_s:.1f} µs per event)."
         )
     if len(lines) > 1:
@@ -184,20 +184,22 @@ def profile_section(profile: Profile) -> str:
 
 METHOD = """## How this was measured
 
-- Producer: every way sends the same seeded events (`producer.events.generate_events`,
+- Producer: every way sends the same seeded events (`producer.events.generate_records`,
   generated inside the timed loop, as `producer.run` does) to its own fresh topic with
   3 partitions, created and given leaders before the clock starts, with the project
   producer's client settings (`producer.send.producer_config`: idempotent, `acks=all`,
   lz4, `linger.ms` 20). Time runs from the first send to the last acknowledgement
-  (`ProduceSummary.seconds` for ours). The ways other than ours get a producer that has
-  already delivered one message to a warm-up topic: producing within milliseconds of
-  creating an idempotent librdkafka producer stalls about 0.45 s, which ours happens to
-  dodge (its first serializer call asks the registry); this favours the baselines.
-  MB/s counts keys plus values as sent (Avro key and value for ours; a UTF-8 key for
-  the baselines). Baseline (a) sends JSON made with
-  `json.dumps`; baseline (b) is confluent-kafka's `examples/avro_producer.py` loop
-  (`AvroSerializer` per value, string key). The fast path is `send_events` from the
-  project with `benchmarks/fast_path.py`'s serializers (byte-identical output, tested).
+  (`ProduceSummary.seconds` for ours). An idempotent librdkafka producer may take about
+  0.5 s after its creation to get its producer id, and sends wait for it: ours creates
+  its producer before registering the contract, the baselines get a producer that has
+  already delivered one message to a warm-up topic. MB/s counts keys plus values as
+  sent (Avro key and value for ours; a UTF-8 key for the baselines). Baseline (a) sends
+  JSON made with `json.dumps`; baseline (b) is confluent-kafka's
+  `examples/avro_producer.py` loop (`AvroSerializer` per value, string key, a delivery
+  report per message). Ours writes the same bytes as `AvroSerializer` with fastavro and
+  the registry's schema ids (`producer/serialization.py`, tested byte for byte against
+  `AvroSerializer`), hands batches of 2,000 to `produce_batch` and is told only about
+  failed deliveries.
 - Consumer, report latency and memory: `python -m consumer --format json` as a
   subprocess; "report printed" is the first byte on its (unbuffered) stdout, "process
   exit" comes after Spark shuts down. Peak RSS is sampled from /proc every 0.1 s and
@@ -210,8 +212,8 @@ METHOD = """## How this was measured
   (batches of 10,000), decodes with
   `AvroDeserializer`, keeps prices in arrays and computes `statistics.fmean`/`stdev`
   and the outliers (|z| > 3).
-- The largest consumer topic is filled once per run with the fast path (it is also a
-  producer measurement); the others reuse the producer's topics ("ours").
+- The consumer topics larger than the producer runs are filled once per run by ours (also
+  a producer measurement); the others reuse the producer's topics ("ours").
 - The load column is the 1-minute load average after each measurement: above the core
   count means other work shared the cores and the numbers are pessimistic.
 """

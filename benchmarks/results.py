@@ -12,8 +12,7 @@ MB = 1_000_000
 JSON_BASELINE = "baseline (a): JSON, produce, flush"
 NAIVE_AVRO_BASELINE = "baseline (b): naive AvroSerializer loop"
 OURS = "ours: producer.run.produce"
-OURS_FAST_PATH = "ours + fast path (prototype)"
-PRODUCER_WAYS = (JSON_BASELINE, NAIVE_AVRO_BASELINE, OURS, OURS_FAST_PATH)
+PRODUCER_WAYS = (JSON_BASELINE, NAIVE_AVRO_BASELINE, OURS)
 
 # Consumer ways.
 SPARK_CONSUMER = "ours: consumer.run.consume (in-process, warm)"
@@ -109,7 +108,7 @@ class BenchResults:
     variants: list[SparkVariant] = field(default_factory=list)
     stages: list[StageTiming] = field(default_factory=list)
     profiles: list[Profile] = field(default_factory=list)
-    generator_events_per_s: float = 0.0  # generate_events alone: any producer's ceiling
+    generator_events_per_s: float = 0.0  # generate_records alone: any producer's ceiling
     client_events_per_s: float = 0.0  # the Kafka client's produce loop alone: another ceiling
     default_min_partitions: int = 0
     default_shuffle_partitions: int = 0

@@ -18,7 +18,7 @@ from benchmarks.producing import (
 )
 from benchmarks.profiling import profile
 from benchmarks.python_consumer import time_plain_python
-from benchmarks.results import OURS, OURS_FAST_PATH, PRODUCER_WAYS, BenchResults
+from benchmarks.results import NAIVE_AVRO_BASELINE, OURS, PRODUCER_WAYS, BenchResults
 from benchmarks.spark_probe import SparkProbeRequest, run_spark_probe
 from benchmarks.topics import RunTopics
 from connection.settings import ConnectionSettings
@@ -81,7 +81,7 @@ class Bench:
         self.topics.create(client)
         warm_up = self.topics.warm_up_topic()
         self.results.client_events_per_s = client_rate(client, largest, warm_up)
-        for way in (OURS, OURS_FAST_PATH):
+        for way in (NAIVE_AVRO_BASELINE, OURS):
             settings = self.topics.fresh(f"profile-{PRODUCER_WAYS.index(way)}", count)
             self.topics.create(settings)
             self.results.profiles.append(
@@ -90,11 +90,11 @@ class Bench:
             progress(f"profiled {way} at {count:,}")
 
     def topic_with(self, count: int) -> ConnectionSettings:
-        """A topic holding count events: a producer run's, else filled with the fast path
-        (the fastest correct way here, measured as one more producer run)."""
+        """A topic holding count events: a producer run's, else filled by ours (measured
+        as one more producer run)."""
         if count not in self.filled:
             plan = benchmark_plan(count)
-            run, settings = measure_producer(OURS_FAST_PATH, plan, payload_bytes(plan), self.topics)
+            run, settings = measure_producer(OURS, plan, payload_bytes(plan), self.topics)
             progress(f"filled {settings.topic}: {run.events_per_s:,.0f} ev/s")
             self.results.producer.append(run)
             self.filled[count] = settings

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,13 +12,13 @@ from confluent_kafka.schema_registry import (
     SchemaRegistryClient,
     SchemaRegistryError,
 )
-from confluent_kafka.schema_registry.avro import AvroSerializer
 from fastavro import parse_schema
 from fastavro.schema import SchemaParseException
 from fastavro.validation import ValidationError, validate
 
 from connection.registry import RegistryUnreachable
 from producer.errors import ProducerError
+from producer.serialization import FramedAvroSerializer, MemoizedSerializer
 
 DEFAULT_SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schemas" / "prices-value.avsc"
 KEY_SCHEMA = Schema(json.dumps({"type": "string"}), "AVRO")
@@ -29,11 +28,12 @@ HTTP_NOT_FOUND = 404
 
 @dataclass(frozen=True)
 class RegisteredContract:
-    """The value schema as the registry knows it (and the key schema's subject)."""
+    """The value schema as the registry knows it, and the key schema's subject and id."""
 
     value: RegisteredSchema
     value_subject: str
     key_subject: str
+    key_schema_id: int
 
 
 def load_schema(path: Path, sample: dict[str, object]) -> Schema:
@@ -75,7 +75,7 @@ def register_contract(
         registry.register_schema(value_subject, value_schema)
         registered = registry.lookup_schema(value_subject, value_schema)
         subject = key_subject
-        registry.register_schema(key_subject, KEY_SCHEMA)
+        key_schema_id = registry.register_schema(key_subject, KEY_SCHEMA)
     except SchemaRegistryError as error:
         if error.http_status_code == HTTP_CONFLICT:
             raise ProducerError(
@@ -95,31 +95,23 @@ def register_contract(
     except RegistryUnreachable as error:
         raise ProducerError(f"schema registry unreachable at {registry_url}: {error}") from None
     return RegisteredContract(
-        value=registered, value_subject=value_subject, key_subject=key_subject
+        value=registered,
+        value_subject=value_subject,
+        key_subject=key_subject,
+        key_schema_id=key_schema_id,
     )
 
 
 def serializers(
-    registry: SchemaRegistryClient, contract: RegisteredContract, value_schema: Schema
-) -> tuple[AvroSerializer, AvroSerializer]:
-    """Key and value serializers bound to the contract's subjects (never auto-registering).
+    contract: RegisteredContract, value_schema: Schema
+) -> tuple[MemoizedSerializer, FramedAvroSerializer]:
+    """Key and value serializers writing the ids the registry gave the contract.
 
-    The subject is set explicitly rather than derived, so a topic ``T`` always uses
-    ``T-key`` / ``T-value`` (TopicNameStrategy) whatever the client's default strategy.
+    Never registering anything themselves, they write exactly the bytes an
+    ``AvroSerializer`` with ``auto.register.schemas`` off writes for the topic's
+    ``-key`` / ``-value`` subjects (TopicNameStrategy).
     """
-
-    def fixed_subject(subject: str) -> Callable[[object, object], str]:
-        return lambda _ctx, _record_name: subject
-
-    common = {"auto.register.schemas": False}
-    key = AvroSerializer(
-        registry,
-        KEY_SCHEMA,
-        conf={**common, "subject.name.strategy": fixed_subject(contract.key_subject)},
-    )
-    value = AvroSerializer(
-        registry,
-        value_schema,
-        conf={**common, "subject.name.strategy": fixed_subject(contract.value_subject)},
-    )
-    return key, value
+    if contract.value.schema_id is None:
+        raise ProducerError(f"the registry returned no schema id for {contract.value_subject}")
+    key = MemoizedSerializer(FramedAvroSerializer(contract.key_schema_id, KEY_SCHEMA))
+    return key, FramedAvroSerializer(contract.value.schema_id, value_schema)

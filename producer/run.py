@@ -20,7 +20,7 @@ from connection.registry import registry_client
 from connection.settings import ConnectionSettings
 from producer.contract import load_schema, register_contract, serializers
 from producer.errors import ProducerError
-from producer.events import GeneratorPlan, generate_events
+from producer.events import GeneratorPlan, generate_records
 from producer.send import DeliveryReport, producer_config, send_events
 
 
@@ -54,15 +54,20 @@ def produce(settings: ConnectionSettings, options: ProducerOptions) -> ProduceSu
     Everything that can be checked is checked before the first event is sent, so an
     unreachable broker or registry, or a refused schema, leaves the topic untouched.
     """
-    first_event = next(generate_events(options.plan), None)
-    if first_event is None:
+    first_record = next(generate_records(options.plan), None)
+    if first_record is None:
         raise ProducerError("nothing to send: the plan has no events")
-    value_schema = load_schema(options.schema_file, first_event.to_record())
+    value_schema = load_schema(options.schema_file, dict(first_record))
     admin = admin_client(settings.bootstrap_servers, settings.security)
     try:
         metadata = cluster_metadata(admin, settings.bootstrap_servers)
     except BrokerCheckFailed as error:
         raise ProducerError(str(error)) from None
+    # Created now, the idempotent producer gets its producer id while the contract is
+    # registered: librdkafka may take about 0.5 s for it, during which sends would wait.
+    producer = Producer(
+        producer_config(settings.bootstrap_servers, options.delivery_timeout_s, settings.security)
+    )
     registry = registry_client(settings.schema_registry_url, settings.registry_user_info)
     contract = register_contract(
         registry, settings.schema_registry_url, settings.value_subject, value_schema
@@ -78,16 +83,12 @@ def produce(settings: ConnectionSettings, options: ProducerOptions) -> ProduceSu
             f"cannot create topic {settings.topic}: no answer from {settings.bootstrap_servers} "
             f"within {BROKER_TIMEOUT_S:.0f} s"
         ) from None
-    key_serializer, value_serializer = serializers(registry, contract, value_schema)
-
-    producer = Producer(
-        producer_config(settings.bootstrap_servers, options.delivery_timeout_s, settings.security)
-    )
+    key_serializer, value_serializer = serializers(contract, value_schema)
     started = time.perf_counter()
     report = send_events(
         producer,
         settings.topic,
-        generate_events(options.plan),
+        generate_records(options.plan),
         key_serializer,
         value_serializer,
         total=options.plan.count,

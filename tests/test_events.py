@@ -20,6 +20,7 @@ from producer.events import (
     PriceEvent,
     anomaly_positions,
     generate_events,
+    generate_records,
 )
 
 START = datetime(2026, 11, 27, 9, 30, tzinfo=timezone.utc)
@@ -84,6 +85,14 @@ def test_printed_event_uses_the_contract_timestamp_format() -> None:
     event = PriceEvent(ts=START + timedelta(milliseconds=7), symbol="AAPL", price=238.5)
     assert str(event) == "2026-11-27 09:30:00.007 AAPL 238.50"
     assert all(TIMESTAMP_FORMAT.fullmatch(format_timestamp(e.ts)) for e in events(count=100))
+
+
+def test_records_are_the_events_with_epoch_millisecond_timestamps() -> None:
+    plan = GeneratorPlan(2000, 13, START, anomalies=20)
+    records = list(generate_records(plan))
+    assert records == [event.to_record() for event in generate_events(plan)]
+    assert [PriceEvent.from_record(record) for record in records] == list(generate_events(plan))
+    assert records[0]["ts"] > int(START.timestamp() * 1000)
 
 
 def test_start_is_truncated_to_utc_milliseconds_so_printed_start_replays() -> None:

@@ -123,7 +123,7 @@ def test_summary_line_has_counts_topic_schema_time_and_replay() -> None:
         subject="prices-value",
         schema_id=4,
         schema_version=2,
-        report=DeliveryReport(sent=5000, acknowledged=5000),
+        report=DeliveryReport(sent=5000),
         seconds=0.234,
         seed=42,
         start=datetime(2026, 11, 27, 9, 30, tzinfo=timezone.utc),
@@ -145,9 +145,17 @@ def test_a_run_is_complete_only_when_every_sent_event_was_acknowledged(
 ) -> None:
     report = DeliveryReport(sent=len(outcomes))
     for outcome in outcomes:
-        if outcome != "pending":
-            error = FakeKafkaError() if outcome == "failed" else None
-            report.on_delivery(error, None)  # type: ignore[arg-type]
+        if outcome == "failed":  # only failures are reported per message
+            report.on_delivery(FakeKafkaError(), None)  # type: ignore[arg-type]
+    report.unresolved = outcomes.count("pending")
     assert report.complete == all(outcome == "ok" for outcome in outcomes)
+    assert report.acknowledged == outcomes.count("ok")
     assert report.failed == outcomes.count("failed")
     assert (report.first_error is None) == ("failed" not in outcomes)
+
+
+def test_a_message_the_client_refused_makes_the_run_incomplete() -> None:
+    report = DeliveryReport(sent=3)
+    report.refused(FakeKafkaError())  # type: ignore[arg-type]
+    assert not report.complete
+    assert report.first_error == "Broker: Message size too large"

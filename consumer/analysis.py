@@ -1,21 +1,26 @@
-"""From Kafka records to a Report: frame, decode, count, aggregate, find outliers.
+"""From Kafka records to a Report: frame, decode, summarise, find outliers.
 
-Kafka is read once: the framed records are cached while the distinct schema ids are
-collected, the decoded events are cached for the aggregations, and only small results
-(ids, reason counts, statistics, outliers) reach the driver.
+The writer schemas registered under the topic's subject are known before Kafka is read,
+so the usual topic decodes in one pass. The jobs: one aggregation (reason counts, schema
+ids, per-symbol statistics), one outlier scan, and, only when needed, the first offsets
+of each bad reason and the histograms of a plot. Only those small results reach the
+driver. Ids outside the subject are looked up after the first job; if the registry knows
+any, the analysis is redone with them (the rare topic written under several subjects).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from pyspark import StorageLevel
-from pyspark.sql import DataFrame, Row, Window
+from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from consumer.decoding import decode_frames
-from consumer.framing import REASONS, split_frames
+from consumer.framing import REASONS, UNDECODABLE, UNKNOWN_SCHEMA_ID, split_frames
 from consumer.report import (
     Histogram,
     Outlier,
@@ -24,16 +29,70 @@ from consumer.report import (
     SymbolStatistics,
     Undecodable,
 )
-from consumer.statistics import outliers, price_histograms, symbol_statistics
+from consumer.statistics import outliers, price_histograms, record_summary, statistics_frame
 
 WriterSchemaLookup = Callable[[list[int]], Mapping[int, str]]
 
 UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
+@dataclass(frozen=True)
+class Summary:
+    """What the one aggregation over every record tells."""
+
+    reason_counts: dict[str | None, int]  # None: decoded
+    schema_ids: dict[str | None, set[int]]  # by reason
+    statistics: list[SymbolStatistics]  # by symbol
+
+
+def decoded_records(
+    records: DataFrame, writers: Mapping[int, str], reader_schema: str
+) -> DataFrame:
+    """partition, offset, schema_id, reason, ts, symbol, price of every Kafka record."""
+    return decode_frames(split_frames(records), writers, reader_schema).select(
+        "partition", "offset", "schema_id", "reason", "event.ts", "event.symbol", "event.price"
+    )
+
+
+def summarise(decoded: DataFrame) -> Summary:
+    """One job: reason counts, schema ids by reason, and the decoded events' statistics."""
+    counts: dict[str | None, int] = defaultdict(int)
+    schema_ids: dict[str | None, set[int]] = defaultdict(set)
+    statistics = []
+    for row in record_summary(decoded).collect():
+        counts[row["reason"]] += int(row["count"])
+        schema_ids[row["reason"]].update(int(schema_id) for schema_id in row["schema_ids"])
+        if row["reason"] is None:
+            statistics.append(
+                SymbolStatistics(
+                    symbol=row["symbol"],
+                    count=int(row["count"]),
+                    min=row["min"],
+                    max=row["max"],
+                    mean=row["mean"],
+                    stddev=row["stddev"],
+                )
+            )
+    return Summary(dict(counts), dict(schema_ids), sorted(statistics, key=lambda s: s.symbol))
+
+
+def summarised(
+    records: DataFrame, writers: Mapping[int, str], reader_schema: str
+) -> tuple[DataFrame, Summary]:
+    """The decoded records, cached on local disk by the summary job, and their summary.
+
+    The cache spares the outlier job a second read of Kafka (at 10M events the read is
+    most of a pass). On disk, not in memory, so the driver's memory does not grow with
+    the topic (in local mode the executors live in the driver's JVM).
+    """
+    decoded = decoded_records(records, writers, reader_schema).persist(StorageLevel.DISK_ONLY)
+    return decoded, summarise(decoded)
+
+
 def analyse(
     records: DataFrame,
     topic: str,
+    writers: Mapping[int, str],
     writer_lookup: WriterSchemaLookup,
     reader_schema: str,
     reader_source: str,
@@ -41,79 +100,62 @@ def analyse(
     examples_per_reason: int = 3,
     histogram_bins: int = 0,
 ) -> Report:
-    """The report for records (a Kafka batch DataFrame)."""
-    frames = split_frames(records).persist(StorageLevel.MEMORY_AND_DISK)
+    """The report for records (a Kafka batch DataFrame), decoded with writers (by schema id)
+    and with whatever writer_lookup finds for the ids among the records that it lacks."""
+    decoded, summary = summarised(records, writers, reader_schema)
     try:
-        ids = [
-            int(row.schema_id)
-            for row in frames.where(F.col("reason").isNull())
-            .select("schema_id")
-            .distinct()
-            .collect()
-        ]
-        writers = writer_lookup(ids)
-        decoded = (
-            decode_frames(frames, writers, reader_schema)
-            .select("partition", "offset", "reason", "event.ts", "event.symbol", "event.price")
-            .persist(StorageLevel.MEMORY_AND_DISK)
-        )
-        # One job both fills the cache (before the frames are dropped) and counts reasons.
-        reason_counts = {
-            row["reason"]: int(row["count"]) for row in decoded.groupBy("reason").count().collect()
-        }
-    finally:
-        frames.unpersist()
-    try:
+        unknown = summary.schema_ids.get(UNKNOWN_SCHEMA_ID, set())
+        found = writer_lookup(sorted(unknown)) if unknown else {}
+        if found:
+            decoded.unpersist()
+            decoded, summary = summarised(records, {**writers, **found}, reader_schema)
         events = decoded.where(F.col("reason").isNull()).select("ts", "symbol", "price")
-        statistics = symbol_statistics(events).persist()
-        stats_rows = statistics.orderBy("symbol").collect()
-        # Timestamps leave Spark as epoch microseconds: collecting a TimestampType gives a
-        # naive datetime in the driver's local time zone, not UTC.
-        outlier_rows = (
-            outliers(events, statistics, z_threshold)
-            .select(F.unix_micros("ts").alias("ts_micros"), "symbol", "price", "z")
-            .orderBy("ts_micros", "symbol")
-            .collect()
-        )
-        undecodable = undecodable_records(decoded, reason_counts, examples_per_reason)
+        statistics = statistics_frame(decoded.sparkSession, summary.statistics)
+        outlier_list = collect_outliers(events, statistics, z_threshold)
+        undecodable = undecodable_records(decoded, summary.reason_counts, examples_per_reason)
         histograms = (
-            collect_histograms(events, statistics, stats_rows, histogram_bins)
+            collect_histograms(events, statistics, summary.statistics, histogram_bins)
             if histogram_bins
             else []
         )
-        statistics.unpersist()
     finally:
         decoded.unpersist()
     return Report(
         topic=topic,
-        messages=sum(reason_counts.values()),
-        decoded=reason_counts.get(None, 0),
+        messages=sum(summary.reason_counts.values()),
+        decoded=summary.reason_counts.get(None, 0),
         reader_schema=reader_source,
-        writer_schema_ids=sorted(writers),
+        writer_schema_ids=sorted(
+            summary.schema_ids.get(None, set()) | summary.schema_ids.get(UNDECODABLE, set())
+        ),
         z_threshold=z_threshold,
-        statistics=[
-            SymbolStatistics(
-                symbol=row["symbol"],
-                count=int(row["count"]),
-                min=row["min"],
-                max=row["max"],
-                mean=row["mean"],
-                stddev=row["stddev"],
-            )
-            for row in stats_rows
-        ],
-        outliers=[
-            Outlier(
-                ts=utc_from_micros(row["ts_micros"]),
-                symbol=row["symbol"],
-                price=row["price"],
-                z=row["z"],
-            )
-            for row in outlier_rows
-        ],
+        statistics=summary.statistics,
+        outliers=outlier_list,
         undecodable=undecodable,
         histograms=histograms,
     )
+
+
+def collect_outliers(events: DataFrame, statistics: DataFrame, z_threshold: float) -> list[Outlier]:
+    """The outliers in time order (sorted here: they are few, a Spark sort is a shuffle).
+
+    Timestamps leave Spark as epoch microseconds: collecting a TimestampType gives a naive
+    datetime in the driver's local time zone, not UTC.
+    """
+    rows = (
+        outliers(events, statistics, z_threshold)
+        .select(F.unix_micros("ts").alias("ts_micros"), "symbol", "price", "z")
+        .collect()
+    )
+    return [
+        Outlier(
+            ts=utc_from_micros(row["ts_micros"]),
+            symbol=row["symbol"],
+            price=row["price"],
+            z=row["z"],
+        )
+        for row in sorted(rows, key=lambda row: (row["ts_micros"], row["symbol"], row["price"]))
+    ]
 
 
 def utc_from_micros(micros: int) -> datetime:
@@ -152,7 +194,7 @@ def undecodable_records(
 
 
 def collect_histograms(
-    events: DataFrame, statistics: DataFrame, stats_rows: list[Row], bins: int
+    events: DataFrame, statistics: DataFrame, symbols: Iterable[SymbolStatistics], bins: int
 ) -> list[Histogram]:
     """Each symbol's histogram over [min, max] in `bins` bins."""
     counts = {
@@ -161,10 +203,10 @@ def collect_histograms(
     }
     return [
         Histogram(
-            symbol=row["symbol"],
-            low=row["min"],
-            high=row["max"],
-            counts=[counts.get((row["symbol"], index), 0) for index in range(bins)],
+            symbol=s.symbol,
+            low=s.min,
+            high=s.max,
+            counts=[counts.get((s.symbol, index), 0) for index in range(bins)],
         )
-        for row in stats_rows
+        for s in symbols
     ]

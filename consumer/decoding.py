@@ -46,7 +46,8 @@ def decode_event(
 def decode_frames(
     frames: DataFrame, writer_schemas: Mapping[int, str], reader_schema: str
 ) -> DataFrame:
-    """Framed records -> partition, offset, event (struct or null), reason (null if decoded).
+    """Framed records -> partition, offset, schema_id, event (struct or null), reason (null
+    if decoded).
 
     PERMISSIVE mode turns a body that fails to decode into nulls instead of failing the
     job; such a record lacks its required fields and is marked undecodable.
@@ -63,4 +64,4 @@ def decode_frames(
     )
     return frames.withColumn(
         "event", decode_event(schema_id, F.col("body"), writer_schemas, reader_schema)
-    ).select("partition", "offset", "event", reason.alias("reason"))
+    ).select("partition", "offset", "schema_id", "event", reason.alias("reason"))

@@ -22,6 +22,7 @@ from consumer.schemas import (
     ReaderSchema,
     SubjectNotRegistered,
     latest_reader_schema,
+    subject_writer_schemas,
     writer_schemas,
 )
 from consumer.source import check_topic, read_topic, topic_is_empty
@@ -88,20 +89,20 @@ def interrupts_held_while_spark_starts() -> Iterator[None]:
 def consume(settings: ConnectionSettings, options: ConsumerOptions) -> Report:
     """The report on every record in settings.topic; ConsumerError on any failure."""
     partitions = check_topic(settings)
-    registry = registry_client(settings.schema_registry_url, settings.registry_user_info)
+    url = settings.schema_registry_url
+    registry = registry_client(url, settings.registry_user_info)
     try:
         reader = (
             reader_schema_from_file(options.reader_schema_file)
             if options.reader_schema_file
-            else latest_reader_schema(
-                registry, settings.schema_registry_url, settings.value_subject
-            )
+            else latest_reader_schema(registry, url, settings.value_subject)
         )
     except SubjectNotRegistered:
         # A topic nobody has written to yet has no contract either: nothing to decode.
         if topic_is_empty(settings, partitions):
             return empty_report(settings, options)
         raise
+    writers = subject_writer_schemas(registry, url, settings.value_subject)
     try:
         with interrupts_held_while_spark_starts():
             spark = build_spark_session(master=options.master)
@@ -111,7 +112,8 @@ def consume(settings: ConnectionSettings, options: ConsumerOptions) -> Report:
         return analyse(
             read_topic(spark, settings, min_partitions),
             topic=settings.topic,
-            writer_lookup=lambda ids: writer_schemas(registry, settings.schema_registry_url, ids),
+            writers=writers,
+            writer_lookup=lambda ids: writer_schemas(registry, url, ids),
             reader_schema=reader.schema,
             reader_source=reader.source,
             z_threshold=options.z_threshold,

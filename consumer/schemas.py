@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
+from typing import TypeVar
 
-from confluent_kafka.schema_registry import SchemaRegistryClient, SchemaRegistryError
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient, SchemaRegistryError
 
 from connection.registry import RegistryUnreachable
 from consumer.errors import ConsumerError
 
 HTTP_NOT_FOUND = 404
+
+T = TypeVar("T")
 
 
 class SubjectNotRegistered(ConsumerError):
@@ -46,6 +50,49 @@ def latest_reader_schema(
     )
 
 
+def registry_call(call: Callable[[], T], registry_url: str, what: str) -> T | None:
+    """call()'s answer; None when the registry answers 404 (not found), ConsumerError on
+    any other registry failure."""
+    try:
+        return call()
+    except SchemaRegistryError as error:
+        if error.http_status_code == HTTP_NOT_FOUND:
+            return None
+        raise ConsumerError(f"registry error for {what}: {error.error_message}") from None
+    except RegistryUnreachable as error:
+        raise ConsumerError(f"schema registry unreachable at {registry_url}: {error}") from None
+
+
+def avro_text(schema: Schema) -> str | None:
+    """The schema's text when it is an Avro schema (from_avro reads nothing else)."""
+    return schema.schema_str if schema.schema_type in (None, "AVRO") and schema.schema_str else None
+
+
+def subject_writer_schemas(
+    registry: SchemaRegistryClient, registry_url: str, subject: str
+) -> dict[int, str]:
+    """Each Avro version registered under subject, by schema id; empty when the subject
+    is not registered.
+
+    Fetched before Kafka is read, so the usual topic (written under its own subject)
+    decodes in one pass without first collecting the ids its records carry.
+    """
+    versions = registry_call(partial(registry.get_versions, subject), registry_url, subject) or []
+    found: dict[int, str] = {}
+    for version in versions:
+        registered = registry_call(
+            partial(registry.get_version, subject, version),
+            registry_url,
+            f"{subject} version {version}",
+        )
+        if registered is None or registered.schema_id is None:
+            continue  # deleted since get_versions answered
+        text = avro_text(registered.schema)
+        if text is not None:
+            found[registered.schema_id] = text
+    return found
+
+
 def writer_schemas(
     registry: SchemaRegistryClient, registry_url: str, schema_ids: Iterable[int]
 ) -> dict[int, str]:
@@ -53,16 +100,12 @@ def writer_schemas(
     reported as unknown_schema_id)."""
     found: dict[int, str] = {}
     for schema_id in sorted(set(schema_ids)):
-        try:
-            schema = registry.get_schema(schema_id)
-        except SchemaRegistryError as error:
-            if error.http_status_code == HTTP_NOT_FOUND:
-                continue
-            raise ConsumerError(
-                f"registry error for schema id {schema_id}: {error.error_message}"
-            ) from None
-        except RegistryUnreachable as error:
-            raise ConsumerError(f"schema registry unreachable at {registry_url}: {error}") from None
-        if schema.schema_type in (None, "AVRO") and schema.schema_str:
-            found[schema_id] = schema.schema_str
+        schema = registry_call(
+            partial(registry.get_schema, schema_id),
+            registry_url,
+            f"schema id {schema_id}",
+        )
+        text = None if schema is None else avro_text(schema)
+        if text is not None:
+            found[schema_id] = text
     return found

@@ -1,22 +1,66 @@
-"""Per-symbol price statistics and the outliers they reveal, as DataFrame -> DataFrame."""
+"""Per-symbol price statistics and the outliers they reveal.
+
+One aggregation grouped by (reason, symbol) gives, in a single job, every reason's record
+count, the schema ids seen, and (in the rows whose reason is null) each symbol's
+statistics. The statistics are collected (one row per symbol) and come back into Spark as
+literals for the outlier and histogram jobs.
+"""
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame
+from collections.abc import Iterable
+
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import (
+    ArrayType,
+    DoubleType,
+    LongType,
+    StringType,
+    StructField,
+    StructType,
+)
+
+from consumer.report import SymbolStatistics
+
+STATISTICS = StructType(
+    [
+        StructField("symbol", StringType(), nullable=False),
+        StructField("count", LongType(), nullable=False),
+        StructField("min", DoubleType(), nullable=False),
+        StructField("max", DoubleType(), nullable=False),
+        StructField("mean", DoubleType(), nullable=False),
+        StructField("stddev", DoubleType(), nullable=True),
+    ]
+)
 
 
-def symbol_statistics(events: DataFrame) -> DataFrame:
-    """symbol, count, min, max, mean, stddev of price; stddev is the sample standard
+def record_summary(records: DataFrame) -> DataFrame:
+    """reason, symbol, count, schema_ids, min, max, mean, stddev of price per (reason,
+    symbol) of records (reason, schema_id, symbol, price). stddev is the sample standard
     deviation (n - 1), null for a symbol seen once."""
     price = F.col("price")
-    return events.groupBy("symbol").agg(
-        F.count(price).alias("count"),
+    return records.groupBy("reason", "symbol").agg(
+        F.count(F.lit(1)).alias("count"),
+        F.collect_set("schema_id").alias("schema_ids"),
         F.min(price).alias("min"),
         F.max(price).alias("max"),
         F.mean(price).alias("mean"),
         F.stddev_samp(price).alias("stddev"),
     )
+
+
+def statistics_frame(spark: SparkSession, statistics: Iterable[SymbolStatistics]) -> DataFrame:
+    """Collected statistics as a DataFrame (symbol, count, min, max, mean, stddev).
+
+    Built from literals in the JVM: spark.createDataFrame on Python rows would need a
+    Python worker on every executor.
+    """
+    rows = [
+        F.struct(*(F.lit(getattr(s, field.name)).alias(field.name) for field in STATISTICS))
+        for s in statistics
+    ]
+    return spark.range(1).select(F.inline(F.array(*rows).cast(ArrayType(STATISTICS))))
 
 
 def outliers(events: DataFrame, statistics: DataFrame, z_threshold: float) -> DataFrame:

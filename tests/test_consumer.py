@@ -386,3 +386,51 @@ def test_undecodable_examples_are_the_first_three_offsets_of_each_reason(
     assert {
         u.reason: [(e.partition, e.offset) for e in u.examples] for u in report.undecodable
     } == expected
+
+
+# --- records written under another subject -------------------------------------------
+
+OTHER_SUBJECT_PLAN = GeneratorPlan(count=200, seed=4, start=START)
+
+
+@pytest.fixture(scope="module")
+def other_subject(
+    stack: dict[str, str], registry: SchemaRegistryClient
+) -> tuple[ConnectionSettings, int]:
+    """A topic whose subject has only the v2 schema, holding events written with the v1
+    contract registered under another subject (so their id is not among the topic
+    subject's versions), then records with an id the registry does not know."""
+    settings = settings_for(stack, f"test-consumer-subject-{uuid.uuid4().hex[:12]}")
+    registry.register_schema(settings.value_subject, Schema(V2_SCHEMA_FILE.read_text(), "AVRO"))
+    other_subject = f"{settings.topic}-other-value"
+    serializer = AvroSerializer(
+        registry,
+        Schema(DEFAULT_SCHEMA_FILE.read_text(), "AVRO"),
+        conf={"subject.name.strategy": lambda _context, _record_name: other_subject},
+    )
+    context = SerializationContext(settings.topic, MessageField.VALUE)
+    producer = Producer({"bootstrap.servers": settings.bootstrap_servers})
+    for event in generate_events(OTHER_SUBJECT_PLAN):
+        record = {"ts": event.ts, "symbol": event.symbol, "price": event.price, "currency": "USD"}
+        producer.produce(settings.topic, value=serializer(record, context))
+    for _ in range(2):
+        producer.produce(settings.topic, value=b"\x00" + struct.pack(">I", UNKNOWN_ID) + b"\x02")
+    assert producer.flush(30) == 0
+    other_id = registry.get_latest_version(other_subject).schema_id
+    subject_ids = {
+        registry.get_version(settings.value_subject, v).schema_id
+        for v in registry.get_versions(settings.value_subject)
+    }
+    assert other_id is not None and other_id not in subject_ids
+    return settings, other_id
+
+
+def test_records_with_an_id_of_another_subject_decode_and_unknown_ids_are_counted(
+    other_subject: tuple[ConnectionSettings, int], spark: SparkSession
+) -> None:
+    settings, other_id = other_subject
+    report = consume(settings, LOCAL)
+    assert report.messages == OTHER_SUBJECT_PLAN.count + 2
+    assert report.writer_schema_ids == [other_id]  # the ids seen, not every version
+    assert [(u.reason, u.count) for u in report.undecodable] == [(UNKNOWN_SCHEMA_ID, 2)]
+    assert_report_matches(report, expected_from(generate_events(OTHER_SUBJECT_PLAN)))

@@ -1,4 +1,4 @@
-"""Per-symbol statistics, outliers and histograms on small DataFrames (no Kafka)."""
+"""The record summary, outliers and histograms on small DataFrames (no Kafka)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,24 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql.types import DoubleType, StringType, StructField, StructType, TimestampType
+from pyspark.sql.types import (
+    DoubleType,
+    LongType,
+    StringType,
+    StructField,
+    StructType,
+    TimestampType,
+)
 
-from consumer.statistics import outliers, price_histograms, symbol_statistics
+from consumer.analysis import summarise
+from consumer.statistics import outliers, price_histograms, record_summary, statistics_frame
 
 pytestmark = pytest.mark.spark
 
 EVENTS = StructType(
     [
+        StructField("reason", StringType()),
+        StructField("schema_id", LongType()),
         StructField("ts", TimestampType()),
         StructField("symbol", StringType()),
         StructField("price", DoubleType()),
@@ -29,18 +39,24 @@ PRICES = {
 
 
 def events(spark: SparkSession, prices: dict[str, list[float]]) -> DataFrame:
+    """Decoded records (reason null, schema id 1) of each symbol's prices."""
     rows = [
-        (T0 + timedelta(seconds=i), symbol, price)
+        (None, 1, T0 + timedelta(seconds=i), symbol, price)
         for symbol, series in prices.items()
         for i, price in enumerate(series)
     ]
     return spark.createDataFrame(rows, EVENTS)
 
 
+def symbol_statistics(spark: SparkSession, frame: DataFrame) -> DataFrame:
+    """frame's statistics the way the consumer gets them: collected, then a local frame."""
+    return statistics_frame(spark, summarise(frame).statistics)
+
+
 def test_stddev_is_the_sample_standard_deviation_and_null_for_one_event(
     spark: SparkSession,
 ) -> None:
-    rows = {r.symbol: r for r in symbol_statistics(events(spark, PRICES)).collect()}
+    rows = {r.symbol: r for r in record_summary(events(spark, PRICES)).collect()}
     spike = rows["SPIKE"]
     assert (spike["count"], spike["min"], spike["max"]) == (5, 10.0, 20.0)
     assert spike["mean"] == pytest.approx(12.0)
@@ -63,7 +79,7 @@ def test_outliers_are_strictly_beyond_threshold_stddevs_on_either_side(
     spark: SparkSession, threshold: float, expected: set[tuple[str, float]]
 ) -> None:
     frame = events(spark, PRICES)
-    found = outliers(frame, symbol_statistics(frame), threshold).collect()
+    found = outliers(frame, symbol_statistics(spark, frame), threshold).collect()
     assert {(r.symbol, r.price) for r in found} == expected
     for row in found:
         assert row.z == pytest.approx((row.price - 12.0) / statistics.stdev(PRICES["SPIKE"]))
@@ -75,7 +91,7 @@ def test_histograms_count_every_event_once_with_the_max_in_the_last_bin(
     frame = events(spark, {**PRICES, "RAMP": [float(p) for p in range(11)]})
     counts = {
         (r.symbol, r.bin): r["count"]
-        for r in price_histograms(frame, symbol_statistics(frame), 4).collect()
+        for r in price_histograms(frame, symbol_statistics(spark, frame), 4).collect()
     }
     assert counts == {
         ("SPIKE", 0): 4,
@@ -87,3 +103,34 @@ def test_histograms_count_every_event_once_with_the_max_in_the_last_bin(
         ("RAMP", 2): 3,  # 5, 6, 7
         ("RAMP", 3): 3,  # 8, 9, 10 (the max stays in the last bin)
     }
+
+
+def test_summary_counts_every_reason_with_its_schema_ids_and_keeps_bad_records_out(
+    spark: SparkSession,
+) -> None:
+    bad = [
+        ("undecodable", 1, None, None, None),
+        ("undecodable", 4, None, None, None),
+        ("unknown_schema_id", 9, None, None, None),
+        ("unknown_schema_id", 9, None, None, None),
+        ("too_short", None, None, None, None),
+    ]
+    decoded = events(spark, PRICES).union(spark.createDataFrame(bad, EVENTS))
+    summary = summarise(decoded)
+    assert summary.reason_counts == {
+        None: 9,
+        "undecodable": 2,
+        "unknown_schema_id": 2,
+        "too_short": 1,
+    }
+    assert summary.schema_ids == {
+        None: {1},
+        "undecodable": {1, 4},
+        "unknown_schema_id": {9},
+        "too_short": set(),
+    }
+    assert [(s.symbol, s.count) for s in summary.statistics] == [
+        ("FLAT", 3),
+        ("ONCE", 1),
+        ("SPIKE", 5),
+    ]

@@ -15,9 +15,10 @@ from consumer.decoding import decode_frames
 from consumer.framing import split_frames
 from consumer.report import Report
 from consumer.run import ConsumerOptions, consume
-from consumer.schemas import latest_reader_schema, writer_schemas
+from consumer.schemas import latest_reader_schema, subject_writer_schemas, writer_schemas
 from consumer.source import read_topic
 from consumer.spark_session import build_spark_session
+from consumer.statistics import record_summary
 
 Z_THRESHOLD = ConsumerOptions().z_threshold
 
@@ -55,9 +56,11 @@ def time_variant(
     reader = latest_reader_schema(registry, url, settings.value_subject)
     spark = build_spark_session(shuffle_partitions=shuffle_partitions)
     started = time.perf_counter()
+    writers = subject_writer_schemas(registry, url, settings.value_subject)
     report = analyse(
         read_topic(spark, settings, min_partitions),
         topic=settings.topic,
+        writers=writers,
         writer_lookup=lambda ids: writer_schemas(registry, url, ids),
         reader_schema=reader.schema,
         reader_source=reader.source,
@@ -78,17 +81,21 @@ def run_to_noop(frame: DataFrame) -> float:
 def stage_breakdown(
     settings: ConnectionSettings, events: int, min_partitions: int
 ) -> list[StageTiming]:
-    """Time of a job stopping after each step: read, + frame split, + Avro decode."""
+    """Time of a job stopping after each step: read, + frame split, + Avro decode,
+    + consume()'s one aggregation (its first job, here without the cache it fills)."""
     url = settings.schema_registry_url
     registry = registry_client(url)
-    latest = registry.get_latest_version(settings.value_subject)
     reader = latest_reader_schema(registry, url, settings.value_subject)
-    writers = writer_schemas(registry, url, [latest.schema_id or 0])
+    writers = subject_writer_schemas(registry, url, settings.value_subject)
     records = read_topic(build_spark_session(), settings, min_partitions)
     frames = split_frames(records)
+    decoded = decode_frames(frames, writers, reader.schema)
     stages = {
         "read Kafka": records,
         "read + split frames": frames,
-        "read + split + decode (from_avro)": decode_frames(frames, writers, reader.schema),
+        "read + split + decode (from_avro)": decoded,
+        "read + split + decode + summary (one aggregation)": record_summary(
+            decoded.select("reason", "schema_id", "event.symbol", "event.price")
+        ),
     }
     return [StageTiming(name, events, run_to_noop(frame)) for name, frame in stages.items()]

@@ -76,17 +76,14 @@ def summarise(decoded: DataFrame) -> Summary:
     return Summary(dict(counts), dict(schema_ids), sorted(statistics, key=lambda s: s.symbol))
 
 
-def summarised(
-    records: DataFrame, writers: Mapping[int, str], reader_schema: str
-) -> tuple[DataFrame, Summary]:
-    """The decoded records, cached on local disk by the summary job, and their summary.
+def cached_records(records: DataFrame, writers: Mapping[int, str], reader_schema: str) -> DataFrame:
+    """The decoded records, to be cached on local disk by the first job that reads them.
 
     The cache spares the outlier job a second read of Kafka (at 10M events the read is
     most of a pass). On disk, not in memory, so the driver's memory does not grow with
     the topic (in local mode the executors live in the driver's JVM).
     """
-    decoded = decoded_records(records, writers, reader_schema).persist(StorageLevel.DISK_ONLY)
-    return decoded, summarise(decoded)
+    return decoded_records(records, writers, reader_schema).persist(StorageLevel.DISK_ONLY)
 
 
 def analyse(
@@ -102,13 +99,15 @@ def analyse(
 ) -> Report:
     """The report for records (a Kafka batch DataFrame), decoded with writers (by schema id)
     and with whatever writer_lookup finds for the ids among the records that it lacks."""
-    decoded, summary = summarised(records, writers, reader_schema)
+    decoded = cached_records(records, writers, reader_schema)
     try:
+        summary = summarise(decoded)
         unknown = summary.schema_ids.get(UNKNOWN_SCHEMA_ID, set())
         found = writer_lookup(sorted(unknown)) if unknown else {}
         if found:
             decoded.unpersist()
-            decoded, summary = summarised(records, {**writers, **found}, reader_schema)
+            decoded = cached_records(records, {**writers, **found}, reader_schema)
+            summary = summarise(decoded)
         events = decoded.where(F.col("reason").isNull()).select("ts", "symbol", "price")
         statistics = statistics_frame(decoded.sparkSession, summary.statistics)
         outlier_list = collect_outliers(events, statistics, z_threshold)

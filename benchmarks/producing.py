@@ -25,6 +25,7 @@ from benchmarks.results import (
     JSON_BASELINE,
     NAIVE_AVRO_BASELINE,
     OURS,
+    OURS_UNCOMPRESSED,
     ProducerRun,
 )
 from benchmarks.topics import PARTITIONS, RunTopics
@@ -32,7 +33,7 @@ from connection.settings import ConnectionSettings
 from producer.contract import DEFAULT_SCHEMA_FILE, KEY_SCHEMA, load_schema
 from producer.events import GeneratorPlan, generate_records
 from producer.run import ProducerOptions, produce
-from producer.send import producer_config, send_events
+from producer.send import DEFAULT_COMPRESSION, producer_config, send_events
 from producer.serialization import FramedAvroSerializer, MemoizedSerializer
 
 SEED = 20261127
@@ -122,8 +123,12 @@ def client_rate(settings: ConnectionSettings, plan: GeneratorPlan, warm_up_topic
     return plan.count / seconds
 
 
-def produce_ours(settings: ConnectionSettings, plan: GeneratorPlan) -> float:
-    options = ProducerOptions(plan=plan, schema_file=DEFAULT_SCHEMA_FILE, partitions=PARTITIONS)
+def produce_ours(
+    settings: ConnectionSettings, plan: GeneratorPlan, compression: str = DEFAULT_COMPRESSION
+) -> float:
+    options = ProducerOptions(
+        plan=plan, schema_file=DEFAULT_SCHEMA_FILE, partitions=PARTITIONS, compression=compression
+    )
     return produce(settings, options).seconds
 
 
@@ -133,6 +138,8 @@ def produce_way(
     """Seconds from first send to last ack of plan's events, sent to settings.topic one way."""
     if way == OURS:
         return produce_ours(settings, plan)
+    if way == OURS_UNCOMPRESSED:
+        return produce_ours(settings, plan, compression="none")
     if way == JSON_BASELINE:
         return send_all(settings, json_messages(plan), warm_up_topic)
     if way == NAIVE_AVRO_BASELINE:
@@ -170,4 +177,5 @@ def way_slug(way: str) -> str:
         JSON_BASELINE: "json",
         NAIVE_AVRO_BASELINE: "naive-avro",
         OURS: "ours",
+        OURS_UNCOMPRESSED: "ours-uncompressed",
     }[way]

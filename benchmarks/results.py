@@ -12,7 +12,8 @@ MB = 1_000_000
 JSON_BASELINE = "baseline (a): JSON, produce, flush"
 NAIVE_AVRO_BASELINE = "baseline (b): naive AvroSerializer loop"
 OURS = "ours: producer.run.produce"
-PRODUCER_WAYS = (JSON_BASELINE, NAIVE_AVRO_BASELINE, OURS)
+OURS_UNCOMPRESSED = "ours with --compression none"
+PRODUCER_WAYS = (JSON_BASELINE, NAIVE_AVRO_BASELINE, OURS, OURS_UNCOMPRESSED)
 
 # Consumer ways.
 SPARK_CONSUMER = "ours: consumer.run.consume (in-process, warm)"

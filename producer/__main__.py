@@ -16,6 +16,7 @@ from producer.contract import DEFAULT_SCHEMA_FILE
 from producer.errors import ProducerError
 from producer.events import GeneratorPlan
 from producer.run import ProducerOptions, ProduceSummary, produce
+from producer.send import COMPRESSION_TYPES, DEFAULT_COMPRESSION
 
 BROKEN_PIPE_EXIT = 141  # what a shell reports for a process ended by SIGPIPE
 
@@ -71,6 +72,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="SECONDS",
         help="give up on an unacknowledged event after this long (default %(default)s)",
     )
+    parser.add_argument(
+        "--compression",
+        choices=COMPRESSION_TYPES,
+        default=DEFAULT_COMPRESSION,
+        help="batch compression (default %(default)s; none sends faster on a local broker "
+        "and stores more bytes)",
+    )
     args = parser.parse_args(argv)
     if args.anomalies > args.count:
         parser.error(f"--anomalies ({args.anomalies}) cannot exceed --count ({args.count})")
@@ -101,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         schema_file=args.schema,
         partitions=args.partitions,
         delivery_timeout_s=float(args.delivery_timeout),
+        compression=args.compression,
     )
     try:
         summary = produce(args.settings, options)

@@ -21,7 +21,7 @@ from connection.settings import ConnectionSettings
 from producer.contract import load_schema, register_contract, serializers
 from producer.errors import ProducerError
 from producer.events import GeneratorPlan, generate_records
-from producer.send import DeliveryReport, producer_config, send_events
+from producer.send import DEFAULT_COMPRESSION, DeliveryReport, producer_config, send_events
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class ProducerOptions:
     schema_file: Path
     partitions: int = 3
     delivery_timeout_s: float = 30.0
+    compression: str = DEFAULT_COMPRESSION
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,12 @@ def produce(settings: ConnectionSettings, options: ProducerOptions) -> ProduceSu
     # Created now, the idempotent producer gets its producer id while the contract is
     # registered: librdkafka may take about 0.5 s for it, during which sends would wait.
     producer = Producer(
-        producer_config(settings.bootstrap_servers, options.delivery_timeout_s, settings.security)
+        producer_config(
+            settings.bootstrap_servers,
+            options.delivery_timeout_s,
+            settings.security,
+            options.compression,
+        )
     )
     registry = registry_client(settings.schema_registry_url, settings.registry_user_info)
     contract = register_contract(

@@ -282,6 +282,22 @@ def test_second_run_appends_exactly_count_more(
     assert [d.event for d in decoded] == [*generate_events(first), *generate_events(second)]
 
 
+@pytest.mark.parametrize("codec", ["none", "zstd"])
+def test_every_compression_writes_the_same_events(
+    stack: dict[str, str], registry: SchemaRegistryClient, codec: str
+) -> None:
+    topic = new_topic_name()
+    plan = GeneratorPlan(count=1500, seed=31, start=START)
+    result = run_producer(
+        stack,
+        *("--count", "1500", "--seed", "31", "--start", format_timestamp(START)),
+        *("--topic", topic, "--compression", codec),
+    )
+    assert result.returncode == 0, result.stderr
+    decoded = decode(registry, topic, read_all(stack["KAFKA_BOOTSTRAP_SERVERS"], topic))
+    assert Counter(d.event for d in decoded) == Counter(generate_events(plan))
+
+
 def assert_one_line_failure(result: subprocess.CompletedProcess[str], exit_code: int) -> str:
     assert result.returncode == exit_code, (result.returncode, result.stdout, result.stderr)
     assert result.stdout == ""

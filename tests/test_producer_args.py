@@ -97,6 +97,7 @@ def test_numbers_and_start_are_parsed() -> None:
         (["--seed", "x"], "--seed: not a whole number"),
         (["--partitions", "0"], "--partitions: must be at least 1"),
         (["--delivery-timeout", "0"], "--delivery-timeout: must be at least 1"),
+        (["--compression", "brotli"], "argument --compression: invalid choice: 'brotli'"),
         (["--start", "yesterday"], "--start: not a timestamp like"),
         (["--topic", "bad topic"], "--topic: not a legal Kafka topic name"),
         (["--bootstrap-servers", "localhost"], "--bootstrap-servers: not a host:port list"),

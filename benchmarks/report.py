@@ -200,9 +200,8 @@ METHOD = """## How this was measured
   the registry's schema ids (`producer/serialization.py`, tested byte for byte against
   `AvroSerializer`), hands batches of 2,000 to `produce_batch` and is told only about
   failed deliveries. Every way compresses batches with lz4 (the producer's default)
-  except "ours with --compression none": on these 2 cores the client's compression and
-  the broker's handling of compressed batches cost about 10% of the throughput, and
-  uncompressed the topic takes about 2.3x the bytes.
+  except "ours with --compression none", which shows what compression costs here
+  (uncompressed, the topic takes about 2.3x the bytes).
 - Consumer, report latency and memory: `python -m consumer --format json` as a
   subprocess; "report printed" is the first byte on its (unbuffered) stdout, "process
   exit" comes after Spark shuts down. Peak RSS is sampled from /proc every 0.1 s and

@@ -14,13 +14,17 @@ STACK_HOME="${STACK_HOME:-$ROOT/.stack}"
 CACHE="${STACK_CACHE:-$ROOT/.stack/cache}"
 RUN="$STACK_HOME/run"
 
-KAFKA_PORT="${STACK_KAFKA_PORT:-9092}"
+# The pipeline's defaults (ports, topic, ...): one definition, shared with the clients.
+# shellcheck source=connection/defaults.env
+source "$ROOT/connection/defaults.env"
+
+KAFKA_PORT="${STACK_KAFKA_PORT:-$PRICES_KAFKA_PORT}"
 KAFKA_CONTROLLER_PORT="${STACK_KAFKA_CONTROLLER_PORT:-9093}"
 KAFKA_SASL_PORT="${STACK_KAFKA_SASL_PORT:-9094}"
 # The SASL_PLAINTEXT (PLAIN) listener's one user: a local test credential, not a secret.
 SASL_USERNAME="${STACK_SASL_USERNAME:-prices}"
 SASL_PASSWORD="${STACK_SASL_PASSWORD:-prices-local-only}"
-REGISTRY_PORT="${STACK_REGISTRY_PORT:-8081}"
+REGISTRY_PORT="${STACK_REGISTRY_PORT:-$PRICES_REGISTRY_PORT}"
 REGISTRY_MANAGEMENT_PORT="${STACK_REGISTRY_MANAGEMENT_PORT:-9081}"
 START_TIMEOUT="${STACK_START_TIMEOUT:-90}"
 COMPATIBILITY_LEVEL="${STACK_COMPATIBILITY_LEVEL:-BACKWARD}"
@@ -38,7 +42,7 @@ REGISTRY_APP="$CACHE/apicurio-registry-$REGISTRY_VERSION"
 
 BOOTSTRAP="127.0.0.1:$KAFKA_PORT"
 SASL_BOOTSTRAP="127.0.0.1:$KAFKA_SASL_PORT"
-REGISTRY_URL="http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7"
+REGISTRY_URL="http://127.0.0.1:$REGISTRY_PORT$PRICES_REGISTRY_API_PATH"
 
 die() { echo "local-stack: $*" >&2; exit 1; }
 say() { echo "local-stack: $*" >&2; }

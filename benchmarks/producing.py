@@ -30,7 +30,8 @@ from benchmarks.results import (
 )
 from benchmarks.topics import PARTITIONS, RunTopics
 from connection.settings import ConnectionSettings
-from producer.contract import DEFAULT_SCHEMA_FILE, KEY_SCHEMA, load_schema
+from connection.paths import CONTRACT_FILE
+from producer.contract import KEY_SCHEMA, load_schema
 from producer.events import GeneratorPlan, generate_records
 from producer.run import ProducerOptions, produce
 from producer.send import DEFAULT_COMPRESSION, producer_config, send_events
@@ -46,7 +47,7 @@ def benchmark_plan(count: int) -> GeneratorPlan:
 
 
 def value_schema(plan: GeneratorPlan) -> Schema:
-    return load_schema(DEFAULT_SCHEMA_FILE, dict(next(generate_records(plan))))
+    return load_schema(CONTRACT_FILE, dict(next(generate_records(plan))))
 
 
 SMALL_RUN_EVENTS = 100_000
@@ -127,7 +128,7 @@ def produce_ours(
     settings: ConnectionSettings, plan: GeneratorPlan, compression: str = DEFAULT_COMPRESSION
 ) -> float:
     options = ProducerOptions(
-        plan=plan, schema_file=DEFAULT_SCHEMA_FILE, partitions=PARTITIONS, compression=compression
+        plan=plan, schema_file=CONTRACT_FILE, partitions=PARTITIONS, compression=compression
     )
     return produce(settings, options).seconds
 

@@ -36,7 +36,7 @@ class Defaults:
     registry_port: int
     registry_api_path: str
     broker_timeout_s: float
-    registry_timeout_s: float
+    registry_request_timeout_s: float
     registry_max_retries: int
     delivery_timeout_s: float
 
@@ -61,7 +61,7 @@ def load_defaults(path: Path = DEFAULTS_FILE) -> Defaults:
         registry_port=int(env["PRICES_REGISTRY_PORT"]),
         registry_api_path=env["PRICES_REGISTRY_API_PATH"],
         broker_timeout_s=float(env["PRICES_BROKER_TIMEOUT_S"]),
-        registry_timeout_s=float(env["PRICES_REGISTRY_TIMEOUT_S"]),
+        registry_request_timeout_s=float(env["PRICES_REGISTRY_REQUEST_TIMEOUT_S"]),
         registry_max_retries=int(env["PRICES_REGISTRY_MAX_RETRIES"]),
         delivery_timeout_s=float(env["PRICES_DELIVERY_TIMEOUT_S"]),
     )

@@ -8,9 +8,11 @@ import time
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, ClusterMetadata, NewTopic
 
-from connection.settings import PLAINTEXT, KafkaSecurity
+from connection.clients import librdkafka_config
+from connection.defaults import DEFAULTS
+from connection.settings import ConnectionSettings
 
-BROKER_TIMEOUT_S = 10.0
+BROKER_TIMEOUT_S = DEFAULTS.broker_timeout_s
 # The metadata request is retried in slices this long, so a refused login ends the wait
 # after one slice instead of the whole BROKER_TIMEOUT_S.
 METADATA_SLICE_S = 0.5
@@ -44,9 +46,8 @@ class WatchedAdminClient(AdminClient):
             self.authentication_error = error.str()
 
 
-def admin_client(bootstrap_servers: str, security: KafkaSecurity = PLAINTEXT) -> WatchedAdminClient:
-    config: dict[str, str | int | float | bool] = {"bootstrap.servers": bootstrap_servers}
-    return WatchedAdminClient({**config, **security.librdkafka_config()})
+def admin_client(settings: ConnectionSettings) -> WatchedAdminClient:
+    return WatchedAdminClient(librdkafka_config(settings))
 
 
 def cluster_metadata(admin: WatchedAdminClient, bootstrap_servers: str) -> ClusterMetadata:

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-DEFAULT_BOOTSTRAP_SERVERS = "127.0.0.1:9092"
-DEFAULT_SCHEMA_REGISTRY_URL = "http://127.0.0.1:8081/apis/ccompat/v7"
-DEFAULT_TOPIC = "prices"
+from connection.defaults import DEFAULTS, LOOPBACK
+from connection.paths import STACK_CACHE
 
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 #: SASL mechanisms with a username and password, and the JAAS login module Java clients use.
@@ -125,8 +125,7 @@ def kafka_security_from_env(env: Mapping[str, str]) -> KafkaSecurity:
                 f"KAFKA_SSL_CA_LOCATION is set but KAFKA_SECURITY_PROTOCOL is {protocol} "
                 "(TLS needs SSL or SASL_SSL)"
             )
-        if not os.access(ca_location, os.R_OK) or not Path(ca_location).is_file():
-            raise SettingsError(f"KAFKA_SSL_CA_LOCATION: no readable file {ca_location!r}")
+        readable_file("KAFKA_SSL_CA_LOCATION", ca_location)
     return KafkaSecurity(
         protocol=protocol,
         sasl_mechanism=sasl["KAFKA_SASL_MECHANISM"],
@@ -134,6 +133,13 @@ def kafka_security_from_env(env: Mapping[str, str]) -> KafkaSecurity:
         sasl_password=sasl["KAFKA_SASL_PASSWORD"],
         ssl_ca_location=ca_location,
     )
+
+
+def readable_file(name: str, path: str) -> str:
+    """path, checked to be a readable file; SettingsError naming the variable otherwise."""
+    if not os.access(path, os.R_OK) or not Path(path).is_file():
+        raise SettingsError(f"{name}: no readable file {path!r}")
+    return path
 
 
 def registry_user_info_from_env(env: Mapping[str, str]) -> str | None:
@@ -150,20 +156,92 @@ def registry_user_info_from_env(env: Mapping[str, str]) -> str | None:
 
 
 @dataclass(frozen=True)
+class RegistrySettings:
+    """Where the schema registry is, how to log in (left out of repr()) and which CA
+    file vouches for its certificate (https only; default: the system's CAs)."""
+
+    url: str
+    user_info: str | None = field(default=None, repr=False)
+    ca_location: str | None = None
+
+
+def registry_settings_from_env(url: str, env: Mapping[str, str]) -> RegistrySettings:
+    """url with SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO and SCHEMA_REGISTRY_SSL_CA_LOCATION."""
+    ca_location = env.get("SCHEMA_REGISTRY_SSL_CA_LOCATION") or None
+    if ca_location is not None:
+        readable_file("SCHEMA_REGISTRY_SSL_CA_LOCATION", ca_location)
+    return RegistrySettings(
+        url=url, user_info=registry_user_info_from_env(env), ca_location=ca_location
+    )
+
+
+@dataclass(frozen=True)
 class ConnectionSettings:
     """Where the broker and the registry are, which topic holds the events, and the
     credentials for both (left out of repr())."""
 
     bootstrap_servers: str
-    schema_registry_url: str
+    registry: RegistrySettings
     topic: str
     security: KafkaSecurity = PLAINTEXT
-    registry_user_info: str | None = field(default=None, repr=False)
 
     @property
     def value_subject(self) -> str:
         """The registry subject of the topic's values (TopicNameStrategy)."""
         return f"{self.topic}-value"
+
+
+@dataclass(frozen=True)
+class SparkSettings:
+    """Where Spark runs, where its Kafka and Avro connector jars are, and the address the
+    driver binds and advertises."""
+
+    master: str
+    connector_jars_dir: Path
+    driver_host: str
+
+
+def spark_settings_from_env(master: str, env: Mapping[str, str] | None = None) -> SparkSettings:
+    """master with SPARK_CONNECTOR_JARS_DIR (default: the local stack's cache for this
+    pyspark version) and SPARK_LOCAL_IP (default loopback) of env (default os.environ)."""
+    import pyspark  # only the consumer needs it
+
+    env = os.environ if env is None else env
+    jars_dir = env.get("SPARK_CONNECTOR_JARS_DIR") or str(
+        STACK_CACHE / f"spark-connectors-{pyspark.__version__}"
+    )
+    return SparkSettings(
+        master=master,
+        connector_jars_dir=Path(jars_dir),
+        driver_host=env.get("SPARK_LOCAL_IP") or LOOPBACK,
+    )
+
+
+SPARK_MASTER_URL = re.compile(
+    r"local(\[(\*|[1-9]\d*)(,[1-9]\d*)?\])?"
+    r"|spark://[^\s/:,]+:\d+(,[^\s/:,]+:\d+)*"
+    r"|yarn|k8s://\S+"
+)
+
+
+def spark_master(text: str) -> str:
+    """argparse type: a Spark master URL, checked before a JVM is started for it."""
+    if not SPARK_MASTER_URL.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"not a Spark master URL: {text!r} (local[*], local[N], spark://host:port, "
+            "yarn or k8s://...)"
+        )
+    return text
+
+
+def add_spark_argument(parser: argparse.ArgumentParser) -> None:
+    """Add --master with its env fallback."""
+    parser.add_argument(
+        "--master",
+        type=spark_master,
+        default=os.environ.get("SPARK_MASTER", DEFAULTS.spark_master),
+        help="Spark master URL (env SPARK_MASTER; default %(default)s)",
+    )
 
 
 def registry_url(text: str) -> str:
@@ -197,29 +275,42 @@ def topic_name(text: str) -> str:
     return text
 
 
+def add_registry_argument(parser: argparse.ArgumentParser) -> None:
+    """Add --schema-registry-url with its env fallback."""
+    parser.add_argument(
+        "--schema-registry-url",
+        type=registry_url,
+        default=os.environ.get("SCHEMA_REGISTRY_URL", DEFAULTS.schema_registry_url),
+        help="Confluent-compatible schema registry URL (env SCHEMA_REGISTRY_URL; "
+        "default %(default)s)",
+    )
+
+
 def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
     """Add --bootstrap-servers, --schema-registry-url and --topic with env fallbacks."""
     env = os.environ
     parser.add_argument(
         "--bootstrap-servers",
         type=bootstrap_servers,
-        default=env.get("KAFKA_BOOTSTRAP_SERVERS", DEFAULT_BOOTSTRAP_SERVERS),
+        default=env.get("KAFKA_BOOTSTRAP_SERVERS", DEFAULTS.bootstrap_servers),
         help="Kafka brokers, host:port[,host:port] (env KAFKA_BOOTSTRAP_SERVERS; "
         "default %(default)s)",
     )
-    parser.add_argument(
-        "--schema-registry-url",
-        type=registry_url,
-        default=env.get("SCHEMA_REGISTRY_URL", DEFAULT_SCHEMA_REGISTRY_URL),
-        help="Confluent-compatible schema registry URL (env SCHEMA_REGISTRY_URL; "
-        "default %(default)s)",
-    )
+    add_registry_argument(parser)
     parser.add_argument(
         "--topic",
         type=topic_name,
-        default=env.get("KAFKA_TOPIC", DEFAULT_TOPIC),
+        default=env.get("KAFKA_TOPIC", DEFAULTS.topic),
         help="topic of the price events (env KAFKA_TOPIC; default %(default)s)",
     )
+
+
+def registry_settings_from_args(
+    args: argparse.Namespace, env: Mapping[str, str] | None = None
+) -> RegistrySettings:
+    """The registry settings that add_registry_argument parsed, with the credentials and
+    CA file of env (default os.environ); SettingsError when one of those is unusable."""
+    return registry_settings_from_env(args.schema_registry_url, os.environ if env is None else env)
 
 
 def settings_from_args(
@@ -230,8 +321,7 @@ def settings_from_args(
     env = os.environ if env is None else env
     return ConnectionSettings(
         bootstrap_servers=args.bootstrap_servers,
-        schema_registry_url=args.schema_registry_url,
+        registry=registry_settings_from_args(args, env),
         topic=args.topic,
         security=kafka_security_from_env(env),
-        registry_user_info=registry_user_info_from_env(env),
     )

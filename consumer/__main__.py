@@ -1,40 +1,38 @@
-"""python -m consumer: read every price event in a topic, print statistics and outliers."""
+"""python -m consumer: read every price event in a topic, print statistics and outliers.
+
+python -m consumer [options]            the report (text, JSON, plot)
+python -m consumer records [options]    typed records, as a registry-aware UI shows them
+"""
 
 from __future__ import annotations
 
 import argparse
-import logging
 import os
-import re
-import signal
 import sys
-import threading
+from collections.abc import Callable
 from pathlib import Path
-from types import FrameType
 
-from connection.cli import OneLineErrorParser, positive_float, positive_int
-from connection.settings import SettingsError, add_connection_arguments, settings_from_args
+from pyspark.sql import SparkSession
+
+from connection.cli import OneLineErrorParser, non_negative_int, positive_float, positive_int
+from connection.defaults import DEFAULTS
+from connection.settings import (
+    ConnectionSettings,
+    SettingsError,
+    add_connection_arguments,
+    add_spark_argument,
+    settings_from_args,
+    spark_settings_from_env,
+)
+from connection.spark import ConnectorJarsMissing, build_spark_session
+from consumer.batch import ConsumerOptions, consume
 from consumer.errors import ConsumerError
-from consumer.render import render_json, render_text
-from consumer.run import ConsumerOptions, consume
+from consumer.interrupts import interrupts_held_while_spark_starts, quiet_interrupts
+from consumer.records import RecordsOptions, read_records
 
 HISTOGRAM_BINS = 40
 BROKEN_PIPE_EXIT = 141  # what a shell reports for a process ended by SIGPIPE
-SPARK_MASTER_URL = re.compile(
-    r"local(\[(\*|[1-9]\d*)(,[1-9]\d*)?\])?"
-    r"|spark://[^\s/:,]+:\d+(,[^\s/:,]+:\d+)*"
-    r"|yarn|k8s://\S+"
-)
-
-
-def spark_master(text: str) -> str:
-    """argparse type: a Spark master URL, checked before a JVM is started for it."""
-    if not SPARK_MASTER_URL.fullmatch(text):
-        raise argparse.ArgumentTypeError(
-            f"not a Spark master URL: {text!r} (local[*], local[N], spark://host:port, "
-            "yarn or k8s://...)"
-        )
-    return text
+RECORDS_COMMAND = "records"
 
 
 def png_file(text: str) -> Path:
@@ -45,21 +43,26 @@ def png_file(text: str) -> Path:
     return path
 
 
-def argument_parser() -> OneLineErrorParser:
-    parser = OneLineErrorParser(prog="python -m consumer", description=__doc__)
+def common_arguments(parser: argparse.ArgumentParser) -> None:
     add_connection_arguments(parser)
+    add_spark_argument(parser)
     parser.add_argument(
-        "--master",
-        type=spark_master,
-        default=os.environ.get("SPARK_MASTER", "local[*]"),
-        help="Spark master URL (env SPARK_MASTER; default %(default)s)",
+        "--reader-schema",
+        type=Path,
+        metavar="FILE.avsc",
+        help="decode into this schema (default: the latest version registered for <topic>-value)",
     )
+
+
+def report_parser() -> OneLineErrorParser:
+    parser = OneLineErrorParser(prog="python -m consumer", description=__doc__)
+    common_arguments(parser)
     parser.add_argument(
         "--z-threshold",
         type=positive_float,
-        default=3.0,
+        default=DEFAULTS.z_threshold,
         help="an outlier is more than this many standard deviations from its "
-        "symbol's mean (default %(default)s)",
+        "(symbol, currency) group's mean (default %(default)s)",
     )
     parser.add_argument(
         "--format",
@@ -71,13 +74,7 @@ def argument_parser() -> OneLineErrorParser:
         "--plot",
         type=png_file,
         metavar="FILE.png",
-        help="also draw each symbol's price distribution with outliers",
-    )
-    parser.add_argument(
-        "--reader-schema",
-        type=Path,
-        metavar="FILE.avsc",
-        help="decode into this schema (default: the latest version registered for <topic>-value)",
+        help="also draw each (symbol, currency) group's price distribution with outliers",
     )
     parser.add_argument(
         "--min-partitions",
@@ -88,74 +85,108 @@ def argument_parser() -> OneLineErrorParser:
     return parser
 
 
-class InterruptNoiseFilter(logging.Filter):
-    """Drops py4j's log records about calls that Ctrl-C broke (see main).
+def records_parser() -> OneLineErrorParser:
+    parser = OneLineErrorParser(
+        prog=f"python -m consumer {RECORDS_COMMAND}",
+        description="Print decoded records: partition, offset, timestamp, key, writer schema "
+        "id and subject version, and the value as JSON of every reader field.",
+    )
+    common_arguments(parser)
+    parser.add_argument(
+        "--limit", type=positive_int, default=20, help="records to print (default %(default)s)"
+    )
+    parser.add_argument(
+        "--from-offset",
+        type=non_negative_int,
+        metavar="OFFSET",
+        help="start each partition at this offset (default: its earliest)",
+    )
+    parser.add_argument(
+        "--partition", type=non_negative_int, help="only this partition (default: all)"
+    )
+    parser.add_argument(
+        "--format",
+        choices=("text", "jsonl"),
+        default="text",
+        help="a table, or one JSON object per line (default %(default)s)",
+    )
+    return parser
 
-    py4j logs a call interrupted by Ctrl-C, traceback included, before re-raising; and a
-    py4j call made by a finalizer that the garbage collector runs inside the signal
-    handler, while the interrupted call still holds the connection, fails as a reentrant
-    read and is logged too (possibly before the handler's first line has run). Once
-    Ctrl-C came, none of that is news.
-    """
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.interrupted = False
-
-    def on_sigint(self, _signum: int, _frame: FrameType | None) -> None:
-        self.interrupted = True
-        raise KeyboardInterrupt
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if "py4j" not in record.pathname and not record.exc_info:
-            return True
-        error = record.exc_info[1] if record.exc_info else None
-        while error is not None:
-            if isinstance(error, KeyboardInterrupt) or "reentrant call" in str(error):
-                return False
-            error = error.__context__
-        return not (self.interrupted and "py4j" in record.pathname)
-
-
-def main(argv: list[str] | None = None) -> int:
-    # The interrupt is reported in one line instead; py4j logs through the root logger
-    # (logging.exception) and through its own modules' loggers.
-    noise = InterruptNoiseFilter()
-    for name in ("", "py4j.clientserver", "py4j.java_gateway"):
-        logging.getLogger(name).addFilter(noise)
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, noise.on_sigint)
-    parser = argument_parser()
-    args = parser.parse_args(argv)
+def start_spark(master: str) -> SparkSession:
+    """The one SparkSession of this process; ConsumerError when its jars are missing."""
     try:
-        settings = settings_from_args(args)
-    except SettingsError as error:
-        parser.error(str(error))
+        with interrupts_held_while_spark_starts():
+            return build_spark_session(spark_settings_from_env(master))
+    except ConnectorJarsMissing as error:
+        raise ConsumerError(str(error)) from None
+
+
+def report_output(args: argparse.Namespace, settings: ConnectionSettings) -> str:
     options = ConsumerOptions(
-        master=args.master,
         z_threshold=args.z_threshold,
         reader_schema_file=args.reader_schema,
         min_partitions=args.min_partitions,
         histogram_bins=HISTOGRAM_BINS if args.plot else 0,
     )
-    try:
-        report = consume(settings, options)
-        if args.plot:
-            from consumer.plot import plot_report  # matplotlib only when asked for
+    report = consume(start_spark(args.master), settings, options)
+    if args.plot:
+        from consumer.views.plot import plot_report  # matplotlib only when asked for
 
+        try:
             plot_report(report, args.plot)
+        except OSError as error:
+            raise ConsumerError(f"cannot write {args.plot}: {error.strerror}") from None
+    if args.format == "json":
+        from consumer.views.json import render_json
+
+        return render_json(report)
+    from consumer.views.text import render_text
+
+    return render_text(report)
+
+
+def records_output(args: argparse.Namespace, settings: ConnectionSettings) -> str:
+    options = RecordsOptions(
+        limit=args.limit,
+        from_offset=args.from_offset,
+        partition=args.partition,
+        reader_schema_file=args.reader_schema,
+    )
+    records = read_records(start_spark(args.master), settings, options)
+    if args.format == "jsonl":
+        from consumer.views.json import render_records_jsonl
+
+        return render_records_jsonl(records)
+    from consumer.views.text import render_records_text
+
+    return render_records_text(records) if records else "no records"
+
+
+def main(argv: list[str] | None = None) -> int:
+    quiet_interrupts()
+    argv = sys.argv[1:] if argv is None else argv
+    output: Callable[[argparse.Namespace, ConnectionSettings], str]
+    if argv[:1] == [RECORDS_COMMAND]:
+        parser, argv, output = records_parser(), argv[1:], records_output
+    else:
+        parser, output = report_parser(), report_output
+    args = parser.parse_args(argv)
+    try:
+        settings = settings_from_args(args)
+    except SettingsError as error:
+        parser.error(str(error))
+    try:
+        text = output(args, settings)
     except ConsumerError as error:
         one_line = " ".join(str(error).split())  # registry and Spark messages may span lines
         print(f"consumer: error: {one_line}", file=sys.stderr)
-        return 1
-    except OSError as error:
-        print(f"consumer: error: cannot write {args.plot}: {error.strerror}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:  # Ctrl-C, also while Spark runs (PySpark cancels its jobs)
         print("consumer: interrupted", file=sys.stderr)
         return 130
     try:
-        print(render_json(report) if args.format == "json" else render_text(report), flush=True)
+        print(text, flush=True)
     except BrokenPipeError:  # stdout closed early (e.g. `| head -1`): nobody reads the rest
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return BROKEN_PIPE_EXIT

@@ -2,7 +2,7 @@
 
 The writer schemas registered under the topic's subject are known before Kafka is read,
 so the usual topic decodes in one pass. The jobs: one aggregation (reason counts, schema
-ids, per-symbol statistics), one outlier scan, and, only when needed, the first offsets
+ids, per-group statistics), one outlier scan, and, only when needed, the first offsets
 of each bad reason and the histograms of a plot. Only those small results reach the
 driver. Ids outside the subject are looked up after the first job; if the registry knows
 any, the analysis is redone with them (the rare topic written under several subjects).
@@ -11,7 +11,7 @@ any, the analysis is redone with them (the rare topic written under several subj
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -19,21 +19,35 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from consumer.decoding import decode_frames
-from consumer.framing import REASONS, UNDECODABLE, UNKNOWN_SCHEMA_ID, split_frames
+from consumer.decoding import decoded_records
+from consumer.framing import REASONS, UNDECODABLE, UNKNOWN_SCHEMA_ID
 from consumer.report import (
+    GroupStatistics,
     Histogram,
     Outlier,
     RecordLocation,
     Report,
-    SymbolStatistics,
     Undecodable,
 )
-from consumer.statistics import outliers, price_histograms, record_summary, statistics_frame
-
-WriterSchemaLookup = Callable[[list[int]], Mapping[int, str]]
+from consumer.statistics import (
+    GROUP_COLUMNS,
+    outliers,
+    price_histograms,
+    record_summary,
+    statistics_frame,
+)
+from consumer.writer_schemas import ReaderSchema, WriterSchemas
 
 UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """What the report holds beyond the statistics, and how outliers are judged."""
+
+    z_threshold: float
+    histogram_bins: int = 0  # > 0 when a plot is asked for
+    examples_per_reason: int = 3
 
 
 @dataclass(frozen=True)
@@ -42,16 +56,7 @@ class Summary:
 
     reason_counts: dict[str | None, int]  # None: decoded
     schema_ids: dict[str | None, set[int]]  # by reason
-    statistics: list[SymbolStatistics]  # by symbol
-
-
-def decoded_records(
-    records: DataFrame, writers: Mapping[int, str], reader_schema: str
-) -> DataFrame:
-    """partition, offset, schema_id, reason, ts, symbol, price of every Kafka record."""
-    return decode_frames(split_frames(records), writers, reader_schema).select(
-        "partition", "offset", "schema_id", "reason", "event.ts", "event.symbol", "event.price"
-    )
+    statistics: list[GroupStatistics]  # by (symbol, currency)
 
 
 def summarise(decoded: DataFrame) -> Summary:
@@ -64,8 +69,9 @@ def summarise(decoded: DataFrame) -> Summary:
         schema_ids[row["reason"]].update(int(schema_id) for schema_id in row["schema_ids"])
         if row["reason"] is None:
             statistics.append(
-                SymbolStatistics(
+                GroupStatistics(
                     symbol=row["symbol"],
+                    currency=row["currency"],
                     count=int(row["count"]),
                     min=row["min"],
                     max=row["max"],
@@ -73,7 +79,8 @@ def summarise(decoded: DataFrame) -> Summary:
                     stddev=row["stddev"],
                 )
             )
-    return Summary(dict(counts), dict(schema_ids), sorted(statistics, key=lambda s: s.symbol))
+    statistics.sort(key=lambda s: (s.symbol, s.currency or ""))
+    return Summary(dict(counts), dict(schema_ids), statistics)
 
 
 def cached_records(records: DataFrame, writers: Mapping[int, str], reader_schema: str) -> DataFrame:
@@ -89,32 +96,28 @@ def cached_records(records: DataFrame, writers: Mapping[int, str], reader_schema
 def analyse(
     records: DataFrame,
     topic: str,
-    writers: Mapping[int, str],
-    writer_lookup: WriterSchemaLookup,
-    reader_schema: str,
-    reader_source: str,
-    z_threshold: float,
-    examples_per_reason: int = 3,
-    histogram_bins: int = 0,
+    writers: WriterSchemas,
+    reader: ReaderSchema,
+    options: AnalysisOptions,
 ) -> Report:
-    """The report for records (a Kafka batch DataFrame), decoded with writers (by schema id)
-    and with whatever writer_lookup finds for the ids among the records that it lacks."""
-    decoded = cached_records(records, writers, reader_schema)
+    """The report for records (a Kafka batch DataFrame), decoded with the writer schemas
+    known so far and with the ones the registry has for the ids the records bring."""
+    decoded = cached_records(records, writers.known, reader.schema)
     try:
         summary = summarise(decoded)
-        unknown = summary.schema_ids.get(UNKNOWN_SCHEMA_ID, set())
-        found = writer_lookup(sorted(unknown)) if unknown else {}
-        if found:
+        if writers.add_ids(summary.schema_ids.get(UNKNOWN_SCHEMA_ID, set())):
             decoded.unpersist()
-            decoded = cached_records(records, {**writers, **found}, reader_schema)
+            decoded = cached_records(records, writers.known, reader.schema)
             summary = summarise(decoded)
-        events = decoded.where(F.col("reason").isNull()).select("ts", "symbol", "price")
+        events = decoded.where(F.col("reason").isNull())
         statistics = statistics_frame(decoded.sparkSession, summary.statistics)
-        outlier_list = collect_outliers(events, statistics, z_threshold)
-        undecodable = undecodable_records(decoded, summary.reason_counts, examples_per_reason)
+        outlier_list = collect_outliers(events, statistics, options.z_threshold)
+        undecodable = undecodable_records(
+            decoded, summary.reason_counts, options.examples_per_reason
+        )
         histograms = (
-            collect_histograms(events, statistics, summary.statistics, histogram_bins)
-            if histogram_bins
+            collect_histograms(events, statistics, summary.statistics, options.histogram_bins)
+            if options.histogram_bins
             else []
         )
     finally:
@@ -123,11 +126,11 @@ def analyse(
         topic=topic,
         messages=sum(summary.reason_counts.values()),
         decoded=summary.reason_counts.get(None, 0),
-        reader_schema=reader_source,
+        reader_schema=reader.source,
         writer_schema_ids=sorted(
             summary.schema_ids.get(None, set()) | summary.schema_ids.get(UNDECODABLE, set())
         ),
-        z_threshold=z_threshold,
+        z_threshold=options.z_threshold,
         statistics=summary.statistics,
         outliers=outlier_list,
         undecodable=undecodable,
@@ -143,17 +146,21 @@ def collect_outliers(events: DataFrame, statistics: DataFrame, z_threshold: floa
     """
     rows = (
         outliers(events, statistics, z_threshold)
-        .select(F.unix_micros("ts").alias("ts_micros"), "symbol", "price", "z")
+        .select(F.unix_micros("ts").alias("ts_micros"), *GROUP_COLUMNS, "price", "z")
         .collect()
+    )
+    rows.sort(
+        key=lambda row: (row["ts_micros"], row["symbol"], row["currency"] or "", row["price"])
     )
     return [
         Outlier(
             ts=utc_from_micros(row["ts_micros"]),
             symbol=row["symbol"],
+            currency=row["currency"],
             price=row["price"],
             z=row["z"],
         )
-        for row in sorted(rows, key=lambda row: (row["ts_micros"], row["symbol"], row["price"]))
+        for row in rows
     ]
 
 
@@ -193,19 +200,20 @@ def undecodable_records(
 
 
 def collect_histograms(
-    events: DataFrame, statistics: DataFrame, symbols: Iterable[SymbolStatistics], bins: int
+    events: DataFrame, statistics: DataFrame, groups: Iterable[GroupStatistics], bins: int
 ) -> list[Histogram]:
-    """Each symbol's histogram over [min, max] in `bins` bins."""
+    """Each group's histogram over [min, max] in `bins` bins."""
     counts = {
-        (row["symbol"], row["bin"]): int(row["count"])
+        (row["symbol"], row["currency"], row["bin"]): int(row["count"])
         for row in price_histograms(events, statistics, bins).collect()
     }
     return [
         Histogram(
-            symbol=s.symbol,
-            low=s.min,
-            high=s.max,
-            counts=[counts.get((s.symbol, index), 0) for index in range(bins)],
+            symbol=g.symbol,
+            currency=g.currency,
+            low=g.min,
+            high=g.max,
+            counts=[counts.get((g.symbol, g.currency, index), 0) for index in range(bins)],
         )
-        for s in symbols
+        for g in groups
     ]

@@ -16,7 +16,14 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.avro.functions import from_avro
 
-from consumer.framing import UNDECODABLE, UNKNOWN_SCHEMA_ID
+from consumer.framing import UNDECODABLE, UNKNOWN_SCHEMA_ID, split_frames
+
+CURRENCY = "currency"
+
+
+def reader_fields(reader_schema: str) -> list[str]:
+    """The reader schema's field names, in order."""
+    return [field["name"] for field in json.loads(reader_schema)["fields"]]
 
 
 def required_fields(reader_schema: str) -> list[str]:
@@ -65,3 +72,24 @@ def decode_frames(
     return frames.withColumn(
         "event", decode_event(schema_id, F.col("body"), writer_schemas, reader_schema)
     ).select("partition", "offset", "schema_id", "event", reason.alias("reason"))
+
+
+def decoded_records(
+    records: DataFrame, writer_schemas: Mapping[int, str], reader_schema: str
+) -> DataFrame:
+    """Kafka records -> partition, offset, schema_id, reason, and every field of the reader
+    schema as a column of its own (null when the record is not decoded).
+
+    A reader without the currency field (older than the contract's version 2) gets a null
+    currency column, so statistics still group by (symbol, currency).
+    """
+    fields = reader_fields(reader_schema)
+    currency = [] if CURRENCY in fields else [F.lit(None).cast("string").alias(CURRENCY)]
+    return decode_frames(split_frames(records), writer_schemas, reader_schema).select(
+        "partition",
+        "offset",
+        "schema_id",
+        "reason",
+        *(F.col("event")[name].alias(name) for name in fields),
+        *currency,
+    )

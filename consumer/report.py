@@ -1,4 +1,4 @@
-"""The consumer's report as data: computed once in Spark, rendered as text or JSON."""
+"""The consumer's report as data: computed once in Spark, rendered as text, JSON or a plot."""
 
 from __future__ import annotations
 
@@ -7,8 +7,15 @@ from datetime import datetime
 
 
 @dataclass(frozen=True)
-class SymbolStatistics:
+class GroupStatistics:
+    """Price statistics of one (symbol, currency) group.
+
+    currency is None only when the reader schema has no currency field (a reader older
+    than the contract's version 2).
+    """
+
     symbol: str
+    currency: str | None
     count: int
     min: float
     max: float
@@ -18,8 +25,11 @@ class SymbolStatistics:
 
 @dataclass(frozen=True)
 class Outlier:
+    """An event far from its own (symbol, currency) group's mean."""
+
     ts: datetime  # aware, UTC
     symbol: str
+    currency: str | None
     price: float
     z: float
 
@@ -41,9 +51,10 @@ class Undecodable:
 
 @dataclass(frozen=True)
 class Histogram:
-    """One symbol's price distribution: counts of equal-width bins from low to high."""
+    """One group's price distribution: counts of equal-width bins from low to high."""
 
     symbol: str
+    currency: str | None
     low: float
     high: float
     counts: list[int]
@@ -57,7 +68,7 @@ class Report:
     reader_schema: str
     writer_schema_ids: list[int]
     z_threshold: float
-    statistics: list[SymbolStatistics]
+    statistics: list[GroupStatistics]
     outliers: list[Outlier]
     undecodable: list[Undecodable] = field(default_factory=list)
     histograms: list[Histogram] = field(default_factory=list)  # only when a plot is asked for

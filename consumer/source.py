@@ -1,11 +1,15 @@
-"""The one edge that reads Kafka: every partition of a topic, earliest to latest."""
+"""The one edge that reads Kafka: a topic's partitions and offsets, and its records."""
 
 from __future__ import annotations
+
+import json
+from dataclasses import dataclass
 
 from confluent_kafka import KafkaException, TopicPartition
 from confluent_kafka.admin import OffsetSpec
 from pyspark.sql import DataFrame, SparkSession
 
+from connection.clients import spark_kafka_options
 from connection.kafka import BROKER_TIMEOUT_S, BrokerCheckFailed, admin_client, cluster_metadata
 from connection.settings import ConnectionSettings
 from consumer.errors import ConsumerError
@@ -16,7 +20,7 @@ def check_topic(settings: ConnectionSettings) -> int:
 
     Checked before Spark starts, so a typo fails in seconds with a clear line.
     """
-    admin = admin_client(settings.bootstrap_servers, settings.security)
+    admin = admin_client(settings)
     try:
         metadata = cluster_metadata(admin, settings.bootstrap_servers)
     except BrokerCheckFailed as error:
@@ -29,9 +33,17 @@ def check_topic(settings: ConnectionSettings) -> int:
     return len(topic.partitions)
 
 
-def topic_is_empty(settings: ConnectionSettings, partitions: int) -> bool:
-    """True when no partition of the topic holds a record (earliest == latest offset)."""
-    admin = admin_client(settings.bootstrap_servers, settings.security)
+@dataclass(frozen=True)
+class OffsetRange:
+    """A partition's first offset and the offset after its last record."""
+
+    earliest: int
+    latest: int
+
+
+def partition_offsets(settings: ConnectionSettings, partitions: int) -> dict[int, OffsetRange]:
+    """Each partition's offset range, from the brokers."""
+    admin = admin_client(settings)
     ends = []
     # confluent-kafka leaves OffsetSpec's factory methods unannotated.
     specs = (OffsetSpec.earliest(), OffsetSpec.latest())  # type: ignore[no-untyped-call]
@@ -45,23 +57,42 @@ def topic_is_empty(settings: ConnectionSettings, partitions: int) -> bool:
                 f"cannot read the offsets of topic {settings.topic}: {error.args[0].str()}"
             ) from None
     earliest, latest = ends
-    return all(earliest[p] == latest[p] for p in range(partitions))
+    return {p: OffsetRange(earliest[p], latest[p]) for p in range(partitions)}
 
 
-def read_topic(spark: SparkSession, settings: ConnectionSettings, min_partitions: int) -> DataFrame:
-    """All records of the topic as a batch (key, value, topic, partition, offset, ...).
+def read_topic(
+    spark: SparkSession,
+    settings: ConnectionSettings,
+    min_partitions: int,
+    offsets: dict[int, OffsetRange] | None = None,
+) -> DataFrame:
+    """The topic's records as a batch (key, value, topic, partition, offset, timestamp, ...):
+    all of them, or those in offsets' ranges.
 
     minPartitions splits large offset ranges so a one-partition topic still keeps every
     core busy. The security options reach Spark's Java Kafka client; Spark redacts option
     values mentioning a password in its plans and logs.
     """
-    return (
+    reader = (
         spark.read.format("kafka")
-        .options(**settings.security.spark_kafka_options())
-        .option("kafka.bootstrap.servers", settings.bootstrap_servers)
-        .option("subscribe", settings.topic)
-        .option("startingOffsets", "earliest")
-        .option("endingOffsets", "latest")
+        .options(**spark_kafka_options(settings))
         .option("minPartitions", str(min_partitions))
+    )
+    if offsets is None:
+        return (
+            reader.option("subscribe", settings.topic)
+            .option("startingOffsets", "earliest")
+            .option("endingOffsets", "latest")
+            .load()
+        )
+    return (
+        reader.option("assign", json.dumps({settings.topic: sorted(offsets)}))
+        .option("startingOffsets", offsets_json(settings.topic, offsets, "earliest"))
+        .option("endingOffsets", offsets_json(settings.topic, offsets, "latest"))
         .load()
     )
+
+
+def offsets_json(topic: str, offsets: dict[int, OffsetRange], end: str) -> str:
+    """Spark's per-partition offsets option for one end of the ranges."""
+    return json.dumps({topic: {str(p): getattr(r, end) for p, r in sorted(offsets.items())}})

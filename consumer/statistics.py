@@ -1,8 +1,9 @@
-"""Per-symbol price statistics and the outliers they reveal.
+"""Per-group price statistics and the outliers they reveal; a group is (symbol, currency).
 
-One aggregation grouped by (reason, symbol) gives, in a single job, every reason's record
-count, the schema ids seen, and (in the rows whose reason is null) each symbol's
-statistics. The statistics are collected (one row per symbol) and come back into Spark as
+One aggregation grouped by (reason, symbol, currency) gives, in a single job, every
+reason's record count, the schema ids seen, and (in the rows whose reason is null) each
+group's statistics, including the sum of squared deviations (m2) that running statistics
+merge. The statistics are collected (one row per group) and come back into Spark as
 literals for the outlier and histogram jobs.
 """
 
@@ -21,11 +22,15 @@ from pyspark.sql.types import (
     StructType,
 )
 
-from consumer.report import SymbolStatistics
+from consumer.report import GroupStatistics
+
+#: What statistics are computed per: a price in EUR is never averaged with one in USD.
+GROUP_COLUMNS = ("symbol", "currency")
 
 STATISTICS = StructType(
     [
         StructField("symbol", StringType(), nullable=False),
+        StructField("currency", StringType(), nullable=True),
         StructField("count", LongType(), nullable=False),
         StructField("min", DoubleType(), nullable=False),
         StructField("max", DoubleType(), nullable=False),
@@ -36,22 +41,24 @@ STATISTICS = StructType(
 
 
 def record_summary(records: DataFrame) -> DataFrame:
-    """reason, symbol, count, schema_ids, min, max, mean, stddev of price per (reason,
-    symbol) of records (reason, schema_id, symbol, price). stddev is the sample standard
-    deviation (n - 1), null for a symbol seen once."""
+    """reason, symbol, currency, count, schema_ids, min, max, mean, m2, stddev of price per
+    (reason, symbol, currency) of records. stddev is the sample standard deviation (n - 1),
+    null for a group seen once; m2 is the sum of squared deviations from the mean."""
     price = F.col("price")
-    return records.groupBy("reason", "symbol").agg(
-        F.count(F.lit(1)).alias("count"),
+    count = F.count(F.lit(1))
+    return records.groupBy("reason", *GROUP_COLUMNS).agg(
+        count.alias("count"),
         F.collect_set("schema_id").alias("schema_ids"),
         F.min(price).alias("min"),
         F.max(price).alias("max"),
         F.mean(price).alias("mean"),
+        F.coalesce(F.var_pop(price) * count, F.lit(0.0)).alias("m2"),
         F.stddev_samp(price).alias("stddev"),
     )
 
 
-def statistics_frame(spark: SparkSession, statistics: Iterable[SymbolStatistics]) -> DataFrame:
-    """Collected statistics as a DataFrame (symbol, count, min, max, mean, stddev).
+def statistics_frame(spark: SparkSession, statistics: Iterable[GroupStatistics]) -> DataFrame:
+    """Collected statistics as a DataFrame (the columns of STATISTICS).
 
     Built from literals in the JVM: spark.createDataFrame on Python rows would need a
     Python worker on every executor.
@@ -63,26 +70,38 @@ def statistics_frame(spark: SparkSession, statistics: Iterable[SymbolStatistics]
     return spark.range(1).select(F.inline(F.array(*rows).cast(ArrayType(STATISTICS))))
 
 
+def _join_groups(events: DataFrame, statistics: DataFrame, *columns: str) -> DataFrame:
+    """events with columns of their own group's statistics (small: broadcast).
+
+    Null-safe on currency, so a reader without currency still finds its group.
+    """
+    stats = statistics.select(*(F.col(c).alias(f"group_{c}") for c in GROUP_COLUMNS), *columns)
+    condition = F.lit(True)
+    for column in GROUP_COLUMNS:
+        condition = condition & events[column].eqNullSafe(stats[f"group_{column}"])
+    return events.join(F.broadcast(stats), condition)
+
+
 def outliers(events: DataFrame, statistics: DataFrame, z_threshold: float) -> DataFrame:
-    """Events whose price is more than z_threshold standard deviations from their
-    symbol's mean: ts, symbol, price, z. The statistics are small: broadcast them."""
+    """Events whose price is more than z_threshold standard deviations from their group's
+    mean: ts, symbol, currency, price, z."""
     z = (F.col("price") - F.col("mean")) / F.col("stddev")
     return (
-        events.join(F.broadcast(statistics.select("symbol", "mean", "stddev")), "symbol")
+        _join_groups(events, statistics, "mean", "stddev")
         .where(F.col("stddev") > 0)
-        .select("ts", "symbol", "price", z.alias("z"))
+        .select("ts", *GROUP_COLUMNS, "price", z.alias("z"))
         .where(F.abs(F.col("z")) > F.lit(z_threshold))
     )
 
 
 def price_histograms(events: DataFrame, statistics: DataFrame, bins: int) -> DataFrame:
-    """symbol, bin, count: each symbol's prices in `bins` equal-width bins from its min to
-    its max (bin bins - 1 includes the max). Small enough to collect for a plot."""
+    """symbol, currency, bin, count: each group's prices in `bins` equal-width bins from its
+    min to its max (bin bins - 1 includes the max). Small enough to collect for a plot."""
     width = (F.col("max") - F.col("min")) / F.lit(bins)
     raw_bin = F.floor((F.col("price") - F.col("min")) / width)
     bin_index = F.when(width == 0, F.lit(0)).otherwise(F.least(raw_bin, F.lit(bins - 1)))
     return (
-        events.join(F.broadcast(statistics.select("symbol", "min", "max")), "symbol")
-        .groupBy("symbol", bin_index.cast("int").alias("bin"))
+        _join_groups(events, statistics, "min", "max")
+        .groupBy(*GROUP_COLUMNS, bin_index.cast("int").alias("bin"))
         .count()
     )

@@ -10,11 +10,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from connection.cli import OneLineErrorParser, non_negative_int, positive_int
+from connection.defaults import DEFAULTS
+from connection.paths import CONTRACT_FILE
 from connection.settings import SettingsError, add_connection_arguments, settings_from_args
 from connection.timestamps import format_timestamp, parse_timestamp
-from producer.contract import DEFAULT_SCHEMA_FILE
 from producer.errors import ProducerError
-from producer.events import GeneratorPlan
+from producer.events import DEFAULT_CURRENCY, GeneratorPlan
 from producer.run import ProducerOptions, ProduceSummary, produce
 from producer.send import COMPRESSION_TYPES, DEFAULT_COMPRESSION
 
@@ -30,11 +31,21 @@ def timestamp(text: str) -> datetime:
         ) from None
 
 
+def currency_code(text: str) -> str:
+    """argparse type: an ISO 4217 code (three letters, upper-cased)."""
+    if len(text) != 3 or not text.isascii() or not text.isalpha():
+        raise argparse.ArgumentTypeError(f"not a currency code like USD or EUR: {text!r}")
+    return text.upper()
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = OneLineErrorParser(prog="python -m producer", description=__doc__)
     add_connection_arguments(parser)
     parser.add_argument(
-        "--count", type=positive_int, default=5000, help="events to send (default %(default)s)"
+        "--count",
+        type=positive_int,
+        default=DEFAULTS.event_count,
+        help="events to send (default %(default)s)",
     )
     parser.add_argument(
         "--seed",
@@ -54,21 +65,29 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "for outlier detection (default 0)",
     )
     parser.add_argument(
+        "--currency",
+        type=currency_code,
+        action="append",
+        metavar="CODE",
+        help="currency of the prices; repeat to spread the events over several "
+        f"(default {DEFAULT_CURRENCY} only)",
+    )
+    parser.add_argument(
         "--schema",
         type=Path,
-        default=DEFAULT_SCHEMA_FILE,
+        default=CONTRACT_FILE,
         help="Avro schema file of the values (default schemas/prices-value.avsc)",
     )
     parser.add_argument(
         "--partitions",
         type=positive_int,
-        default=3,
+        default=DEFAULTS.partitions,
         help="partitions when the topic is created here (default %(default)s)",
     )
     parser.add_argument(
         "--delivery-timeout",
         type=positive_int,
-        default=30,
+        default=int(DEFAULTS.delivery_timeout_s),
         metavar="SECONDS",
         help="give up on an unacknowledged event after this long (default %(default)s)",
     )
@@ -95,6 +114,7 @@ def summary_line(summary: ProduceSummary) -> str:
         f"{summary.topic} (subject {summary.subject}, schema id {summary.schema_id}, "
         f"version {summary.schema_version}) in {summary.seconds:.2f} s; "
         f"replay: --seed {summary.seed} --start '{format_timestamp(summary.start)}'"
+        + "".join(f" --currency {code}" for code in summary.currencies)
     )
 
 
@@ -102,7 +122,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
     start = args.start or datetime.now(timezone.utc).replace(microsecond=0)
-    plan = GeneratorPlan(count=args.count, seed=seed, start=start, anomalies=args.anomalies)
+    currencies = tuple(dict.fromkeys(args.currency or [DEFAULT_CURRENCY]))
+    plan = GeneratorPlan(
+        count=args.count,
+        seed=seed,
+        start=start,
+        anomalies=args.anomalies,
+        currencies=currencies,
+    )
     options = ProducerOptions(
         plan=plan,
         schema_file=args.schema,

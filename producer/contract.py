@@ -6,24 +6,23 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from confluent_kafka.schema_registry import (
-    RegisteredSchema,
-    Schema,
-    SchemaRegistryClient,
-    SchemaRegistryError,
-)
+from confluent_kafka.schema_registry import RegisteredSchema, Schema, SchemaRegistryClient
 from fastavro import parse_schema
 from fastavro.schema import SchemaParseException
 from fastavro.validation import ValidationError, validate
 
-from connection.registry import RegistryUnreachable
+from connection.clients import (
+    RegistryFailure,
+    RegistryNotFound,
+    RegistryRejected,
+    registry_call,
+)
+from connection.settings import RegistrySettings
 from producer.errors import ProducerError
 from producer.serialization import FramedAvroSerializer, MemoizedSerializer
 
-DEFAULT_SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schemas" / "prices-value.avsc"
 KEY_SCHEMA = Schema(json.dumps({"type": "string"}), "AVRO")
 HTTP_CONFLICT = 409
-HTTP_NOT_FOUND = 404
 
 
 @dataclass(frozen=True)
@@ -60,8 +59,16 @@ def load_schema(path: Path, sample: dict[str, object]) -> Schema:
     return Schema(text, "AVRO")
 
 
+def has_field(schema: Schema, name: str) -> bool:
+    """True when the record schema has a field called name."""
+    return any(field["name"] == name for field in json.loads(schema.schema_str or "{}")["fields"])
+
+
 def register_contract(
-    registry: SchemaRegistryClient, registry_url: str, value_subject: str, value_schema: Schema
+    client: SchemaRegistryClient,
+    registry: RegistrySettings,
+    value_subject: str,
+    value_schema: Schema,
 ) -> RegisteredContract:
     """Register value and key schemas (a no-op when already there) before any event is sent.
 
@@ -72,28 +79,25 @@ def register_contract(
     key_subject = value_subject.removesuffix("-value") + "-key"
     subject = value_subject
     try:
-        registry.register_schema(value_subject, value_schema)
-        registered = registry.lookup_schema(value_subject, value_schema)
+        with registry_call(registry, f"registering {value_subject}"):
+            client.register_schema(value_subject, value_schema)
+            registered = client.lookup_schema(value_subject, value_schema)
         subject = key_subject
-        key_schema_id = registry.register_schema(key_subject, KEY_SCHEMA)
-    except SchemaRegistryError as error:
-        if error.http_status_code == HTTP_CONFLICT:
+        with registry_call(registry, f"registering {key_subject}"):
+            key_schema_id = client.register_schema(key_subject, KEY_SCHEMA)
+    except RegistryRejected as error:
+        if error.status == HTTP_CONFLICT:
             raise ProducerError(
-                f"the registry refused the schema as incompatible with subject "
-                f"{subject} (409): {error.error_message}"
+                f"the registry refused the schema as incompatible with subject {subject}: {error}"
             ) from None
-        hint = (
-            f"; is {registry_url} the registry's Confluent-compatible API "
-            f"(for Apicurio: .../apis/ccompat/v7)?"
-            if error.http_status_code == HTTP_NOT_FOUND
-            else ""
-        )
+        raise ProducerError(str(error)) from None
+    except RegistryNotFound as error:
         raise ProducerError(
-            f"the registry rejected the schema for {subject} "
-            f"({error.http_status_code}): {error.error_message}{hint}"
+            f"{error}; is {registry.url} the registry's Confluent-compatible API "
+            "(for Apicurio: .../apis/ccompat/v7)?"
         ) from None
-    except RegistryUnreachable as error:
-        raise ProducerError(f"schema registry unreachable at {registry_url}: {error}") from None
+    except RegistryFailure as error:
+        raise ProducerError(str(error)) from None
     return RegisteredContract(
         value=registered,
         value_subject=value_subject,

@@ -35,6 +35,12 @@ SYMBOL_MODELS: dict[str, SymbolModel] = {
 }
 SYMBOLS: tuple[str, ...] = tuple(SYMBOL_MODELS)
 
+#: Mock exchange rates from USD: a price in another currency is the USD price times its
+#: rate, so each (symbol, currency) group has a level of its own. Other codes: rate 1.
+MOCK_USD_RATES: dict[str, float] = {"USD": 1.0, "EUR": 0.92, "GBP": 0.79, "CHF": 0.88, "JPY": 150.0}
+#: The currency of events when none is asked for; also the contract's default.
+DEFAULT_CURRENCY = "USD"
+
 MEAN_GAP_MS = 10.0  # mean time between two events, in milliseconds
 ANOMALY_MIN_SIGMA = 8.0  # an injected anomaly is this many sigmas from its symbol's level...
 ANOMALY_MAX_SIGMA = 12.0  # ...and at most this many
@@ -55,6 +61,7 @@ class PriceRecord(TypedDict):
     ts: int
     symbol: str
     price: float
+    currency: str
 
 
 @dataclass(frozen=True)
@@ -64,19 +71,28 @@ class PriceEvent:
     ts: datetime
     symbol: str
     price: float
+    currency: str = DEFAULT_CURRENCY
 
     @classmethod
     def from_record(cls, record: PriceRecord) -> PriceEvent:
         return cls(
-            ts=UNIX_EPOCH + record["ts"] * ONE_MS, symbol=record["symbol"], price=record["price"]
+            ts=UNIX_EPOCH + record["ts"] * ONE_MS,
+            symbol=record["symbol"],
+            price=record["price"],
+            currency=record["currency"],
         )
 
     def to_record(self) -> PriceRecord:
         """The Avro record (field names of schemas/prices-value.avsc)."""
-        return {"ts": (self.ts - UNIX_EPOCH) // ONE_MS, "symbol": self.symbol, "price": self.price}
+        return {
+            "ts": (self.ts - UNIX_EPOCH) // ONE_MS,
+            "symbol": self.symbol,
+            "price": self.price,
+            "currency": self.currency,
+        }
 
     def __str__(self) -> str:
-        return f"{format_timestamp(self.ts)} {self.symbol} {self.price:.2f}"
+        return f"{format_timestamp(self.ts)} {self.symbol} {self.price:.2f} {self.currency}"
 
 
 @dataclass(frozen=True)
@@ -87,10 +103,14 @@ class GeneratorPlan:
     seed: int
     start: datetime
     anomalies: int = 0
+    #: Events are spread over these currencies (each event's drawn uniformly).
+    currencies: tuple[str, ...] = (DEFAULT_CURRENCY,)
 
     def __post_init__(self) -> None:
         if self.count < 0 or not 0 <= self.anomalies <= self.count:
             raise ValueError(f"need 0 <= anomalies <= count, got {self.anomalies} of {self.count}")
+        if not self.currencies:
+            raise ValueError("need at least one currency")
         # The contract carries milliseconds (timestamp-millis) in UTC: a start with
         # microseconds, or a naive one, would generate events that differ from what a
         # consumer decodes, and the printed --start would not replay them.
@@ -116,13 +136,18 @@ def generate_records(plan: GeneratorPlan) -> Iterator[PriceRecord]:
     the symbol is picked uniformly from one ``random()`` (a third of ``choice``'s cost),
     timestamps are integer milliseconds, and prices are rounded to cents as
     ``round(price * 100) / 100``, exact to the cent without ``round(price, 2)``'s decimal
-    conversion. Prices come from ``random.normalvariate``.
+    conversion. Prices come from ``random.normalvariate``. With several currencies, each
+    event's currency is drawn from a stream of its own, so the USD series of a seed is
+    the same whatever the currencies; its price is the USD price at the mock rate.
     """
     rng = random.Random(plan.seed)
     # Anomalies draw from their own stream, so the same seed gives the same series
     # whatever --anomalies is: an anomaly only replaces the price at its position.
     anomaly_rng = random.Random(f"anomaly-prices:{plan.seed}")
     anomalies = anomaly_positions(plan)
+    currency_rng = random.Random(f"currencies:{plan.seed}")
+    currencies = [(code, MOCK_USD_RATES.get(code, 1.0)) for code in plan.currencies]
+    single = len(currencies) == 1
     uniform, draw_price = rng.random, rng.normalvariate
     models = [(symbol, model.level, model.sigma) for symbol, model in SYMBOL_MODELS.items()]
     ts = (plan.start - UNIX_EPOCH) // ONE_MS
@@ -133,7 +158,9 @@ def generate_records(plan: GeneratorPlan) -> Iterator[PriceRecord]:
         if index in anomalies:
             offset = anomaly_rng.uniform(ANOMALY_MIN_SIGMA, ANOMALY_MAX_SIGMA) * sigma
             price = level + anomaly_rng.choice((-1, 1)) * offset
-        yield {"ts": ts, "symbol": symbol, "price": round(max(price, 0.01) * 100) / 100}
+        currency, rate = currencies[0] if single else currency_rng.choice(currencies)
+        price = max(price, 0.01) * rate
+        yield {"ts": ts, "symbol": symbol, "price": round(price * 100) / 100, "currency": currency}
 
 
 def generate_events(plan: GeneratorPlan) -> Iterator[PriceEvent]:

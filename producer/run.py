@@ -9,6 +9,8 @@ from pathlib import Path
 
 from confluent_kafka import KafkaException, Producer
 
+from connection.clients import registry_client
+from connection.defaults import DEFAULTS
 from connection.kafka import (
     BROKER_TIMEOUT_S,
     BrokerCheckFailed,
@@ -16,11 +18,10 @@ from connection.kafka import (
     cluster_metadata,
     ensure_topic,
 )
-from connection.registry import registry_client
 from connection.settings import ConnectionSettings
-from producer.contract import load_schema, register_contract, serializers
+from producer.contract import has_field, load_schema, register_contract, serializers
 from producer.errors import ProducerError
-from producer.events import GeneratorPlan, generate_records
+from producer.events import DEFAULT_CURRENCY, GeneratorPlan, generate_records
 from producer.send import DEFAULT_COMPRESSION, DeliveryReport, producer_config, send_events
 
 
@@ -30,8 +31,8 @@ class ProducerOptions:
 
     plan: GeneratorPlan
     schema_file: Path
-    partitions: int = 3
-    delivery_timeout_s: float = 30.0
+    partitions: int = DEFAULTS.partitions
+    delivery_timeout_s: float = DEFAULTS.delivery_timeout_s
     compression: str = DEFAULT_COMPRESSION
 
 
@@ -47,6 +48,7 @@ class ProduceSummary:
     seconds: float
     seed: int
     start: datetime
+    currencies: tuple[str, ...]
 
 
 def produce(settings: ConnectionSettings, options: ProducerOptions) -> ProduceSummary:
@@ -59,24 +61,21 @@ def produce(settings: ConnectionSettings, options: ProducerOptions) -> ProduceSu
     if first_record is None:
         raise ProducerError("nothing to send: the plan has no events")
     value_schema = load_schema(options.schema_file, dict(first_record))
-    admin = admin_client(settings.bootstrap_servers, settings.security)
+    if options.plan.currencies != (DEFAULT_CURRENCY,) and not has_field(value_schema, "currency"):
+        raise ProducerError(
+            f"schema file {options.schema_file} has no currency field: prices in "
+            f"{', '.join(options.plan.currencies)} would read as {DEFAULT_CURRENCY}"
+        )
+    admin = admin_client(settings)
     try:
         metadata = cluster_metadata(admin, settings.bootstrap_servers)
     except BrokerCheckFailed as error:
         raise ProducerError(str(error)) from None
     # Created now, the idempotent producer gets its producer id while the contract is
     # registered: librdkafka may take about 0.5 s for it, during which sends would wait.
-    producer = Producer(
-        producer_config(
-            settings.bootstrap_servers,
-            options.delivery_timeout_s,
-            settings.security,
-            options.compression,
-        )
-    )
-    registry = registry_client(settings.schema_registry_url, settings.registry_user_info)
+    producer = Producer(producer_config(settings, options.delivery_timeout_s, options.compression))
     contract = register_contract(
-        registry, settings.schema_registry_url, settings.value_subject, value_schema
+        registry_client(settings.registry), settings.registry, settings.value_subject, value_schema
     )
     try:
         ensure_topic(admin, metadata, settings.topic, options.partitions)
@@ -116,4 +115,5 @@ def produce(settings: ConnectionSettings, options: ProducerOptions) -> ProduceSu
         seconds=seconds,
         seed=options.plan.seed,
         start=options.plan.start,
+        currencies=options.plan.currencies,
     )

@@ -11,8 +11,9 @@ from typing import Any
 from confluent_kafka import KafkaError, Message, Producer
 from tqdm import tqdm
 
+from connection.clients import librdkafka_config
 from connection.kafka import silent_librdkafka_logger
-from connection.settings import PLAINTEXT, KafkaSecurity
+from connection.settings import ConnectionSettings
 from producer.events import PriceRecord
 from producer.serialization import Serializer
 
@@ -31,9 +32,8 @@ QUEUE_MAX_MESSAGES = 100_000
 
 
 def producer_config(
-    bootstrap_servers: str,
+    settings: ConnectionSettings,
     delivery_timeout_s: float,
-    security: KafkaSecurity = PLAINTEXT,
     compression: str = DEFAULT_COMPRESSION,
 ) -> dict[str, object]:
     """Idempotent, acks=all: a retried send is never written twice, and nothing is
@@ -44,8 +44,7 @@ def producer_config(
     a message that left the queue without a failure report was acknowledged.
     """
     return {
-        **security.librdkafka_config(),
-        "bootstrap.servers": bootstrap_servers,
+        **librdkafka_config(settings),
         "enable.idempotence": True,
         "acks": "all",
         "linger.ms": 20,

@@ -6,12 +6,15 @@ Exit codes: 0 compatible, 1 incompatible, 2 usage, input or connection error.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from connection.settings import DEFAULT_SCHEMA_REGISTRY_URL, registry_url
+from connection.settings import (
+    SettingsError,
+    add_registry_argument,
+    registry_settings_from_args,
+)
 from schemagate.contracts import load_contracts
 from schemagate.errors import GateError
 from schemagate.gate import DEFAULT_OFFLINE_LEVEL, check_offline, check_online, register
@@ -38,12 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--format", choices=sorted(RENDERERS), default="text", help="output (default %(default)s)"
     )
-    common.add_argument(
-        "--schema-registry-url",
-        type=registry_url,
-        default=os.environ.get("SCHEMA_REGISTRY_URL", DEFAULT_SCHEMA_REGISTRY_URL),
-        help="Confluent-compatible registry API (env SCHEMA_REGISTRY_URL; default %(default)s)",
-    )
+    add_registry_argument(common)
 
     parser = argparse.ArgumentParser(
         prog="schema-gate", description="Stop breaking Avro schema changes before they ship."
@@ -74,11 +72,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _run(args: argparse.Namespace) -> Report:
     contracts = load_contracts(args.schemas_dir, args.files)
-    if args.command == "register":
-        return register(contracts, Registry(args.schema_registry_url))
-    if args.offline:
+    if args.command == "check" and args.offline:
         return check_offline(contracts, args.against or "HEAD", args.level)
-    return check_online(contracts, Registry(args.schema_registry_url), args.level)
+    try:
+        registry = Registry(registry_settings_from_args(args))
+    except SettingsError as error:
+        raise GateError(str(error)) from None
+    if args.command == "register":
+        return register(contracts, registry)
+    return check_online(contracts, registry, args.level)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -14,10 +14,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import quote
 
-import httpx2
-from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
-from confluent_kafka.schema_registry.error import SchemaRegistryError
+from confluent_kafka.schema_registry import Schema
 
+from connection.clients import (
+    RegistryFailure,
+    RegistryNotFound,
+    registry_call,
+    registry_client,
+)
+from connection.settings import RegistrySettings
 from schemagate.check import Version, parse
 from schemagate.errors import GateError
 from schemagate.levels import Level
@@ -40,22 +45,22 @@ class Verdict:
 
 
 class Registry:
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self._client = SchemaRegistryClient({"url": url})
+    def __init__(self, settings: RegistrySettings) -> None:
+        self.url = settings.url
+        self._settings = settings
+        self._client = registry_client(settings)
 
     @contextmanager
     def _request(self, what: str) -> Iterator[None]:
-        """Turn the client's exceptions into one readable GateError."""
+        """Turn the client layer's failures into one GateError (its one-line message)."""
         try:
-            yield
-        except SchemaRegistryError as error:
+            with registry_call(self._settings, what):
+                yield
+        except RegistryNotFound as error:
             failure = SubjectNotFound if error.error_code == SUBJECT_NOT_FOUND else GateError
-            raise failure(
-                f"schema registry at {self.url}: {what}: {error.error_message}"
-            ) from error
-        except (httpx2.HTTPError, OSError) as error:
-            raise GateError(f"cannot reach the schema registry at {self.url}: {error}") from error
+            raise failure(str(error)) from None
+        except RegistryFailure as error:
+            raise GateError(str(error)) from None
 
     def level(self, subject: str) -> Level:
         """The subject's compatibility level, or the global one if it has none."""

@@ -7,9 +7,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping
-from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from connection.paths import REPO_ROOT
+
 # The caller's own client settings (a topic, credentials, a Spark master) never leak in.
 CLIENT_VARIABLE_PREFIXES = ("KAFKA_", "SCHEMA_REGISTRY_", "SPARK_MASTER")
 

@@ -6,22 +6,18 @@ reused and left running); whatever this session started, it stops at the end.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from pyspark.sql import SparkSession
 
-from connection.registry import registry_client
-from connection.settings import ConnectionSettings
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-LOCAL_STACK = REPO_ROOT / "scripts" / "local-stack.sh"
+from connection.clients import registry_client
+from connection.paths import LOCAL_STACK
+from connection.settings import ConnectionSettings, RegistrySettings, spark_settings_from_env
 
 
 def _stack(command: str) -> subprocess.CompletedProcess[str]:
@@ -37,7 +33,6 @@ def stack() -> Iterator[dict[str, str]]:
         if up.returncode != 0:
             pytest.fail(f"local stack did not start:\n{up.stderr}", pytrace=False)
     env = dict(line.split("=", 1) for line in _stack("env").stdout.splitlines() if "=" in line)
-    os.environ.update(env)  # the SparkSession helper reads SPARK_CONNECTOR_JARS_DIR
     yield env
     if started_here:
         _stack("down")
@@ -57,7 +52,7 @@ def settings(stack: dict[str, str], topic: str) -> ConnectionSettings:
     """Connection settings for this test's own topic and subject."""
     return ConnectionSettings(
         bootstrap_servers=stack["KAFKA_BOOTSTRAP_SERVERS"],
-        schema_registry_url=stack["SCHEMA_REGISTRY_URL"],
+        registry=RegistrySettings(stack["SCHEMA_REGISTRY_URL"]),
         topic=topic,
     )
 
@@ -70,13 +65,15 @@ def registry_url(stack: dict[str, str]) -> str:
 @pytest.fixture(scope="session")
 def registry(registry_url: str) -> SchemaRegistryClient:
     """A client that gives up (rather than hanging a test run) when the registry stalls."""
-    return registry_client(registry_url)
+    return registry_client(RegistrySettings(registry_url))
 
 
 @pytest.fixture(scope="session")
 def spark(stack: dict[str, str]) -> Iterator[SparkSession]:
-    from consumer.spark_session import build_spark_session
+    from connection.spark import build_spark_session
 
-    session = build_spark_session(master="local[2]", app_name="prices-tests")
+    session = build_spark_session(
+        spark_settings_from_env("local[2]", stack), app_name="prices-tests"
+    )
     yield session
     session.stop()

@@ -1,0 +1,114 @@
+"""One batch run: check broker, topic and registry first, then analyse in Spark."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from py4j.protocol import Py4JError
+from pyspark.errors import PySparkException
+from pyspark.sql import SparkSession
+
+from connection.clients import RegistryFailure, registry_client
+from connection.defaults import DEFAULTS
+from connection.settings import ConnectionSettings
+from consumer.analysis import AnalysisOptions, analyse
+from consumer.errors import ConsumerError
+from consumer.report import Report
+from consumer.source import check_topic, partition_offsets, read_topic
+from consumer.writer_schemas import (
+    ReaderSchema,
+    SubjectNotRegistered,
+    WriterSchemas,
+    latest_reader_schema,
+)
+
+
+@dataclass(frozen=True)
+class ConsumerOptions:
+    z_threshold: float = DEFAULTS.z_threshold
+    reader_schema_file: Path | None = None
+    min_partitions: int | None = None  # default: partitions or cores, whichever is more
+    histogram_bins: int = 0  # > 0 when a plot is asked for
+
+
+def reader_schema_from_file(path: Path) -> ReaderSchema:
+    try:
+        return ReaderSchema(schema=path.read_text(), source=str(path))
+    except OSError as error:
+        raise ConsumerError(f"cannot read reader schema {path}: {error.strerror}") from None
+
+
+def empty_report(settings: ConnectionSettings, options: ConsumerOptions) -> Report:
+    """The report on a topic without records (and without a registered subject)."""
+    return Report(
+        topic=settings.topic,
+        messages=0,
+        decoded=0,
+        reader_schema=f"none ({settings.value_subject} is not registered)",
+        writer_schema_ids=[],
+        z_threshold=options.z_threshold,
+        statistics=[],
+        outliers=[],
+    )
+
+
+@dataclass(frozen=True)
+class Contract:
+    """How a topic's records are read: the reader schema, and the writer schemas by id."""
+
+    reader: ReaderSchema
+    writers: WriterSchemas
+
+
+def topic_contract(settings: ConnectionSettings, reader_schema_file: Path | None) -> Contract:
+    """The reader schema (the file, else the subject's latest version) and the writer
+    schemas registered under the subject; SubjectNotRegistered without either."""
+    client = registry_client(settings.registry)
+    reader = (
+        reader_schema_from_file(reader_schema_file)
+        if reader_schema_file
+        else latest_reader_schema(client, settings.registry, settings.value_subject)
+    )
+    writers = WriterSchemas(client, settings.registry)
+    writers.add_subject(settings.value_subject)
+    return Contract(reader, writers)
+
+
+def spark_errors(error: Exception) -> ConsumerError:
+    """A Spark or py4j failure as one line."""
+    text = str(error).strip()
+    return ConsumerError(f"Spark job failed: {text.splitlines()[0] if text else repr(error)}")
+
+
+def consume(spark: SparkSession, settings: ConnectionSettings, options: ConsumerOptions) -> Report:
+    """The report on every record in settings.topic; ConsumerError on any failure."""
+    partitions = check_topic(settings)
+    try:
+        contract = topic_contract(settings, options.reader_schema_file)
+    except SubjectNotRegistered:
+        # A topic nobody has written to yet has no contract either: nothing to decode.
+        offsets = partition_offsets(settings, partitions)
+        if all(r.earliest == r.latest for r in offsets.values()):
+            return empty_report(settings, options)
+        raise
+    except RegistryFailure as error:
+        raise ConsumerError(str(error)) from None
+    min_partitions = options.min_partitions or max(
+        partitions, spark.sparkContext.defaultParallelism
+    )
+    analysis = AnalysisOptions(
+        z_threshold=options.z_threshold, histogram_bins=options.histogram_bins
+    )
+    try:
+        return analyse(
+            read_topic(spark, settings, min_partitions),
+            settings.topic,
+            contract.writers,
+            contract.reader,
+            analysis,
+        )
+    except RegistryFailure as error:
+        raise ConsumerError(str(error)) from None
+    except (PySparkException, Py4JError) as error:
+        raise spark_errors(error) from None

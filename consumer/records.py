@@ -1,0 +1,140 @@
+"""Typed records, as a registry-aware UI shows them: where each record is, its key, the
+writer schema it carries and its value decoded into the reader schema (or why not)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from py4j.protocol import Py4JError
+from pyspark.errors import PySparkException
+from pyspark.sql import DataFrame, Row, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.avro.functions import from_avro
+
+from connection.clients import RegistryFailure
+from connection.settings import ConnectionSettings
+from consumer.analysis import utc_from_micros
+from consumer.batch import spark_errors, topic_contract
+from consumer.decoding import decoded_records, reader_fields
+from consumer.errors import ConsumerError
+from consumer.framing import HEADER_BYTES, UNKNOWN_SCHEMA_ID
+from consumer.source import OffsetRange, check_topic, partition_offsets, read_topic
+
+
+@dataclass(frozen=True)
+class RecordsOptions:
+    limit: int
+    from_offset: int | None = None  # per partition; default: each partition's earliest
+    partition: int | None = None  # default: every partition
+    reader_schema_file: Path | None = None
+
+
+@dataclass(frozen=True)
+class TypedRecord:
+    partition: int
+    offset: int
+    timestamp: datetime  # Kafka's record timestamp, UTC
+    key: str | None
+    schema_id: int | None
+    subject_version: int | None  # of the topic's value subject; None for other ids
+    value: dict[str, Any] | None  # every reader field; None when not decoded
+    reason: str | None  # why the value is not decoded
+
+
+def wanted_ranges(
+    offsets: dict[int, OffsetRange], options: RecordsOptions
+) -> dict[int, OffsetRange]:
+    """At most limit records from each wanted partition, from the asked offset on."""
+    ranges = {}
+    for partition, available in offsets.items():
+        if options.partition is not None and partition != options.partition:
+            continue
+        start = min(max(options.from_offset or 0, available.earliest), available.latest)
+        ranges[partition] = OffsetRange(start, min(start + options.limit, available.latest))
+    return ranges
+
+
+def framed_string_key(key: Any) -> Any:
+    """The key decoded as a Confluent-framed Avro string, else as UTF-8 text."""
+    body = key.substr(F.lit(HEADER_BYTES + 1), F.length(key) - HEADER_BYTES)
+    avro = from_avro(body, '"string"', {"mode": "PERMISSIVE"})
+    framed = (F.length(key) > HEADER_BYTES) & (F.hex(F.substring(key, 1, 1)) == F.lit("00"))
+    return F.when(framed & avro.isNotNull(), avro).otherwise(key.cast("string"))
+
+
+def typed_rows(records: DataFrame, writers: dict[int, str], reader_schema: str) -> DataFrame:
+    """records with their key as text and their value as JSON of the reader's fields."""
+    decoded = decoded_records(records, writers, reader_schema)
+    fields = reader_fields(reader_schema)
+    value = F.to_json(F.struct(*fields))
+    keys = records.select(
+        "partition", "offset", "timestamp", framed_string_key(F.col("key")).alias("key")
+    )
+    return keys.join(
+        decoded.select(
+            "partition",
+            "offset",
+            "schema_id",
+            "reason",
+            F.when(F.col("reason").isNull(), value).alias("value"),
+        ),
+        ["partition", "offset"],
+    )
+
+
+def first_rows(
+    records: DataFrame, writers: dict[int, str], reader_schema: str, limit: int
+) -> list[Row]:
+    """The first limit typed rows in (partition, offset) order, timestamps as epoch micros."""
+    return (
+        typed_rows(records, writers, reader_schema)
+        .orderBy("partition", "offset")
+        .limit(limit)
+        .select("*", F.unix_micros("timestamp").alias("ts_micros"))
+        .collect()
+    )
+
+
+def read_records(
+    spark: SparkSession, settings: ConnectionSettings, options: RecordsOptions
+) -> list[TypedRecord]:
+    """The asked records in (partition, offset) order, at most options.limit of them."""
+    partitions = check_topic(settings)
+    if options.partition is not None and options.partition >= partitions:
+        raise ConsumerError(
+            f"topic {settings.topic} has no partition {options.partition} (it has {partitions})"
+        )
+    ranges = wanted_ranges(partition_offsets(settings, partitions), options)
+    if all(r.earliest == r.latest for r in ranges.values()):
+        return []
+    try:
+        contract = topic_contract(settings, options.reader_schema_file)
+        records = read_topic(spark, settings, partitions, ranges)
+        result = first_rows(records, contract.writers.known, contract.reader.schema, options.limit)
+        missing = {r["schema_id"] for r in result if r["reason"] == UNKNOWN_SCHEMA_ID}
+        if contract.writers.add_ids(missing):
+            result = first_rows(
+                records, contract.writers.known, contract.reader.schema, options.limit
+            )
+    except RegistryFailure as error:
+        raise ConsumerError(str(error)) from None
+    except (PySparkException, Py4JError) as error:
+        raise spark_errors(error) from None
+    versions = contract.writers.versions
+    return [
+        TypedRecord(
+            partition=row["partition"],
+            offset=row["offset"],
+            timestamp=utc_from_micros(row["ts_micros"]),
+            key=row["key"],
+            schema_id=row["schema_id"],
+            subject_version=versions.get(row["schema_id"]),
+            value=None if row["value"] is None else json.loads(row["value"]),
+            reason=row["reason"],
+        )
+        for row in result
+    ]

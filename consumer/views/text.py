@@ -1,0 +1,91 @@
+"""The report and typed records as text for people."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from connection.timestamps import format_timestamp
+from consumer.records import TypedRecord
+from consumer.report import GroupStatistics, Report
+from consumer.views.table import table
+
+NO_CURRENCY = "-"  # the reader schema has no currency field
+
+
+def statistics_table(statistics: Sequence[GroupStatistics]) -> str:
+    """One row per (symbol, currency) group; also the live view's table."""
+    return table(
+        ["symbol", "currency", "count", "min", "max", "mean", "stddev"],
+        [
+            [
+                s.symbol,
+                s.currency or NO_CURRENCY,
+                str(s.count),
+                f"{s.min:.2f}",
+                f"{s.max:.2f}",
+                f"{s.mean:.4f}",
+                "-" if s.stddev is None else f"{s.stddev:.4f}",
+            ]
+            for s in statistics
+        ],
+        right={2, 3, 4, 5, 6},
+    )
+
+
+def render_text(report: Report) -> str:
+    sections = [
+        f"Topic {report.topic}: {report.messages} messages, {report.decoded} decoded\n"
+        f"reader schema: {report.reader_schema}; writer schema ids: "
+        f"{', '.join(map(str, report.writer_schema_ids)) or 'none'}",
+        "Price per symbol and currency (stddev: sample standard deviation, n - 1)\n"
+        + statistics_table(report.statistics),
+        f"Outliers: {len(report.outliers)} (price more than {report.z_threshold:g} standard "
+        "deviations from its symbol's mean in its currency), in time order\n"
+        + table(
+            ["timestamp", "symbol", "currency", "price"],
+            [
+                [format_timestamp(o.ts), o.symbol, o.currency or NO_CURRENCY, f"{o.price:.2f}"]
+                for o in report.outliers
+            ],
+            right={3},
+        ),
+    ]
+    if report.undecodable:
+        sections.append(
+            f"Not decoded: {report.messages - report.decoded} records "
+            "(left out of the statistics)\n"
+            + table(
+                ["reason", "count", "examples (partition/offset)"],
+                [
+                    [
+                        u.reason,
+                        str(u.count),
+                        ", ".join(f"{e.partition}/{e.offset}" for e in u.examples),
+                    ]
+                    for u in report.undecodable
+                ],
+                right={1},
+            )
+        )
+    return "\n\n".join(sections)
+
+
+def render_records_text(records: Sequence[TypedRecord]) -> str:
+    """One table row per record: location, time, key, writer schema, typed value."""
+    return table(
+        ["partition", "offset", "timestamp", "key", "schema id", "version", "value"],
+        [
+            [
+                str(r.partition),
+                str(r.offset),
+                format_timestamp(r.timestamp),
+                "-" if r.key is None else r.key,
+                "-" if r.schema_id is None else str(r.schema_id),
+                "-" if r.subject_version is None else str(r.subject_version),
+                json.dumps(r.value) if r.value is not None else f"not decoded: {r.reason}",
+            ]
+            for r in records
+        ],
+        right={0, 1, 4, 5},
+    )

@@ -1,0 +1,109 @@
+"""The producer's serializers write exactly what AvroSerializer writes, ids from the registry."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import pytest
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from confluent_kafka.schema_registry.avro import AvroSerializer
+from confluent_kafka.serialization import MessageField, SerializationContext
+
+from connection.settings import ConnectionSettings
+from producer.contract import (
+    CONTRACT_FILE,
+    KEY_SCHEMA,
+    load_schema,
+    register_contract,
+    serializers,
+)
+from producer.events import GeneratorPlan, generate_records
+from producer.serialization import (
+    FramedAvroSerializer,
+    MemoizedSerializer,
+    confluent_header,
+    underlying_types,
+)
+
+EVENTS = 3_000
+START = datetime(2026, 11, 27, 9, 30, tzinfo=timezone.utc)
+
+
+def test_header_is_magic_byte_then_big_endian_schema_id() -> None:
+    assert confluent_header(1) == b"\x00\x00\x00\x00\x01"
+    assert confluent_header(0x01020304) == b"\x00\x01\x02\x03\x04"
+
+
+def test_memoized_serializer_serializes_each_value_once() -> None:
+    calls: list[object] = []
+
+    def serialize(value: object) -> bytes:
+        calls.append(value)
+        return str(value).encode()
+
+    memoized = MemoizedSerializer(serialize)
+    assert [memoized(s) for s in ("AAPL", "MSFT", "AAPL")] == [b"AAPL", b"MSFT", b"AAPL"]
+    assert calls == ["AAPL", "MSFT"]
+
+
+def test_value_is_header_plus_avro_body() -> None:
+    schema = Schema(json.dumps({"type": "string"}), "AVRO")
+    assert FramedAvroSerializer(7, schema)("AAPL") == confluent_header(7) + b"\x08AAPL"
+
+
+def test_logical_types_give_way_to_their_underlying_types_everywhere() -> None:
+    millis = {"type": "long", "logicalType": "timestamp-millis"}
+    schema = {
+        "type": "record",
+        "name": "R",
+        "fields": [
+            {"name": "ts", "type": millis},
+            {"name": "maybe", "type": ["null", millis], "default": None},
+            {
+                "name": "days",
+                "type": {"type": "array", "items": {"type": "int", "logicalType": "date"}},
+            },
+        ],
+    }
+    assert underlying_types(schema) == {
+        "type": "record",
+        "name": "R",
+        "fields": [
+            {"name": "ts", "type": {"type": "long"}},
+            {"name": "maybe", "type": ["null", {"type": "long"}], "default": None},
+            {"name": "days", "type": {"type": "array", "items": {"type": "int"}}},
+        ],
+    }
+
+
+def avro_serializer(registry: SchemaRegistryClient, schema: Schema, subject: str) -> AvroSerializer:
+    """confluent-kafka's serializer as its docs use it, never registering (the contract is)."""
+    return AvroSerializer(
+        registry,
+        schema,
+        conf={
+            "auto.register.schemas": False,
+            "subject.name.strategy": lambda _ctx, _record_name: subject,
+        },
+    )
+
+
+@pytest.mark.integration
+def test_messages_are_byte_identical_to_avro_serializer(
+    settings: ConnectionSettings, registry: SchemaRegistryClient
+) -> None:
+    plan = GeneratorPlan(count=EVENTS, seed=5, start=START, anomalies=30)
+    schema = load_schema(CONTRACT_FILE, dict(next(generate_records(plan))))
+    contract = register_contract(
+        registry, settings.schema_registry_url, settings.value_subject, schema
+    )
+    key, value = serializers(contract, schema)
+    reference_key = avro_serializer(registry, KEY_SCHEMA, contract.key_subject)
+    reference_value = avro_serializer(registry, schema, contract.value_subject)
+    key_context = SerializationContext(settings.topic, MessageField.KEY)
+    value_context = SerializationContext(settings.topic, MessageField.VALUE)
+
+    for record in generate_records(plan):
+        assert value(record) == reference_value(dict(record), value_context)
+        assert key(record["symbol"]) == reference_key(record["symbol"], key_context)

@@ -17,7 +17,7 @@ from confluent_kafka.schema_registry import Schema
 from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext, StringSerializer
 
-from connection.registry import registry_client
+from connection.clients import registry_client
 from connection.settings import ConnectionSettings
 from connection.timestamps import format_timestamp
 from producer.events import GeneratorPlan, PriceEvent, PriceRecord, generate_records
@@ -38,15 +38,15 @@ def json_value(record: PriceRecord) -> bytes:
     ).encode()
 
 
-def baseline_config(bootstrap_servers: str) -> dict[str, Any]:
+def baseline_config(settings: ConnectionSettings) -> dict[str, Any]:
     """The project's client settings, with a delivery report for every message."""
     return {
-        **producer_config(bootstrap_servers, DELIVERY_TIMEOUT_S),
+        **producer_config(settings, DELIVERY_TIMEOUT_S),
         "delivery.report.only.error": False,
     }
 
 
-def ready_producer(bootstrap_servers: str, warm_up_topic: str) -> Producer:
+def ready_producer(settings: ConnectionSettings, warm_up_topic: str) -> Producer:
     """A baseline's producer, with one message delivered to warm_up_topic.
 
     librdkafka's idempotent producer may take about 0.5 s after its creation to get its
@@ -54,7 +54,7 @@ def ready_producer(bootstrap_servers: str, warm_up_topic: str) -> Producer:
     before registering the contract, so that wait overlaps its set-up. One delivered
     message before the clock starts spares the baselines the wait too.
     """
-    producer = Producer(baseline_config(bootstrap_servers))
+    producer = Producer(baseline_config(settings))
     warm_up(producer, warm_up_topic)
     return producer
 
@@ -70,7 +70,7 @@ def send_all(
     settings: ConnectionSettings, messages: Iterable[tuple[bytes, bytes]], warm_up_topic: str
 ) -> float:
     """Produce every (key, value), flush, and return seconds from first send to last ack."""
-    producer = ready_producer(settings.bootstrap_servers, warm_up_topic)
+    producer = ready_producer(settings, warm_up_topic)
     report = DeliveryReport()
     started = time.perf_counter()
     for key, value in messages:
@@ -109,7 +109,7 @@ def naive_avro_messages(
 
     The schema is registered here, before the clock starts, as the project producer does.
     """
-    value_serializer = AvroSerializer(registry_client(settings.schema_registry_url), value_schema)
+    value_serializer = AvroSerializer(registry_client(settings.registry), value_schema)
     key_serializer = StringSerializer("utf_8")
     first = next(generate_records(plan), None)
     if first is not None:

@@ -47,7 +47,7 @@ def consumer_command(settings: ConnectionSettings) -> list[str]:
         "--bootstrap-servers",
         settings.bootstrap_servers,
         "--schema-registry-url",
-        settings.schema_registry_url,
+        settings.registry.url,
         "--topic",
         settings.topic,
     ]

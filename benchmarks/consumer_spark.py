@@ -4,23 +4,19 @@ from __future__ import annotations
 
 import time
 
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, SparkSession
 
 from benchmarks.machine import load_average
 from benchmarks.results import SPARK_CONSUMER, ConsumerRun, SparkVariant, StageTiming
-from connection.registry import registry_client
 from connection.settings import ConnectionSettings
-from consumer.analysis import analyse
+from consumer.batch import ConsumerOptions, consume, topic_contract
 from consumer.decoding import decode_frames
 from consumer.framing import split_frames
 from consumer.report import Report
-from consumer.run import ConsumerOptions, consume
-from consumer.schemas import latest_reader_schema, subject_writer_schemas, writer_schemas
 from consumer.source import read_topic
-from consumer.spark_session import build_spark_session
 from consumer.statistics import record_summary
 
-Z_THRESHOLD = ConsumerOptions().z_threshold
+DEFAULT_OPTIONS = ConsumerOptions()
 
 
 class WrongCount(RuntimeError):
@@ -34,38 +30,27 @@ def checked(report: Report, events: int) -> None:
         )
 
 
-def time_consume(settings: ConnectionSettings, events: int) -> ConsumerRun:
+def time_consume(spark: SparkSession, settings: ConnectionSettings, events: int) -> ConsumerRun:
     """consume() as `python -m consumer` calls it, in this process's (warm) SparkSession."""
     started = time.perf_counter()
-    report = consume(settings, ConsumerOptions())
+    report = consume(spark, settings, DEFAULT_OPTIONS)
     seconds = time.perf_counter() - started
     checked(report, events)
     return ConsumerRun(SPARK_CONSUMER, events, seconds, load_average())
 
 
 def time_variant(
-    settings: ConnectionSettings, events: int, min_partitions: int, shuffle_partitions: int
+    spark: SparkSession,
+    settings: ConnectionSettings,
+    events: int,
+    min_partitions: int,
+    shuffle_partitions: int,
 ) -> SparkVariant:
-    """consume()'s analysis with other minPartitions / spark.sql.shuffle.partitions.
-
-    consume() builds its session with a fixed shuffle setting, so this calls the same
-    pieces (session, source, analyse) directly.
-    """
-    url = settings.schema_registry_url
-    registry = registry_client(url)
-    reader = latest_reader_schema(registry, url, settings.value_subject)
-    spark = build_spark_session(shuffle_partitions=shuffle_partitions)
+    """consume() with other minPartitions / spark.sql.shuffle.partitions (set on spark)."""
+    spark.conf.set("spark.sql.shuffle.partitions", str(shuffle_partitions))
+    options = ConsumerOptions(min_partitions=min_partitions)
     started = time.perf_counter()
-    writers = subject_writer_schemas(registry, url, settings.value_subject)
-    report = analyse(
-        read_topic(spark, settings, min_partitions),
-        topic=settings.topic,
-        writers=writers,
-        writer_lookup=lambda ids: writer_schemas(registry, url, ids),
-        reader_schema=reader.schema,
-        reader_source=reader.source,
-        z_threshold=Z_THRESHOLD,
-    )
+    report = consume(spark, settings, options)
     seconds = time.perf_counter() - started
     checked(report, events)
     return SparkVariant(min_partitions, shuffle_partitions, events, seconds)
@@ -79,23 +64,20 @@ def run_to_noop(frame: DataFrame) -> float:
 
 
 def stage_breakdown(
-    settings: ConnectionSettings, events: int, min_partitions: int
+    spark: SparkSession, settings: ConnectionSettings, events: int, min_partitions: int
 ) -> list[StageTiming]:
     """Time of a job stopping after each step: read, + frame split, + Avro decode,
     + consume()'s one aggregation (its first job, here without the cache it fills)."""
-    url = settings.schema_registry_url
-    registry = registry_client(url)
-    reader = latest_reader_schema(registry, url, settings.value_subject)
-    writers = subject_writer_schemas(registry, url, settings.value_subject)
-    records = read_topic(build_spark_session(), settings, min_partitions)
+    contract = topic_contract(settings, None)
+    records = read_topic(spark, settings, min_partitions)
     frames = split_frames(records)
-    decoded = decode_frames(frames, writers, reader.schema)
+    decoded = decode_frames(frames, contract.writers.known, contract.reader.schema)
     stages = {
         "read Kafka": records,
         "read + split frames": frames,
         "read + split + decode (from_avro)": decoded,
         "read + split + decode + summary (one aggregation)": record_summary(
-            decoded.select("reason", "schema_id", "event.symbol", "event.price")
+            decoded.select("reason", "schema_id", "event.*")
         ),
     }
     return [StageTiming(name, events, run_to_noop(frame)) for name, frame in stages.items()]

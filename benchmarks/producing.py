@@ -29,8 +29,8 @@ from benchmarks.results import (
     ProducerRun,
 )
 from benchmarks.topics import PARTITIONS, RunTopics
-from connection.settings import ConnectionSettings
 from connection.paths import CONTRACT_FILE
+from connection.settings import ConnectionSettings
 from producer.contract import KEY_SCHEMA, load_schema
 from producer.events import GeneratorPlan, generate_records
 from producer.run import ProducerOptions, produce
@@ -105,7 +105,7 @@ def client_rate(settings: ConnectionSettings, plan: GeneratorPlan, warm_up_topic
     first = next(generate_records(plan))
     key = FramedAvroSerializer(0, KEY_SCHEMA)(first["symbol"])
     value = FramedAvroSerializer(0, value_schema(plan))(first)
-    producer = Producer(producer_config(settings.bootstrap_servers, DELIVERY_TIMEOUT_S))
+    producer = Producer(producer_config(settings, DELIVERY_TIMEOUT_S))
     warm_up(producer, warm_up_topic)
     started = time.perf_counter()
     report = send_events(

@@ -15,8 +15,8 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 
 from benchmarks.machine import load_average
 from benchmarks.results import PLAIN_PYTHON, ConsumerRun
+from connection.clients import registry_client
 from connection.kafka import BROKER_TIMEOUT_S, silent_librdkafka_logger
-from connection.registry import registry_client
 from connection.settings import ConnectionSettings
 
 BATCH = 10_000
@@ -48,7 +48,7 @@ def read_all(settings: ConnectionSettings) -> tuple[int, dict[str, SymbolSeries]
             "logger": silent_librdkafka_logger(),
         }
     )
-    deserializer = AvroDeserializer(registry_client(settings.schema_registry_url))
+    deserializer = AvroDeserializer(registry_client(settings.registry))
     context = SerializationContext(settings.topic, MessageField.VALUE)
     topic = consumer.list_topics(settings.topic, timeout=BROKER_TIMEOUT_S).topics[settings.topic]
     ends = {

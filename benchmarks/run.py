@@ -123,7 +123,7 @@ class Bench:
         probe = run_spark_probe(
             SparkProbeRequest(
                 bootstrap_servers=base.bootstrap_servers,
-                schema_registry_url=base.schema_registry_url,
+                schema_registry_url=base.registry.url,
                 topics={str(count): self.topic_with(count).topic for count in sorted(needed)},
                 warm_up_counts=warm_up_counts,
                 counts=counts,

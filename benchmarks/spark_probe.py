@@ -19,8 +19,9 @@ from benchmarks.consumer_spark import stage_breakdown, time_consume, time_varian
 from benchmarks.machine import REPO_ROOT, load_average
 from benchmarks.results import ConsumerRun, SparkVariant, StageTiming
 from benchmarks.topics import PARTITIONS
-from connection.settings import ConnectionSettings
-from consumer.spark_session import build_spark_session
+from connection.defaults import DEFAULTS
+from connection.settings import ConnectionSettings, RegistrySettings, spark_settings_from_env
+from connection.spark import build_spark_session
 
 
 @dataclass(frozen=True)
@@ -60,28 +61,34 @@ def progress(message: str) -> None:
 def probe(request: SparkProbeRequest) -> SparkProbeResult:
     def topic(count: int) -> ConnectionSettings:
         return ConnectionSettings(
-            request.bootstrap_servers, request.schema_registry_url, request.topics[str(count)]
+            request.bootstrap_servers,
+            RegistrySettings(request.schema_registry_url),
+            request.topics[str(count)],
         )
 
     result = SparkProbeResult()
+    spark = build_spark_session(spark_settings_from_env(DEFAULTS.spark_master))
     for count in request.warm_up_counts:  # session start, class loading, JIT: not timed
-        time_consume(topic(count), count)
-    spark = build_spark_session()
+        time_consume(spark, topic(count), count)
     cores = spark.sparkContext.defaultParallelism
     result.default_min_partitions = max(PARTITIONS, cores)  # as consume() chooses
     result.default_shuffle_partitions = int(spark.conf.get("spark.sql.shuffle.partitions") or 0)
     for count in request.counts:
-        run = time_consume(topic(count), count)
+        run = time_consume(spark, topic(count), count)
         progress(f"consume() {count:,}: {run.records_per_s:,.0f} rec/s")
         result.consumer.append(run)
     largest = max(request.counts)
-    result.stages = stage_breakdown(topic(largest), largest, result.default_min_partitions)
+    result.stages = stage_breakdown(spark, topic(largest), largest, result.default_min_partitions)
     progress(f"stage breakdown at {largest:,}")
     if request.variant_count:
         for min_partitions in sorted({result.default_min_partitions, cores, 2 * cores, 4 * cores}):
             for shuffle in sorted({result.default_shuffle_partitions, cores}):
                 variant = time_variant(
-                    topic(request.variant_count), request.variant_count, min_partitions, shuffle
+                    spark,
+                    topic(request.variant_count),
+                    request.variant_count,
+                    min_partitions,
+                    shuffle,
                 )
                 progress(
                     f"minPartitions {min_partitions}, shuffle {shuffle}: {variant.seconds:.1f} s"

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient, SchemaRegistryError
 
+from connection.clients import registry_client
 from connection.kafka import BROKER_TIMEOUT_S, admin_client, cluster_metadata, ensure_topic
-from connection.registry import registry_client
 from connection.settings import ConnectionSettings
 
 PARTITIONS = 3  # the producer's default, so every way writes the same layout
@@ -31,7 +31,7 @@ class RunTopics:
         self.created.append(topic)
         return ConnectionSettings(
             bootstrap_servers=self.base.bootstrap_servers,
-            schema_registry_url=self.base.schema_registry_url,
+            registry=self.base.registry,
             topic=topic,
         )
 
@@ -41,7 +41,7 @@ class RunTopics:
         Every way of producing gets a ready topic, so no measurement includes the broker
         electing leaders for a topic it has just created.
         """
-        admin = admin_client(settings.bootstrap_servers)
+        admin = admin_client(settings)
         metadata = cluster_metadata(admin, settings.bootstrap_servers)
         ensure_topic(admin, metadata, settings.topic, PARTITIONS)
         deadline = time.monotonic() + BROKER_TIMEOUT_S
@@ -64,8 +64,8 @@ class RunTopics:
         """Delete this run's topics and their -key/-value subjects (they are only ours)."""
         if not self.created:
             return
-        delete_topics(admin_client(self.base.bootstrap_servers), self.created)
-        delete_subjects(registry_client(self.base.schema_registry_url), self.created)
+        delete_topics(admin_client(self.base), self.created)
+        delete_subjects(registry_client(self.base.registry), self.created)
 
 
 def topic_ready(admin: AdminClient, topic: str) -> bool:

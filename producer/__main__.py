@@ -114,7 +114,11 @@ def summary_line(summary: ProduceSummary) -> str:
         f"{summary.topic} (subject {summary.subject}, schema id {summary.schema_id}, "
         f"version {summary.schema_version}) in {summary.seconds:.2f} s; "
         f"replay: --seed {summary.seed} --start '{format_timestamp(summary.start)}'"
-        + "".join(f" --currency {code}" for code in summary.currencies)
+        + (
+            ""
+            if summary.currencies == (DEFAULT_CURRENCY,)
+            else "".join(f" --currency {code}" for code in summary.currencies)
+        )
     )
 
 

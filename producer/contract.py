@@ -88,7 +88,8 @@ def register_contract(
     except RegistryRejected as error:
         if error.status == HTTP_CONFLICT:
             raise ProducerError(
-                f"the registry refused the schema as incompatible with subject {subject}: {error}"
+                f"the registry refused the schema as incompatible with subject {subject} "
+                f"({HTTP_CONFLICT}): {error}"
             ) from None
         raise ProducerError(str(error)) from None
     except RegistryNotFound as error:

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import re
 import statistics
+from collections import Counter
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from itertools import combinations, pairwise
 
 import pytest
+from contract_files import V1_SCHEMA_FILE
 
 from connection.timestamps import format_timestamp
+from producer.__main__ import main as producer_main
 from producer.events import (
     ANOMALY_MAX_SIGMA,
     ANOMALY_MIN_SIGMA,
+    MOCK_USD_RATES,
     SYMBOL_MODELS,
     SYMBOLS,
     GeneratorPlan,
@@ -83,7 +88,7 @@ def test_timestamps_increase_from_start_in_whole_milliseconds() -> None:
 
 def test_printed_event_uses_the_contract_timestamp_format() -> None:
     event = PriceEvent(ts=START + timedelta(milliseconds=7), symbol="AAPL", price=238.5)
-    assert str(event) == "2026-11-27 09:30:00.007 AAPL 238.50"
+    assert str(event) == "2026-11-27 09:30:00.007 AAPL 238.50 USD"
     assert all(TIMESTAMP_FORMAT.fullmatch(format_timestamp(e.ts)) for e in events(count=100))
 
 
@@ -139,3 +144,28 @@ def test_anomaly_positions_are_reproducible_and_within_the_run() -> None:
 def test_impossible_plans_are_refused(count: int, anomalies: int) -> None:
     with pytest.raises(ValueError, match="anomalies"):
         GeneratorPlan(count, 1, START, anomalies)
+
+
+def test_currencies_spread_events_and_keep_the_seeded_series() -> None:
+    plan = GeneratorPlan(count=2000, seed=7, start=START)
+    usd_only = list(generate_events(plan))
+    mixed = list(generate_events(replace(plan, currencies=("USD", "EUR"))))
+    assert {e.currency for e in usd_only} == {"USD"}
+    assert Counter(e.currency for e in mixed).keys() == {"USD", "EUR"}
+    for alone, spread in zip(usd_only, mixed, strict=True):
+        assert (spread.ts, spread.symbol) == (alone.ts, alone.symbol)
+        if spread.currency == "USD":
+            assert spread.price == alone.price
+        else:  # the same draw at the mock rate
+            assert spread.price == pytest.approx(alone.price * MOCK_USD_RATES["EUR"], abs=0.01)
+
+
+def test_a_currency_the_schema_cannot_carry_is_refused_before_anything_is_sent(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = producer_main(
+        ["--currency", "EUR", "--schema", str(V1_SCHEMA_FILE), "--bootstrap-servers", "127.0.0.1:1"]
+    )
+    assert code == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "has no currency field" in err

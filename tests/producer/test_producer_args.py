@@ -8,12 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from connection.defaults import DEFAULTS
 from connection.paths import CONTRACT_FILE
-from connection.settings import (
-    DEFAULT_BOOTSTRAP_SERVERS,
-    DEFAULT_SCHEMA_REGISTRY_URL,
-    DEFAULT_TOPIC,
-)
 from producer.__main__ import parse_args, summary_line
 from producer.run import ProduceSummary
 from producer.send import DeliveryReport
@@ -42,13 +38,17 @@ def usage_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
 
 def test_defaults() -> None:
     args = parse_args([])
-    assert args.count == 5000
-    assert args.topic == DEFAULT_TOPIC == "prices"
-    assert args.bootstrap_servers == DEFAULT_BOOTSTRAP_SERVERS
-    assert args.schema_registry_url == DEFAULT_SCHEMA_REGISTRY_URL
-    assert (args.seed, args.start, args.anomalies) == (None, None, 0)
-    assert (args.partitions, args.delivery_timeout) == (3, 30)
+    assert args.count == DEFAULTS.event_count == 5000
+    assert args.topic == DEFAULTS.topic == "prices"
+    assert args.bootstrap_servers == DEFAULTS.bootstrap_servers == "127.0.0.1:9092"
+    assert args.schema_registry_url == DEFAULTS.schema_registry_url
+    assert (args.seed, args.start, args.anomalies, args.currency) == (None, None, 0, None)
+    assert (args.partitions, args.delivery_timeout) == (DEFAULTS.partitions, 30)
     assert args.schema == CONTRACT_FILE
+
+
+def test_currency_is_repeatable_and_upper_cased() -> None:
+    assert parse_args(["--currency", "usd", "--currency", "EUR"]).currency == ["USD", "EUR"]
 
 
 def test_environment_is_the_fallback_and_flags_win(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -100,6 +100,8 @@ def test_numbers_and_start_are_parsed() -> None:
         (["--bootstrap-servers", "localhost"], "--bootstrap-servers: not a host:port list"),
         (["--schema-registry-url", "localhost:8081"], "--schema-registry-url: not an http(s) URL"),
         (["--cuont", "5"], "unrecognized arguments: --cuont 5"),
+        (["--currency", "EURO"], "--currency: not a currency code like USD or EUR: 'EURO'"),
+        (["--currency", "E1R"], "--currency: not a currency code"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(
@@ -125,10 +127,12 @@ def test_summary_line_has_counts_topic_schema_time_and_replay() -> None:
         seconds=0.234,
         seed=42,
         start=datetime(2026, 11, 27, 9, 30, tzinfo=timezone.utc),
+        currencies=("USD", "EUR"),
     )
     assert summary_line(summary) == (
         "sent 5000 events, 5000 acknowledged, to topic prices (subject prices-value, "
         "schema id 4, version 2) in 0.23 s; replay: --seed 42 --start '2026-11-27 09:30:00.000'"
+        " --currency USD --currency EUR"
     )
 
 

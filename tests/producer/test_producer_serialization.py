@@ -10,9 +10,9 @@ from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
+from connection.paths import CONTRACT_FILE
 from connection.settings import ConnectionSettings
 from producer.contract import (
-    CONTRACT_FILE,
     KEY_SCHEMA,
     load_schema,
     register_contract,
@@ -95,9 +95,7 @@ def test_messages_are_byte_identical_to_avro_serializer(
 ) -> None:
     plan = GeneratorPlan(count=EVENTS, seed=5, start=START, anomalies=30)
     schema = load_schema(CONTRACT_FILE, dict(next(generate_records(plan))))
-    contract = register_contract(
-        registry, settings.schema_registry_url, settings.value_subject, schema
-    )
+    contract = register_contract(registry, settings.registry, settings.value_subject, schema)
     key, value = serializers(contract, schema)
     reference_key = avro_serializer(registry, KEY_SCHEMA, contract.key_subject)
     reference_value = avro_serializer(registry, schema, contract.value_subject)

@@ -9,10 +9,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from benchmarks.chart import draw_chart
-from benchmarks.machine import REPO_ROOT
 from benchmarks.report import render_markdown
 from benchmarks.run import Bench, BenchOptions
 from connection.cli import OneLineErrorParser, non_negative_int, positive_int
+from connection.paths import REPO_ROOT
 from connection.settings import add_connection_arguments, settings_from_args
 
 QUICK = BenchOptions(

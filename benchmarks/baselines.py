@@ -1,4 +1,4 @@
-"""The two producer baselines: the old exercise's JSON loop and the naive Avro loop.
+"""The two producer baselines: a plain JSON loop and the naive Avro loop.
 
 Both run with the project producer's client settings (idempotent, acks=all, same
 batching), so only the serialization and the loop differ from ``producer.run``; as in
@@ -31,7 +31,7 @@ class DeliveryFailed(RuntimeError):
 
 
 def json_value(record: PriceRecord) -> bytes:
-    """The old exercise's message value: the event as a JSON object, its time as text."""
+    """A plain JSON message value: the event as a JSON object, its time as text."""
     event = PriceEvent.from_record(record)
     return json.dumps(
         {"ts": format_timestamp(event.ts), "symbol": event.symbol, "price": event.price}

@@ -1,4 +1,4 @@
-# Benchmarks (issue 7), included by the Makefile, which defines VENV, PY, STACK, STACK_ENV
+# Benchmarks, included by the Makefile, which defines VENV, PY, STACK, STACK_ENV
 # and the venv target. Extra flags go through BENCH_ARGS, e.g. make bench BENCH_ARGS=--quick
 
 .PHONY: bench

@@ -11,9 +11,10 @@ import threading
 import time
 from typing import IO
 
-from benchmarks.machine import REPO_ROOT, load_average
+from benchmarks.machine import load_average
 from benchmarks.memory import RssSampler
 from benchmarks.results import ConsumerCliRun
+from connection.paths import REPO_ROOT
 from connection.settings import ConnectionSettings
 
 

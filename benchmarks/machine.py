@@ -11,7 +11,8 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from connection.paths import REPO_ROOT
+
 KAFKA_POM = REPO_ROOT / "stack" / "kafka" / "pom.xml"
 PACKAGES = ("confluent-kafka", "fastavro", "pyspark")
 

@@ -16,11 +16,12 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 from benchmarks.machine import load_average
 from benchmarks.results import PLAIN_PYTHON, ConsumerRun
 from connection.clients import registry_client
+from connection.defaults import DEFAULTS
 from connection.kafka import BROKER_TIMEOUT_S, silent_librdkafka_logger
 from connection.settings import ConnectionSettings
 
 BATCH = 10_000
-Z_THRESHOLD = 3.0
+Z_THRESHOLD = DEFAULTS.z_threshold
 
 
 @dataclass

@@ -46,7 +46,7 @@ def machine_section(results: BenchResults) -> str:
 
 def targets_section(results: BenchResults) -> str:
     rows = [[check.target, status(check), check.measured] for check in evaluate(results)]
-    return "## Targets (issue 7)\n\n" + table(["target", "status", "measured"], rows)
+    return "## Targets\n\n" + table(["target", "status", "measured"], rows)
 
 
 def producer_section(results: BenchResults) -> str:

@@ -21,13 +21,14 @@ from benchmarks.python_consumer import time_plain_python
 from benchmarks.results import NAIVE_AVRO_BASELINE, OURS, PRODUCER_WAYS, BenchResults
 from benchmarks.spark_probe import SparkProbeRequest, run_spark_probe
 from benchmarks.topics import RunTopics
+from connection.defaults import DEFAULTS
 from connection.settings import ConnectionSettings
 
 
 @dataclass(frozen=True)
 class BenchOptions:
     producer_events: tuple[int, ...] = (5_000, 100_000, 1_000_000)
-    report_events: int = 5_000
+    report_events: int = DEFAULTS.event_count
     consumer_events: tuple[int, ...] = (1_000_000, 10_000_000)
     cli_repeats: int = 3
     variant_events: int = 1_000_000  # 0: skip the Spark settings grid

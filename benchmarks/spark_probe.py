@@ -16,10 +16,11 @@ import sys
 from dataclasses import asdict, dataclass, field
 
 from benchmarks.consumer_spark import stage_breakdown, time_consume, time_variant
-from benchmarks.machine import REPO_ROOT, load_average
+from benchmarks.machine import load_average
 from benchmarks.results import ConsumerRun, SparkVariant, StageTiming
 from benchmarks.topics import PARTITIONS
 from connection.defaults import DEFAULTS
+from connection.paths import REPO_ROOT
 from connection.settings import ConnectionSettings, RegistrySettings, spark_settings_from_env
 from connection.spark import build_spark_session
 

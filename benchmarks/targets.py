@@ -1,4 +1,4 @@
-"""The issue's targets, checked against a run's results."""
+"""The benchmark targets, checked against a run's results."""
 
 from __future__ import annotations
 
@@ -13,13 +13,14 @@ from benchmarks.results import (
     SPARK_CONSUMER,
     BenchResults,
 )
+from connection.defaults import DEFAULTS
 
 PRODUCER_EVENTS = 1_000_000
 PRODUCER_MIN_RATE = 150_000.0
 PRODUCER_MIN_FACTOR = 2.0
 CONSUMER_EVENTS = 10_000_000
 CONSUMER_MIN_RATE = 1_000_000.0
-REPORT_EVENTS = 5_000
+REPORT_EVENTS = DEFAULTS.event_count
 REPORT_MAX_SECONDS = 20.0
 MEMORY_MAX_GROWTH = 1.25  # peak RSS at the largest count / at the next smaller count
 

@@ -25,10 +25,10 @@ from connection.settings import (
     spark_settings_from_env,
 )
 from connection.spark import ConnectorJarsMissing, build_spark_session
-from consumer.batch import ConsumerOptions, consume
+from consumer.batch import ConsumerOptions, check_sources, empty_report, report_on
 from consumer.errors import ConsumerError
 from consumer.interrupts import interrupts_held_while_spark_starts, quiet_interrupts
-from consumer.records import RecordsOptions, read_records
+from consumer.records import RecordsOptions, plan_records, read_records
 
 HISTOGRAM_BINS = 40
 BROKEN_PIPE_EXIT = 141  # what a shell reports for a process ended by SIGPIPE
@@ -129,7 +129,12 @@ def report_output(args: argparse.Namespace, settings: ConnectionSettings) -> str
         min_partitions=args.min_partitions,
         histogram_bins=HISTOGRAM_BINS if args.plot else 0,
     )
-    report = consume(start_spark(args.master), settings, options)
+    topic = check_sources(settings, options)  # before Spark starts: fails in seconds
+    report = (
+        empty_report(settings, options)
+        if topic.contract is None
+        else report_on(start_spark(args.master), settings, options, topic, topic.contract)
+    )
     if args.plot:
         from consumer.views.plot import plot_report  # matplotlib only when asked for
 
@@ -153,7 +158,12 @@ def records_output(args: argparse.Namespace, settings: ConnectionSettings) -> st
         partition=args.partition,
         reader_schema_file=args.reader_schema,
     )
-    records = read_records(start_spark(args.master), settings, options)
+    plan = plan_records(settings, options)  # before Spark starts: fails in seconds
+    records = (
+        read_records(start_spark(args.master), settings, plan, options.limit)
+        if plan.contract is not None
+        else []
+    )
     if args.format == "jsonl":
         from consumer.views.json import render_records_jsonl
 

@@ -81,21 +81,42 @@ def spark_errors(error: Exception) -> ConsumerError:
     return ConsumerError(f"Spark job failed: {text.splitlines()[0] if text else repr(error)}")
 
 
-def consume(spark: SparkSession, settings: ConnectionSettings, options: ConsumerOptions) -> Report:
-    """The report on every record in settings.topic; ConsumerError on any failure."""
+@dataclass(frozen=True)
+class CheckedTopic:
+    """What is known before Spark starts: the topic's partitions and how to read it (None
+    for a topic without records and without a registered subject: nothing to decode)."""
+
+    partitions: int
+    contract: Contract | None
+
+
+def check_sources(settings: ConnectionSettings, options: ConsumerOptions) -> CheckedTopic:
+    """Broker, topic and registry, checked without Spark, so a missing topic or an
+    unreachable service fails in seconds with one line; ConsumerError when one fails."""
     partitions = check_topic(settings)
     try:
-        contract = topic_contract(settings, options.reader_schema_file)
+        return CheckedTopic(partitions, topic_contract(settings, options.reader_schema_file))
     except SubjectNotRegistered:
         # A topic nobody has written to yet has no contract either: nothing to decode.
         offsets = partition_offsets(settings, partitions)
         if all(r.earliest == r.latest for r in offsets.values()):
-            return empty_report(settings, options)
+            return CheckedTopic(partitions, None)
         raise
     except RegistryFailure as error:
         raise ConsumerError(str(error)) from None
+
+
+def report_on(
+    spark: SparkSession,
+    settings: ConnectionSettings,
+    options: ConsumerOptions,
+    topic: CheckedTopic,
+    contract: Contract,
+) -> Report:
+    """The report on the checked topic's records, read with contract; ConsumerError on
+    any failure."""
     min_partitions = options.min_partitions or max(
-        partitions, spark.sparkContext.defaultParallelism
+        topic.partitions, spark.sparkContext.defaultParallelism
     )
     analysis = AnalysisOptions(
         z_threshold=options.z_threshold, histogram_bins=options.histogram_bins
@@ -112,3 +133,11 @@ def consume(spark: SparkSession, settings: ConnectionSettings, options: Consumer
         raise ConsumerError(str(error)) from None
     except (PySparkException, Py4JError) as error:
         raise spark_errors(error) from None
+
+
+def consume(spark: SparkSession, settings: ConnectionSettings, options: ConsumerOptions) -> Report:
+    """The report on every record in settings.topic; ConsumerError on any failure."""
+    topic = check_sources(settings, options)
+    if topic.contract is None:
+        return empty_report(settings, options)
+    return report_on(spark, settings, options, topic, topic.contract)

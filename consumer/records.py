@@ -18,7 +18,7 @@ from pyspark.sql.avro.functions import from_avro
 from connection.clients import RegistryFailure
 from connection.settings import ConnectionSettings
 from consumer.analysis import utc_from_micros
-from consumer.batch import spark_errors, topic_contract
+from consumer.batch import Contract, spark_errors, topic_contract
 from consumer.decoding import decoded_records, reader_fields
 from consumer.errors import ConsumerError
 from consumer.framing import HEADER_BYTES, UNKNOWN_SCHEMA_ID
@@ -99,10 +99,16 @@ def first_rows(
     )
 
 
-def read_records(
-    spark: SparkSession, settings: ConnectionSettings, options: RecordsOptions
-) -> list[TypedRecord]:
-    """The asked records in (partition, offset) order, at most options.limit of them."""
+@dataclass(frozen=True)
+class RecordsPlan:
+    """The offset ranges to read and how to decode them, known before Spark starts."""
+
+    ranges: dict[int, OffsetRange]
+    contract: Contract | None  # None when there is nothing to read
+
+
+def plan_records(settings: ConnectionSettings, options: RecordsOptions) -> RecordsPlan:
+    """Broker, topic, partition, offsets and registry, checked without Spark."""
     partitions = check_topic(settings)
     if options.partition is not None and options.partition >= partitions:
         raise ConsumerError(
@@ -110,16 +116,26 @@ def read_records(
         )
     ranges = wanted_ranges(partition_offsets(settings, partitions), options)
     if all(r.earliest == r.latest for r in ranges.values()):
+        return RecordsPlan(ranges, None)
+    try:
+        return RecordsPlan(ranges, topic_contract(settings, options.reader_schema_file))
+    except RegistryFailure as error:
+        raise ConsumerError(str(error)) from None
+
+
+def read_records(
+    spark: SparkSession, settings: ConnectionSettings, plan: RecordsPlan, limit: int
+) -> list[TypedRecord]:
+    """The planned records in (partition, offset) order, at most limit of them."""
+    contract = plan.contract
+    if contract is None:
         return []
     try:
-        contract = topic_contract(settings, options.reader_schema_file)
-        records = read_topic(spark, settings, partitions, ranges)
-        result = first_rows(records, contract.writers.known, contract.reader.schema, options.limit)
+        records = read_topic(spark, settings, len(plan.ranges), plan.ranges)
+        result = first_rows(records, contract.writers.known, contract.reader.schema, limit)
         missing = {r["schema_id"] for r in result if r["reason"] == UNKNOWN_SCHEMA_ID}
         if contract.writers.add_ids(missing):
-            result = first_rows(
-                records, contract.writers.known, contract.reader.schema, options.limit
-            )
+            result = first_rows(records, contract.writers.known, contract.reader.schema, limit)
     except RegistryFailure as error:
         raise ConsumerError(str(error)) from None
     except (PySparkException, Py4JError) as error:

@@ -12,8 +12,11 @@ set -euo pipefail
 HERE="$(dirname "${BASH_SOURCE[0]}")"
 source "$HERE/env.sh"
 source "$HERE/podman-service.sh"
+# shellcheck source=../../connection/defaults.env
+source "$HERE/../../connection/defaults.env"
 
-EXPECTED_EVENTS=5000
+EXPECTED_EVENTS="$PRICES_EVENT_COUNT"
+TOPIC="$PRICES_TOPIC"
 CONSUMER_TIMEOUT=1200 # seconds; the consumer takes about a minute here
 LOG="$PRICES_DOCKER_HOME/run/compose-up.log"
 
@@ -50,17 +53,17 @@ echo "--- consumer ---"; echo "$consumer_log"
 ((rc == 0)) || die "the consumer container exited $rc"
 grep -q "sent $EXPECTED_EVENTS events, $EXPECTED_EVENTS acknowledged" <<<"$producer_log" \
   || die "the producer did not report $EXPECTED_EVENTS acknowledged events"
-grep -q "^Topic prices: $EXPECTED_EVENTS messages, $EXPECTED_EVENTS decoded" <<<"$consumer_log" \
+grep -q "^Topic $TOPIC: $EXPECTED_EVENTS messages, $EXPECTED_EVENTS decoded" <<<"$consumer_log" \
   || die "the consumer's report does not show $EXPECTED_EVENTS messages, all decoded"
 grep -q "^Outliers: " <<<"$consumer_log" || die "the consumer's report is incomplete (no Outliers section)"
 
 # Counted by the broker itself, not by our clients: the end offsets of topic prices.
 offsets="$(podman exec "$(compose ps -q kafka)" java -cp '/opt/kafka/libs/*' org.apache.kafka.tools.GetOffsetShell \
-  --bootstrap-server localhost:9092 --topic prices 2>/dev/null)" \
-  || die "could not read the end offsets of topic prices"
+  --bootstrap-server localhost:9092 --topic "$TOPIC" 2>/dev/null)" \
+  || die "could not read the end offsets of topic $TOPIC"
 in_topic="$(awk -F: '{sum += $3} END {print sum + 0}' <<<"$offsets")"
-((in_topic == EXPECTED_EVENTS)) || die "topic prices holds $in_topic events, not $EXPECTED_EVENTS"
-say "topic prices holds $in_topic events (broker end offsets)"
+((in_topic == EXPECTED_EVENTS)) || die "topic $TOPIC holds $in_topic events, not $EXPECTED_EVENTS"
+say "topic $TOPIC holds $in_topic events (broker end offsets)"
 
 compose down --remove-orphans --timeout 20 >>"$LOG" 2>&1 || die "docker-compose down failed (log: $LOG)"
 left="$(podman ps -a -q --filter "label=com.docker.compose.project=$COMPOSE_PROJECT")"

@@ -107,7 +107,7 @@ def test_markdown_has_every_section_and_the_chart() -> None:
     text = render_markdown(results_meeting_every_target(), "benchmarks.png")
     for heading in (
         "## Machine and versions",
-        "## Targets (issue 7)",
+        "## Targets",
         "## Producer: first send to last acknowledgement",
         "## Consumer: `python -m consumer` from process start",
         "## Consumer: read + decode + statistics + outliers, throughput",

@@ -161,21 +161,27 @@ def test_plot_is_written_as_png(local_run: tuple[subprocess.CompletedProcess[str
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_records_command_prints_typed_records_with_their_writer_schema(
-    stack: dict[str, str], seeded_topic: str, poison_partition: int
-) -> None:
-    result = run_consumer(
+def run_records(
+    stack: dict[str, str], topic: str, partition: int, *args: str
+) -> subprocess.CompletedProcess[str]:
+    """python -m consumer records on one partition (limit: all of it unless args say)."""
+    return run_consumer(
         stack,
         "records",
         "--topic",
-        seeded_topic,
+        topic,
         "--partition",
-        str(poison_partition),
-        "--format",
-        "jsonl",
+        str(partition),
         "--limit",
         "100000",
+        *args,
     )
+
+
+def test_records_command_prints_typed_records_with_their_writer_schema(
+    stack: dict[str, str], seeded_topic: str, poison_partition: int
+) -> None:
+    result = run_records(stack, seeded_topic, poison_partition, "--format", "jsonl")
     assert result.returncode == 0, result.stderr
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["offset"] for r in records] == list(range(len(records)))
@@ -201,17 +207,8 @@ def test_records_command_prints_typed_records_with_their_writer_schema(
 def test_records_command_table_starts_at_the_asked_offset(
     stack: dict[str, str], seeded_topic: str, poison_partition: int
 ) -> None:
-    result = run_consumer(
-        stack,
-        "records",
-        "--topic",
-        seeded_topic,
-        "--partition",
-        str(poison_partition),
-        "--from-offset",
-        "5",
-        "--limit",
-        "2",
+    result = run_records(
+        stack, seeded_topic, poison_partition, "--from-offset", "5", "--limit", "2"
     )
     assert result.returncode == 0, result.stderr
     header, _, first, second = result.stdout.splitlines()

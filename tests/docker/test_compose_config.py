@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from connection.defaults import DEFAULTS_FILE, read_env_file
 from connection.paths import REPO_ROOT
 from connection.settings import (
     ConnectionSettings,
@@ -144,7 +145,9 @@ def test_client_environment_is_what_connection_settings_reads(
     parser = argparse.ArgumentParser()
     add_connection_arguments(parser)
     assert settings_from_args(parser.parse_args([])) == IN_COMPOSE
-    assert set(environment) == {"KAFKA_BOOTSTRAP_SERVERS", "SCHEMA_REGISTRY_URL", "KAFKA_TOPIC"}
+    defaults = read_env_file(DEFAULTS_FILE)
+    assert set(environment) == {"KAFKA_BOOTSTRAP_SERVERS", "SCHEMA_REGISTRY_URL", *defaults}
+    assert {name: environment[name] for name in defaults} == defaults
 
 
 def test_override_replaces_only_kafka(

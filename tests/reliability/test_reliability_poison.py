@@ -17,11 +17,11 @@ from datetime import datetime, timezone
 
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
-from consumer.run import ConsumerOptions, consume
 from pyspark.sql import SparkSession
 
 from connection.paths import CONTRACT_FILE
-from connection.settings import ConnectionSettings
+from connection.settings import ConnectionSettings, RegistrySettings
+from consumer.batch import ConsumerOptions, consume
 from consumer.framing import NULL_VALUE, TOO_SHORT, UNDECODABLE, UNKNOWN_SCHEMA_ID, WRONG_MAGIC_BYTE
 from consumer.report import Report
 from producer.events import GeneratorPlan, PriceEvent, generate_events
@@ -133,7 +133,7 @@ def poisoned(
     """The topic, written as bad / good / bad / good / bad, and the consumer's report."""
     settings = ConnectionSettings(
         stack["KAFKA_BOOTSTRAP_SERVERS"],
-        stack["SCHEMA_REGISTRY_URL"],
+        RegistrySettings(stack["SCHEMA_REGISTRY_URL"]),
         f"test-reliability-poison-{uuid.uuid4().hex[:12]}",
     )
     rng = random.Random(20261127)
@@ -154,7 +154,7 @@ def poisoned(
 
     reasons = Counter(expected_reason(kind, value) for kind, value in bad)
     good = [*generate_events(FIRST_GOOD), *generate_events(SECOND_GOOD)]
-    return reasons, good, consume(settings, ConsumerOptions(master="local[2]"))
+    return reasons, good, consume(spark, settings, ConsumerOptions())
 
 
 def test_consumer_reads_every_record_of_a_poisoned_topic(

@@ -23,7 +23,6 @@ import pytest
 from connection.paths import REPO_ROOT
 from connection.settings import (
     KafkaSecurity,
-    RegistrySettings,
     SettingsError,
     kafka_security_from_env,
     registry_url,
@@ -107,7 +106,7 @@ def test_scram_over_tls_with_a_ca_file_reaches_librdkafka_and_spark(tmp_path: Pa
 def test_settings_carry_the_security_and_repr_shows_no_secret() -> None:
     env = {**sasl_env(), "SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO": f"bob:{SECRET}"}
     args = argparse.Namespace(
-        bootstrap_servers="127.0.0.1:9094", registry=RegistrySettings("http://r"), topic="t"
+        bootstrap_servers="127.0.0.1:9094", schema_registry_url="http://r", topic="t"
     )
     settings = settings_from_args(args, env)
     assert settings.security.sasl_password == SECRET
@@ -237,7 +236,7 @@ def test_registry_basic_auth_is_sent_and_a_refusal_is_one_line_without_the_secre
     assert (result.returncode, result.stdout) == (1, "")
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"{cli}: error: "), result.stderr
-    assert "Unauthorized" in lines[0]
+    assert "refused the credentials (HTTP 401)" in lines[0]
     assert SECRET not in result.stderr
     expected = "Basic " + base64.b64encode(f"bob:{SECRET}".encode()).decode()
     assert authorizations and set(authorizations) == {expected}

@@ -18,12 +18,13 @@ from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext, StringSerializer
 
 from connection.clients import registry_client
+from connection.defaults import DEFAULTS
 from connection.settings import ConnectionSettings
 from connection.timestamps import format_timestamp
 from producer.events import GeneratorPlan, PriceEvent, PriceRecord, generate_records
 from producer.send import POLL_INTERVAL_S, DeliveryReport, producer_config
 
-DELIVERY_TIMEOUT_S = 30.0
+DELIVERY_TIMEOUT_S = DEFAULTS.delivery_timeout_s
 
 
 class DeliveryFailed(RuntimeError):

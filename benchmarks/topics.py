@@ -10,10 +10,11 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient, SchemaRegistryError
 
 from connection.clients import registry_client
+from connection.defaults import DEFAULTS
 from connection.kafka import BROKER_TIMEOUT_S, admin_client, cluster_metadata, ensure_topic
 from connection.settings import ConnectionSettings
 
-PARTITIONS = 3  # the producer's default, so every way writes the same layout
+PARTITIONS = DEFAULTS.partitions  # the producer's, so every way writes the same layout
 
 
 @dataclass

@@ -1,0 +1,149 @@
+"""The follow mode's running statistics and state file: pure Python, no stack needed."""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from consumer.state import (
+    STATE_FILE,
+    BatchSummary,
+    FollowState,
+    GroupStatistics,
+    StateFileError,
+    load_state,
+    save_state,
+    statistics_of,
+)
+
+# Prices like the producer's: cents, from a cent to a few thousand.
+PRICES = st.integers(min_value=1, max_value=500_000).map(lambda cents: cents / 100)
+GROUPS = st.sampled_from([("AAPL", "USD"), ("AAPL", "EUR"), ("TSLA", "USD")])
+EVENTS = st.lists(st.tuples(GROUPS, PRICES), min_size=0, max_size=60)
+
+
+def batch_of(batch_id: int, events: list[tuple[tuple[str, str], float]]) -> BatchSummary:
+    """A batch's summary as the Spark aggregation computes it (its own n, mean, M2)."""
+    by_group: dict[tuple[str, str], list[float]] = {}
+    for group, price in events:
+        by_group.setdefault(group, []).append(price)
+    return BatchSummary(
+        batch_id=batch_id,
+        messages=len(events) + 1,
+        decoded=len(events),
+        undecodable={"too_short": 1},
+        writer_schema_ids=frozenset({batch_id % 3}),
+        groups={group: statistics_of(prices) for group, prices in by_group.items()},
+        next_offsets={0: 10 * (batch_id + 1)},
+    )
+
+
+def relative(a: float, b: float) -> float:
+    return abs(a - b) / max(abs(b), 1e-300)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(EVENTS, min_size=1, max_size=12))
+def test_merging_batches_equals_a_two_pass_computation_of_all_events(
+    batches: list[list[tuple[tuple[str, str], float]]],
+) -> None:
+    state = FollowState()
+    for batch_id, events in enumerate(batches):
+        state = state.merged(batch_of(batch_id, events))
+    everything = [event for events in batches for event in events]
+    assert state.decoded == len(everything)
+    assert state.messages == len(everything) + len(batches)
+    assert state.undecodable == {"too_short": len(batches)}
+    by_group: dict[tuple[str, str], list[float]] = {}
+    for group, price in everything:
+        by_group.setdefault(group, []).append(price)
+    assert set(state.groups) == set(by_group)
+    for group, prices in by_group.items():
+        got = state.groups[group]
+        assert (got.n, got.min, got.max) == (len(prices), min(prices), max(prices))
+        assert relative(got.mean, statistics.fmean(prices)) <= 1e-9
+        if len(prices) > 1:
+            assert got.stddev is not None
+            expected = statistics.stdev(prices)
+            assert abs(got.stddev - expected) <= 1e-9 * max(expected, 1.0)
+        else:
+            assert got.stddev is None
+
+
+def test_stddev_is_the_sample_standard_deviation() -> None:
+    prices = [10.0, 12.0, 11.5, 9.25]
+    assert statistics_of(prices).stddev == pytest.approx(statistics.stdev(prices), rel=1e-12)
+    assert statistics_of([5.0]).stddev is None
+
+
+def test_merge_is_exact_for_a_long_series_of_small_batches() -> None:
+    prices = [200 + math.sin(i) * 3 + (i % 7) / 100 for i in range(20_000)]
+    merged = statistics_of(prices[:1])
+    for start in range(1, len(prices), 37):
+        merged = merged.merged(statistics_of(prices[start : start + 37]))
+    assert merged.n == len(prices)
+    assert relative(merged.mean, statistics.fmean(prices)) <= 1e-12
+    assert merged.stddev is not None
+    assert relative(merged.stddev, statistics.stdev(prices)) <= 1e-9
+
+
+def test_a_batch_already_included_cannot_be_merged_again() -> None:
+    state = FollowState().merged(batch_of(0, [(("AAPL", "USD"), 1.0)]))
+    assert state.includes(0) and not state.includes(1)
+    with pytest.raises(ValueError, match="already included"):
+        state.merged(batch_of(0, [(("AAPL", "USD"), 1.0)]))
+
+
+def test_offsets_only_move_forward() -> None:
+    state = FollowState(next_offsets={0: 50, 1: 7})
+    merged = state.merged(
+        BatchSummary(
+            batch_id=0,
+            messages=0,
+            decoded=0,
+            undecodable={},
+            writer_schema_ids=frozenset(),
+            groups={},
+            next_offsets={0: 40, 2: 3},
+        )
+    )
+    assert merged.next_offsets == {0: 50, 1: 7, 2: 3}
+
+
+def test_saved_state_loads_back_equal(tmp_path: Path) -> None:
+    state = FollowState()
+    for batch_id in range(3):
+        state = state.merged(batch_of(batch_id, [(("AAPL", "EUR"), 0.1 * 3), (("TSLA", "USD"), 7)]))
+    save_state(tmp_path / "checkpoint", state)
+    assert load_state(tmp_path / "checkpoint") == state
+
+
+def test_saving_replaces_the_file_and_leaves_no_temporary_file(tmp_path: Path) -> None:
+    save_state(tmp_path, FollowState())
+    later = FollowState().merged(batch_of(0, [(("AAPL", "USD"), 1.5)]))
+    save_state(tmp_path, later)
+    assert [p.name for p in tmp_path.iterdir()] == [STATE_FILE]
+    assert json.loads((tmp_path / STATE_FILE).read_text())["last_batch_id"] == 0
+
+
+def test_no_state_file_is_an_empty_state(tmp_path: Path) -> None:
+    state = load_state(tmp_path / "missing")
+    assert state == FollowState() and not state.includes(0)
+
+
+def test_a_file_that_is_not_a_state_is_one_clear_error(tmp_path: Path) -> None:
+    (tmp_path / STATE_FILE).write_text('{"format": 99}')
+    with pytest.raises(StateFileError, match="not a follow state file"):
+        load_state(tmp_path)
+
+
+def test_group_statistics_merge_with_one_event_groups() -> None:
+    single = GroupStatistics(n=1, mean=3.0, m2=0.0, min=3.0, max=3.0)
+    merged = single.merged(GroupStatistics(n=1, mean=5.0, m2=0.0, min=5.0, max=5.0))
+    assert (merged.n, merged.mean, merged.m2, merged.min, merged.max) == (2, 4.0, 2.0, 3.0, 5.0)

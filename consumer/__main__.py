@@ -27,6 +27,7 @@ from connection.settings import (
 from connection.spark import ConnectorJarsMissing, build_spark_session
 from consumer.batch import ConsumerOptions, check_sources, empty_report, report_on
 from consumer.errors import ConsumerError
+from consumer.follow_cli import add_follow_arguments, follow_format_error, run_follow
 from consumer.interrupts import interrupts_held_while_spark_starts, quiet_interrupts
 from consumer.records import RecordsOptions, plan_records, read_records
 
@@ -66,9 +67,9 @@ def report_parser() -> OneLineErrorParser:
     )
     parser.add_argument(
         "--format",
-        choices=("text", "json"),
+        choices=("text", "json", "jsonl"),
         default="text",
-        help="report format (default %(default)s)",
+        help="report format (default %(default)s; jsonl: --follow's one object per batch)",
     )
     parser.add_argument(
         "--plot",
@@ -82,6 +83,7 @@ def report_parser() -> OneLineErrorParser:
         help="Spark tasks to split the topic into (default: partitions or "
         "cores, whichever is more)",
     )
+    add_follow_arguments(parser)
     return parser
 
 
@@ -186,6 +188,10 @@ def main(argv: list[str] | None = None) -> int:
         settings = settings_from_args(args)
     except SettingsError as error:
         parser.error(str(error))
+    if output is report_output and (mismatch := follow_format_error(args)) is not None:
+        parser.error(mismatch)
+    if output is report_output and args.follow:
+        return run_follow(args, settings, start_spark)
     try:
         text = output(args, settings)
     except ConsumerError as error:

@@ -29,7 +29,8 @@ STATE_FILE = "follow-state.json"
 FORMAT_VERSION = 1
 NO_BATCH = -1  # last_batch_id of a state that includes no batch yet
 
-GroupKey = tuple[str, str]  # (symbol, currency)
+#: (symbol, currency); currency is None when the reader schema has no currency field.
+GroupKey = tuple[str, str | None]
 
 
 class StateFileError(Exception):
@@ -135,6 +136,12 @@ def statistics_of(prices: Iterable[float]) -> GroupStatistics:
     )
 
 
+def group_order(item: tuple[GroupKey, object]) -> tuple[str, str]:
+    """Sort key of (group, ...) pairs: by symbol, then currency (none first)."""
+    (symbol, currency), _ = item
+    return symbol, currency or ""
+
+
 # --- the file ------------------------------------------------------------------------
 
 
@@ -158,7 +165,7 @@ def state_document(state: FollowState) -> dict[str, object]:
                 "min": s.min,
                 "max": s.max,
             }
-            for (symbol, currency), s in sorted(state.groups.items())
+            for (symbol, currency), s in sorted(state.groups.items(), key=group_order)
         ],
     }
 
@@ -174,7 +181,10 @@ def state_from_document(document: Mapping[str, Any]) -> FollowState:
         writer_schema_ids=frozenset(int(i) for i in document["writer_schema_ids"]),
         next_offsets={int(p): int(o) for p, o in document["next_offsets"].items()},
         groups={
-            (str(g["symbol"]), str(g["currency"])): GroupStatistics(
+            (
+                str(g["symbol"]),
+                None if g["currency"] is None else str(g["currency"]),
+            ): GroupStatistics(
                 n=int(g["n"]),
                 mean=float(g["mean"]),
                 m2=float(g["m2"]),

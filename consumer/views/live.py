@@ -1,0 +1,141 @@
+"""The follow mode's views: a table refreshed in place on a terminal, outlier lines as
+they are found, or one JSON object per micro-batch (shape: follow.schema.json here)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from connection.timestamps import format_timestamp
+from consumer.follow import LiveOutlier, Update
+from consumer.state import FollowState, group_order
+
+SCHEMA_FILE = Path(__file__).resolve().parent / "follow.schema.json"
+CLEAR_TO_END = "\x1b[J"
+
+
+def statistics_items(state: FollowState) -> list[dict[str, object]]:
+    """The batch report's statistics items, from the running state."""
+    return [
+        {
+            "symbol": symbol,
+            "currency": currency,
+            "count": s.n,
+            "min": s.min,
+            "max": s.max,
+            "mean": s.mean,
+            "stddev": s.stddev,
+        }
+        for (symbol, currency), s in sorted(state.groups.items(), key=group_order)
+    ]
+
+
+def outlier_item(outlier: LiveOutlier) -> dict[str, object]:
+    return {
+        "ts": format_timestamp(outlier.ts),
+        "symbol": outlier.symbol,
+        "currency": outlier.currency,
+        "price": outlier.price,
+        "z": outlier.z,
+    }
+
+
+def update_document(update: Update) -> dict[str, object]:
+    """One JSON line (shape: follow.schema.json)."""
+    state = update.state
+    return {
+        "batch_id": update.batch_id,
+        "records": update.records,
+        "messages": state.messages,
+        "decoded": state.decoded,
+        "undecodable": dict(sorted(state.undecodable.items())),
+        "writer_schema_ids": sorted(state.writer_schema_ids),
+        "statistics": statistics_items(state),
+        "new_outliers": [outlier_item(o) for o in update.new_outliers],
+        "lag": update.lag,
+    }
+
+
+def outlier_line(outlier: LiveOutlier) -> str:
+    return (
+        f"outlier  {format_timestamp(outlier.ts)}  {outlier.symbol} {outlier.currency or '-'}"
+        f"  {outlier.price:.2f}  z={outlier.z:+.2f}"
+    )
+
+
+def status_table(
+    topic: str, state: FollowState, lag: int | None, events_per_s: float | None
+) -> str:
+    """The running statistics, totals, writer ids, lag and rate as aligned text."""
+    from consumer.render import table
+
+    bad = ", ".join(f"{r} {c}" for r, c in sorted(state.undecodable.items())) or "none"
+    head = (
+        f"Following {topic}: {state.messages} records, {state.decoded} decoded, "
+        f"bad: {bad}\nwriter schema ids: "
+        f"{', '.join(map(str, sorted(state.writer_schema_ids))) or 'none'}; behind the end: "
+        f"{'?' if lag is None else lag}; "
+        f"{'-' if events_per_s is None else f'{events_per_s:,.0f}'} events/s in the last batch"
+    )
+    rows = [
+        [
+            item["symbol"],
+            item["currency"] or "-",
+            str(item["count"]),
+            f"{item['min']:.2f}",
+            f"{item['max']:.2f}",
+            f"{item['mean']:.4f}",
+            "-" if item["stddev"] is None else f"{item['stddev']:.4f}",
+        ]
+        for item in statistics_items(state)
+    ]
+    return (
+        head
+        + "\n"
+        + table(
+            ["symbol", "currency", "count", "min", "max", "mean", "stddev"],
+            rows,  # type: ignore[arg-type]
+            right={2, 3, 4, 5, 6},
+        )
+    )
+
+
+class LiveView:
+    """Renders updates: jsonl, a refreshing table (terminal) or plain lines (pipe)."""
+
+    def __init__(self, topic: str, output_format: str, out: TextIO = sys.stdout) -> None:
+        self.topic = topic
+        self.format = output_format
+        self.out = out
+        self.refresh = output_format == "text" and out.isatty()
+        self.drawn_lines = 0
+        self.last: Update | None = None
+
+    def show(self, update: Update) -> None:
+        self.last = update
+        if self.format == "jsonl":
+            self.out.write(json.dumps(update_document(update)) + "\n")
+        elif self.refresh:
+            # Back to the table's first line, clear it, outliers (they scroll), new table.
+            up = f"\x1b[{self.drawn_lines}F" if self.drawn_lines else ""
+            text = status_table(self.topic, update.state, update.lag, update.events_per_s)
+            lines = [outlier_line(o) for o in update.new_outliers]
+            self.out.write(up + CLEAR_TO_END + "".join(f"{line}\n" for line in lines) + text + "\n")
+            self.drawn_lines = text.count("\n") + 1
+        else:
+            for outlier in update.new_outliers:
+                self.out.write(outlier_line(outlier) + "\n")
+        self.out.flush()
+
+    def finish(self, state: FollowState) -> None:
+        """The final table (text formats); the table on a terminal is already current."""
+        if self.format == "jsonl":
+            return
+        if self.refresh and self.last is not None and self.last.state == state:
+            return
+        lag = self.last.lag if self.last else None
+        rate = self.last.events_per_s if self.last else None
+        self.out.write(status_table(self.topic, state, lag, rate) + "\n")
+        self.out.flush()

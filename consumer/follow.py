@@ -197,6 +197,15 @@ def decoded_records(
     )
 
 
+def currency_default(reader_schema: str) -> str | None:
+    """The default of the reader's currency field (what records written without one read
+    as), or None."""
+    for field_ in json.loads(reader_schema)["fields"]:
+        if field_["name"] == CURRENCY and isinstance(field_.get("default"), str):
+            return str(field_["default"])
+    return None
+
+
 def record_summary(decoded: DataFrame) -> DataFrame:
     """Per (reason, symbol, currency): count, schema_ids, min, max, mean, m2 of price."""
     price = F.col("price")
@@ -394,6 +403,9 @@ class Follower:
                 )
             if count and (self.reader is None or new_ids) and not self.options.reader_schema_file:
                 with_retries(self.refresh_reader, self.options.max_wait_s, self.stop)
+            default = currency_default(self.reader.schema) if self.reader else None
+            if default is not None:
+                self.state = self.state.with_currency_default(default)
             batch, outliers = self.summarise(records, batch_id, count, overview)
             state = self.state.merged(batch)
         finally:

@@ -120,6 +120,18 @@ class FollowState:
             next_offsets=next_offsets,
         )
 
+    def with_currency_default(self, currency: str) -> FollowState:
+        """Groups counted without a currency (read before the reader schema had one) moved
+        into (symbol, currency): what a reader with that field default makes of the same
+        records, so the totals equal a batch read with the newer reader."""
+        if all(key[1] is not None for key in self.groups):
+            return self
+        groups: dict[GroupKey, GroupStatistics] = {}
+        for (symbol, group_currency), statistics in self.groups.items():
+            key = (symbol, currency if group_currency is None else group_currency)
+            groups[key] = groups[key].merged(statistics) if key in groups else statistics
+        return replace(self, groups=groups)
+
 
 def statistics_of(prices: Iterable[float]) -> GroupStatistics:
     """A group's statistics computed directly (two passes): for tests and small inputs."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import statistics
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from consumer.state import (
     STATE_FILE,
     BatchSummary,
     FollowState,
+    GroupKey,
     GroupStatistics,
     StateFileError,
     load_state,
@@ -28,9 +30,9 @@ GROUPS = st.sampled_from([("AAPL", "USD"), ("AAPL", "EUR"), ("TSLA", "USD")])
 EVENTS = st.lists(st.tuples(GROUPS, PRICES), min_size=0, max_size=60)
 
 
-def batch_of(batch_id: int, events: list[tuple[tuple[str, str], float]]) -> BatchSummary:
+def batch_of(batch_id: int, events: Sequence[tuple[GroupKey, float]]) -> BatchSummary:
     """A batch's summary as the Spark aggregation computes it (its own n, mean, M2)."""
-    by_group: dict[tuple[str, str], list[float]] = {}
+    by_group: dict[GroupKey, list[float]] = {}
     for group, price in events:
         by_group.setdefault(group, []).append(price)
     return BatchSummary(
@@ -147,3 +149,17 @@ def test_group_statistics_merge_with_one_event_groups() -> None:
     single = GroupStatistics(n=1, mean=3.0, m2=0.0, min=3.0, max=3.0)
     merged = single.merged(GroupStatistics(n=1, mean=5.0, m2=0.0, min=5.0, max=5.0))
     assert (merged.n, merged.mean, merged.m2, merged.min, merged.max) == (2, 4.0, 2.0, 3.0, 5.0)
+
+
+def test_groups_without_a_currency_merge_into_the_default_currency() -> None:
+    events: list[tuple[GroupKey, float]] = [
+        (("AAPL", None), 1.0),
+        (("AAPL", None), 3.0),
+        (("AAPL", "USD"), 5.0),
+        (("AAPL", "EUR"), 9.0),
+    ]
+    moved = FollowState().merged(batch_of(0, events)).with_currency_default("USD")
+    assert set(moved.groups) == {("AAPL", "USD"), ("AAPL", "EUR")}
+    usd, expected = moved.groups[("AAPL", "USD")], statistics_of([1.0, 3.0, 5.0])
+    assert (usd.n, usd.min, usd.max) == (3, 1.0, 5.0)
+    assert relative(usd.mean, expected.mean) <= 1e-12 and relative(usd.m2, expected.m2) <= 1e-12

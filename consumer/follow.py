@@ -34,7 +34,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.streaming.query import StreamingQuery
 from pyspark.sql.types import ArrayType, DoubleType, LongType, StringType, StructField, StructType
 
-from connection.kafka import admin_client
+from connection.kafka import BrokerCheckFailed, admin_client, cluster_metadata
 from connection.registry import RegistryUnreachable, registry_client
 from connection.settings import ConnectionSettings
 from consumer.analysis import utc_from_micros
@@ -46,9 +46,7 @@ from consumer.schemas import (
     ReaderSchema,
     SubjectNotRegistered,
     avro_text,
-    latest_reader_schema,
 )
-from consumer.source import check_topic
 from consumer.state import (
     BatchSummary,
     FollowState,
@@ -329,6 +327,27 @@ def topic_offsets(
     return found[0], found[1]
 
 
+def wait_for_topic(settings: ConnectionSettings, max_wait_s: float) -> int:
+    """The topic's partition count, waiting up to max_wait_s for it to be created (a
+    follower may start before the producer's first run); ConsumerError after that."""
+    deadline = time.monotonic() + max_wait_s
+    admin = admin_client(settings.bootstrap_servers, settings.security)
+    while True:
+        try:
+            metadata = cluster_metadata(admin, settings.bootstrap_servers)
+        except BrokerCheckFailed as error:
+            raise ConsumerError(str(error)) from None
+        topic = metadata.topics.get(settings.topic)
+        if topic is not None and topic.error is None:
+            return len(topic.partitions)
+        if time.monotonic() >= deadline:
+            raise ConsumerError(
+                f"topic {settings.topic} does not exist on {settings.bootstrap_servers} "
+                f"(waited {max_wait_s:g} s for it)"
+            )
+        time.sleep(1)
+
+
 class Follower:
     """Runs the streaming query until stopped; every counted batch goes to on_update."""
 
@@ -343,7 +362,7 @@ class Follower:
         self.settings = settings
         self.options = options
         self.on_update = on_update
-        self.partitions = check_topic(settings)
+        self.partitions = wait_for_topic(settings, options.max_wait_s)
         self.admin = admin_client(settings.bootstrap_servers, settings.security)
         url = settings.schema_registry_url
         self.registry = registry_client(url, settings.registry_user_info)
@@ -433,16 +452,25 @@ class Follower:
             os.kill(os.getpid(), signal.SIGKILL)
 
     def refresh_reader(self) -> None:
+        """The subject's latest version as the reader schema. Asked afresh each time (the
+        client's get_latest_version answers from a cache that never expires)."""
+        subject, url = self.settings.value_subject, self.settings.schema_registry_url
         try:
-            self.reader = latest_reader_schema(
-                self.registry, self.settings.schema_registry_url, self.settings.value_subject
-            )
-        except SubjectNotRegistered:
-            raise
-        except ConsumerError as error:
-            if "unreachable" in str(error):
-                raise RetryableFailure(str(error)) from None
-            raise
+            latest = max(self.registry.get_versions(subject))
+            registered = self.registry.get_version(subject, latest)
+        except SchemaRegistryError as error:
+            if error.http_status_code == HTTP_NOT_FOUND:
+                raise SubjectNotRegistered(
+                    f"subject {subject} is not in the registry at {url}: nothing says how to "
+                    "read the topic (give --reader-schema FILE)"
+                ) from None
+            raise registry_failure(error, url, f"latest version of {subject}") from None
+        except RegistryUnreachable as error:
+            raise RetryableFailure(f"schema registry unreachable at {url}: {error}") from None
+        self.reader = ReaderSchema(
+            schema=registered.schema.schema_str or "",
+            source=f"{subject} version {registered.version} (id {registered.schema_id})",
+        )
 
     def summarise(
         self, records: DataFrame, batch_id: int, count: int, overview: list[Row]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from benchmarks.consumer_cli import run_consumer_cli
+from benchmarks.follow import FollowBenchmark, describe, follow_benchmarks
 from benchmarks.machine import describe_machine, load_average
 from benchmarks.producing import (
     benchmark_plan,
@@ -48,6 +49,7 @@ class Bench:
         self.topics = RunTopics(base)
         self.results = BenchResults(machine=describe_machine(), quick=options.quick)
         self.filled: dict[int, ConnectionSettings] = {}  # event count -> topic holding them
+        self.follow_runs: list[FollowBenchmark] = []  # not in the rendered report yet
 
     def run(self) -> BenchResults:
         try:
@@ -56,6 +58,7 @@ class Bench:
             self.consumer_cli()
             self.consumer_in_process()
             self.plain_python()
+            self.follow()
         finally:
             self.topics.remove_all()
         return self.results
@@ -142,3 +145,8 @@ class Bench:
             run = time_plain_python(self.topic_with(count), count)
             progress(f"plain Python {count:,}: {run.records_per_s:,.0f} rec/s")
             self.results.consumer.append(run)
+
+    def follow(self) -> None:
+        for run in follow_benchmarks(self.topics.base):
+            progress(describe(run))
+            self.follow_runs.append(run)

@@ -1,0 +1,142 @@
+"""Follow mode under a steady producer: sustained events/s and end-to-end latency.
+
+A thread writes Confluent-framed Avro events at a fixed offered rate for a while; the
+follower (in this process, its own SparkSession) counts them with a given trigger. Per
+micro-batch the latency of its records lies between (batch counted - newest record's Kafka
+timestamp) and (batch counted - oldest record's); the run reports the median and the
+largest of the batches' oldest-record latencies, and the events counted per second from
+the first record written to the stream caught up.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import statistics
+import struct
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import fastavro
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.schema_registry import Schema
+
+from connection.registry import registry_client
+from connection.settings import ConnectionSettings
+from consumer.follow import Follower, FollowOptions, Update
+from consumer.spark_session import build_spark_session
+from producer.contract import DEFAULT_SCHEMA_FILE
+from producer.events import GeneratorPlan, generate_records
+
+CHUNKS_PER_S = 10
+
+
+@dataclass(frozen=True)
+class FollowBenchmark:
+    trigger_seconds: float
+    offered_events_per_s: int
+    events: int
+    counted: int
+    events_per_s: float  # counted / (caught up - first write)
+    batches: int
+    latency_median_s: float  # of each batch's oldest record
+    latency_max_s: float
+
+
+def write_steadily(settings: ConnectionSettings, schema_id: int, events: int, rate: int) -> None:
+    """events framed v2 events at rate per second, in chunks every 1/CHUNKS_PER_S s."""
+    parsed = fastavro.parse_schema(json.loads(DEFAULT_SCHEMA_FILE.read_text()))
+    producer = Producer({"bootstrap.servers": settings.bootstrap_servers, "linger.ms": 5})
+    header = b"\x00" + struct.pack(">I", schema_id)
+    plan = GeneratorPlan(count=events, seed=7, start=datetime.now(timezone.utc))
+    chunk = max(1, rate // CHUNKS_PER_S)
+    started = time.monotonic()
+    for index, record in enumerate(generate_records(plan)):
+        body = io.BytesIO()
+        fastavro.schemaless_writer(body, parsed, dict(record))
+        while True:
+            try:
+                producer.produce(settings.topic, value=header + body.getvalue())
+                break
+            except BufferError:
+                producer.poll(0.05)
+        if (index + 1) % chunk == 0:
+            producer.poll(0)
+            ahead = started + (index + 1) / rate - time.monotonic()
+            if ahead > 0:
+                time.sleep(ahead)
+    producer.flush(60)
+
+
+def measure_follow(
+    base: ConnectionSettings, trigger_seconds: float, events: int, rate: int
+) -> FollowBenchmark:
+    """Follow a new topic while events arrive at rate per second; the figures."""
+    topic = f"bench-follow-{uuid.uuid4().hex[:8]}"
+    settings = ConnectionSettings(
+        bootstrap_servers=base.bootstrap_servers,
+        schema_registry_url=base.schema_registry_url,
+        topic=topic,
+        security=base.security,
+        registry_user_info=base.registry_user_info,
+    )
+    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
+    admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])[topic].result(30)
+    registry = registry_client(settings.schema_registry_url, settings.registry_user_info)
+    schema_id = registry.register_schema(
+        settings.value_subject, Schema(DEFAULT_SCHEMA_FILE.read_text(), "AVRO")
+    )
+    updates: list[Update] = []
+    spark = build_spark_session(master="local[*]", app_name="prices-bench-follow")
+    try:
+        with tempfile.TemporaryDirectory() as checkpoint:
+            options = FollowOptions(
+                checkpoint=Path(checkpoint),
+                trigger_seconds=trigger_seconds,
+                until_idle_s=max(10.0, 3 * trigger_seconds),
+            )
+            follower = Follower(spark, settings, options, updates.append)
+            writer = threading.Thread(
+                target=write_steadily, args=(settings, schema_id, events, rate)
+            )
+            first_write = time.time()
+            writer.start()
+            state = follower.run()
+            writer.join()
+    finally:
+        admin.delete_topics([topic])
+    batches = [u for u in updates if u.records and u.oldest_record_ms is not None]
+    latencies = [u.finished_at - u.oldest_record_ms / 1000 for u in batches]  # type: ignore[operator]
+    caught_up = max(u.finished_at for u in batches)
+    return FollowBenchmark(
+        trigger_seconds=trigger_seconds,
+        offered_events_per_s=rate,
+        events=events,
+        counted=state.decoded,
+        events_per_s=state.decoded / (caught_up - first_write),
+        batches=len(batches),
+        latency_median_s=statistics.median(latencies),
+        latency_max_s=max(latencies),
+    )
+
+
+def follow_benchmarks(
+    base: ConnectionSettings, events: int = 100_000, rate: int = 5_000
+) -> list[FollowBenchmark]:
+    """The follow mode at 5 s and 1 s triggers under the same offered load."""
+    return [measure_follow(base, trigger, events, rate) for trigger in (5.0, 1.0)]
+
+
+def describe(run: FollowBenchmark) -> str:
+    return (
+        f"follow, trigger {run.trigger_seconds:g} s, {run.offered_events_per_s:,} ev/s offered: "
+        f"{run.counted:,}/{run.events:,} counted, {run.events_per_s:,.0f} ev/s, "
+        f"{run.batches} batches, latency median {run.latency_median_s:.1f} s, "
+        f"max {run.latency_max_s:.1f} s"
+    )

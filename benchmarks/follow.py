@@ -27,11 +27,11 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import Schema
 
-from connection.registry import registry_client
-from connection.settings import ConnectionSettings
+from connection.clients import registry_client
+from connection.paths import CONTRACT_FILE
+from connection.settings import ConnectionSettings, spark_settings_from_env
+from connection.spark import build_spark_session
 from consumer.follow import Follower, FollowOptions, Update
-from consumer.spark_session import build_spark_session
-from producer.contract import DEFAULT_SCHEMA_FILE
 from producer.events import GeneratorPlan, generate_records
 
 CHUNKS_PER_S = 10
@@ -51,7 +51,7 @@ class FollowBenchmark:
 
 def write_steadily(settings: ConnectionSettings, schema_id: int, events: int, rate: int) -> None:
     """events framed v2 events at rate per second, in chunks every 1/CHUNKS_PER_S s."""
-    parsed = fastavro.parse_schema(json.loads(DEFAULT_SCHEMA_FILE.read_text()))
+    parsed = fastavro.parse_schema(json.loads(CONTRACT_FILE.read_text()))
     producer = Producer({"bootstrap.servers": settings.bootstrap_servers, "linger.ms": 5})
     header = b"\x00" + struct.pack(">I", schema_id)
     plan = GeneratorPlan(count=events, seed=7, start=datetime.now(timezone.utc))
@@ -81,19 +81,18 @@ def measure_follow(
     topic = f"bench-follow-{uuid.uuid4().hex[:8]}"
     settings = ConnectionSettings(
         bootstrap_servers=base.bootstrap_servers,
-        schema_registry_url=base.schema_registry_url,
+        registry=base.registry,
         topic=topic,
         security=base.security,
-        registry_user_info=base.registry_user_info,
     )
     admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
     admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])[topic].result(30)
-    registry = registry_client(settings.schema_registry_url, settings.registry_user_info)
+    registry = registry_client(settings.registry)
     schema_id = registry.register_schema(
-        settings.value_subject, Schema(DEFAULT_SCHEMA_FILE.read_text(), "AVRO")
+        settings.value_subject, Schema(CONTRACT_FILE.read_text(), "AVRO")
     )
     updates: list[Update] = []
-    spark = build_spark_session(master="local[*]", app_name="prices-bench-follow")
+    spark = build_spark_session(spark_settings_from_env("local[*]"), app_name="prices-bench-follow")
     try:
         with tempfile.TemporaryDirectory() as checkpoint:
             options = FollowOptions(

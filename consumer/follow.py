@@ -17,36 +17,38 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
 from confluent_kafka import KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
-from confluent_kafka.schema_registry import SchemaRegistryClient, SchemaRegistryError
 from py4j.protocol import Py4JError
 from pyspark import StorageLevel
 from pyspark.errors import PySparkException
 from pyspark.sql import Column, DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming.query import StreamingQuery
-from pyspark.sql.types import ArrayType, DoubleType, LongType, StringType, StructField, StructType
 
+from connection.clients import (
+    RegistryFailure,
+    RegistryNotFound,
+    RegistryRejected,
+    RegistryUnreachable,
+    registry_call,
+    registry_client,
+    spark_kafka_options,
+)
 from connection.kafka import BrokerCheckFailed, admin_client, cluster_metadata
-from connection.registry import RegistryUnreachable, registry_client
 from connection.settings import ConnectionSettings
 from consumer.analysis import utc_from_micros
-from consumer.decoding import decode_frames
+from consumer.batch import reader_schema_from_file
+from consumer.decoding import CURRENCY, decoded_records
 from consumer.errors import ConsumerError
-from consumer.framing import split_frames
-from consumer.schemas import (
-    HTTP_NOT_FOUND,
-    ReaderSchema,
-    SubjectNotRegistered,
-    avro_text,
-)
+from consumer.framing import UNDECODABLE, split_frames
+from consumer.report import GroupStatistics as ReportStatistics
+from consumer.report import Outlier
 from consumer.state import (
     BatchSummary,
     FollowState,
@@ -56,9 +58,9 @@ from consumer.state import (
     load_state,
     save_state,
 )
+from consumer.statistics import GROUP_COLUMNS, outliers, record_summary, statistics_frame
+from consumer.writer_schemas import ReaderSchema, SubjectNotRegistered, WriterSchemas
 
-GROUP_COLUMNS = ("symbol", "currency")
-CURRENCY = "currency"
 #: Test seam, for tests only: after saving the state of a batch with at least this id,
 #: the process kills itself (SIGKILL) before Spark commits the batch.
 SIGKILL_AFTER_STATE_SAVED = "PRICES_FOLLOW_TEST_SIGKILL_AFTER_STATE_SAVED"
@@ -79,22 +81,13 @@ class FollowOptions:
 
 
 @dataclass(frozen=True)
-class LiveOutlier:
-    ts: datetime  # aware, UTC
-    symbol: str
-    currency: str | None
-    price: float
-    z: float
-
-
-@dataclass(frozen=True)
 class Update:
     """One micro-batch counted: what it held, and the totals including it."""
 
     batch_id: int
     records: int  # Kafka records in this batch
     state: FollowState  # totals so far, this batch included
-    new_outliers: list[LiveOutlier]
+    new_outliers: list[Outlier]
     lag: int | None  # records behind the end of the topic after this batch (None: unknown)
     seconds: float  # the batch's processing time in this process
     finished_at: float  # time.time() when the batch was counted
@@ -114,47 +107,23 @@ class RetryableFailure(Exception):
     """A call that may succeed later (service unreachable or 5xx); str() is one line."""
 
 
-# --- writer schemas by id, fetched once each --------------------------------------------
+def retryable(call: Callable[[], object]) -> Callable[[], object]:
+    """call, with the registry failures that may pass (no answer, HTTP 5xx) turned into
+    RetryableFailure; any other registry failure (401/403, 4xx) ends the run."""
 
+    def attempt() -> object:
+        try:
+            return call()
+        except RegistryUnreachable as failure:
+            raise RetryableFailure(str(failure)) from None
+        except RegistryRejected as failure:
+            if failure.status >= 500:
+                raise RetryableFailure(str(failure)) from None
+            raise ConsumerError(str(failure)) from None
+        except RegistryFailure as failure:
+            raise ConsumerError(str(failure)) from None
 
-@dataclass
-class WriterSchemas:
-    """Writer schemas by id. An id is unknown only when the registry answers 404 (or the
-    schema is not Avro); an unreachable registry raises RetryableFailure instead."""
-
-    client: SchemaRegistryClient
-    url: str
-    known: dict[int, str] = field(default_factory=dict)
-    unknown: set[int] = field(default_factory=set)
-
-    def add_ids(self, schema_ids: Iterable[int]) -> set[int]:
-        """Fetch the ids neither known nor unknown yet; the ids newly found."""
-        found = set()
-        for schema_id in sorted(set(schema_ids) - set(self.known) - self.unknown):
-            try:
-                schema = self.client.get_schema(schema_id)
-            except SchemaRegistryError as error:
-                if error.http_status_code == HTTP_NOT_FOUND:
-                    self.unknown.add(schema_id)
-                    continue
-                raise registry_failure(error, self.url, f"schema id {schema_id}") from None
-            except RegistryUnreachable as error:
-                raise RetryableFailure(
-                    f"schema registry unreachable at {self.url}: {error}"
-                ) from None
-            text = avro_text(schema)
-            if text is None:
-                self.unknown.add(schema_id)
-            else:
-                self.known[schema_id] = text
-                found.add(schema_id)
-        return found
-
-
-def registry_failure(error: SchemaRegistryError, url: str, what: str) -> Exception:
-    message = f"registry error at {url} for {what}: {' '.join(str(error.error_message).split())}"
-    status = error.http_status_code or 0
-    return RetryableFailure(message) if status >= 500 else ConsumerError(message)
+    return attempt
 
 
 def with_retries(call: Callable[[], object], max_wait_s: float, stop: threading.Event) -> None:
@@ -178,23 +147,6 @@ def with_retries(call: Callable[[], object], max_wait_s: float, stop: threading.
 # --- the steps of one batch (DataFrame -> DataFrame) --------------------------------------
 
 
-def decoded_records(
-    records: DataFrame, writers: Mapping[int, str], reader_schema: str
-) -> DataFrame:
-    """partition, offset, schema_id, reason and the reader's fields, one column each; a
-    reader without a currency field gets a null currency column."""
-    fields = [f["name"] for f in json.loads(reader_schema)["fields"]]
-    currency = [] if CURRENCY in fields else [F.lit(None).cast("string").alias(CURRENCY)]
-    return decode_frames(split_frames(records), writers, reader_schema).select(
-        "partition",
-        "offset",
-        "schema_id",
-        "reason",
-        *(F.col("event")[name].alias(name) for name in fields),
-        *currency,
-    )
-
-
 def currency_default(reader_schema: str) -> str | None:
     """The default of the reader's currency field (what records written without one read
     as), or None."""
@@ -202,20 +154,6 @@ def currency_default(reader_schema: str) -> str | None:
         if field_["name"] == CURRENCY and isinstance(field_.get("default"), str):
             return str(field_["default"])
     return None
-
-
-def record_summary(decoded: DataFrame) -> DataFrame:
-    """Per (reason, symbol, currency): count, schema_ids, min, max, mean, m2 of price."""
-    price = F.col("price")
-    count = F.count(F.lit(1))
-    return decoded.groupBy("reason", *GROUP_COLUMNS).agg(
-        count.alias("count"),
-        F.collect_set("schema_id").alias("schema_ids"),
-        F.min(price).alias("min"),
-        F.max(price).alias("max"),
-        F.avg(price).alias("mean"),
-        F.coalesce(F.var_samp(price) * (count - 1), F.lit(0.0)).alias("m2"),
-    )
 
 
 def batch_overview(records: DataFrame) -> DataFrame:
@@ -234,62 +172,19 @@ def batch_overview(records: DataFrame) -> DataFrame:
     )
 
 
-JUDGED = StructType(
-    [
-        StructField("symbol", StringType(), nullable=False),
-        StructField("currency", StringType(), nullable=True),
-        StructField("mean", DoubleType(), nullable=False),
-        StructField("stddev", DoubleType(), nullable=False),
-        StructField("n", LongType(), nullable=False),
-    ]
-)
-
-
 def judged_groups(
     spark: SparkSession, groups: Mapping[GroupKey, GroupStatistics], min_count: int
 ) -> DataFrame | None:
-    """The groups with at least min_count events and a spread, as literals; None if none."""
-    rows = [
-        F.struct(
-            F.lit(symbol).alias("symbol"),
-            F.lit(currency).cast("string").alias("currency"),
-            F.lit(s.mean).alias("mean"),
-            F.lit(s.stddev).alias("stddev"),
-            F.lit(s.n).alias("n"),
-        )
+    """The groups with at least min_count events, as statistics literals; None if none."""
+    judged = [
+        ReportStatistics(symbol, currency, s.n, s.min, s.max, s.mean, s.stddev)
         for (symbol, currency), s in groups.items()
         if s.n >= min_count and s.stddev
     ]
-    if not rows:
-        return None
-    return spark.range(1).select(F.inline(F.array(*rows).cast(ArrayType(JUDGED))))
-
-
-def live_outliers(events: DataFrame, judged: DataFrame, z_threshold: float) -> DataFrame:
-    """Events beyond z_threshold standard deviations of their group: ts_micros, symbol,
-    currency, price, z."""
-    stats = judged.select(
-        F.col("symbol").alias("g_symbol"), F.col("currency").alias("g_currency"), "mean", "stddev"
-    )
-    condition = (events["symbol"] == stats["g_symbol"]) & events["currency"].eqNullSafe(
-        stats["g_currency"]
-    )
-    z = (F.col("price") - F.col("mean")) / F.col("stddev")
-    return (
-        events.join(F.broadcast(stats), condition)
-        .select(F.unix_micros("ts").alias("ts_micros"), "symbol", "currency", "price", z.alias("z"))
-        .where(F.abs(F.col("z")) > F.lit(z_threshold))
-    )
+    return statistics_frame(spark, judged) if judged else None
 
 
 # --- the driver ---------------------------------------------------------------------------
-
-
-def reader_schema_from_file(path: Path) -> ReaderSchema:
-    try:
-        return ReaderSchema(schema=path.read_text(), source=str(path))
-    except OSError as error:
-        raise ConsumerError(f"cannot read reader schema {path}: {error.strerror}") from None
 
 
 def check_checkpoint(directory: Path, state: FollowState) -> None:
@@ -331,7 +226,7 @@ def wait_for_topic(settings: ConnectionSettings, max_wait_s: float) -> int:
     """The topic's partition count, waiting up to max_wait_s for it to be created (a
     follower may start before the producer's first run); ConsumerError after that."""
     deadline = time.monotonic() + max_wait_s
-    admin = admin_client(settings.bootstrap_servers, settings.security)
+    admin = admin_client(settings)
     while True:
         try:
             metadata = cluster_metadata(admin, settings.bootstrap_servers)
@@ -363,10 +258,9 @@ class Follower:
         self.options = options
         self.on_update = on_update
         self.partitions = wait_for_topic(settings, options.max_wait_s)
-        self.admin = admin_client(settings.bootstrap_servers, settings.security)
-        url = settings.schema_registry_url
-        self.registry = registry_client(url, settings.registry_user_info)
-        self.writers = WriterSchemas(self.registry, url)
+        self.admin = admin_client(settings)
+        self.registry = registry_client(settings.registry)
+        self.writers = WriterSchemas(self.registry, settings.registry)
         self.reader: ReaderSchema | None = (
             reader_schema_from_file(options.reader_schema_file)
             if options.reader_schema_file
@@ -418,14 +312,16 @@ class Follower:
             new_ids = ids - set(self.writers.known) - self.writers.unknown
             if new_ids:
                 with_retries(
-                    lambda: self.writers.add_ids(new_ids), self.options.max_wait_s, self.stop
+                    retryable(lambda: self.writers.add_ids(new_ids)),
+                    self.options.max_wait_s,
+                    self.stop,
                 )
             if count and (self.reader is None or new_ids) and not self.options.reader_schema_file:
-                with_retries(self.refresh_reader, self.options.max_wait_s, self.stop)
+                with_retries(retryable(self.refresh_reader), self.options.max_wait_s, self.stop)
             default = currency_default(self.reader.schema) if self.reader else None
             if default is not None:
                 self.state = self.state.with_currency_default(default)
-            batch, outliers = self.summarise(records, batch_id, count, overview)
+            batch, found = self.summarise(records, batch_id, count, overview)
             state = self.state.merged(batch)
         finally:
             records.unpersist()
@@ -435,7 +331,7 @@ class Follower:
             batch_id=batch_id,
             records=count,
             state=state,
-            new_outliers=outliers,
+            new_outliers=found,
             lag=self.lag(state),
             seconds=time.monotonic() - started,
             finished_at=time.time(),
@@ -454,19 +350,17 @@ class Follower:
     def refresh_reader(self) -> None:
         """The subject's latest version as the reader schema. Asked afresh each time (the
         client's get_latest_version answers from a cache that never expires)."""
-        subject, url = self.settings.value_subject, self.settings.schema_registry_url
+        subject, registry = self.settings.value_subject, self.settings.registry
         try:
-            latest = max(self.registry.get_versions(subject))
-            registered = self.registry.get_version(subject, latest)
-        except SchemaRegistryError as error:
-            if error.http_status_code == HTTP_NOT_FOUND:
-                raise SubjectNotRegistered(
-                    f"subject {subject} is not in the registry at {url}: nothing says how to "
-                    "read the topic (give --reader-schema FILE)"
-                ) from None
-            raise registry_failure(error, url, f"latest version of {subject}") from None
-        except RegistryUnreachable as error:
-            raise RetryableFailure(f"schema registry unreachable at {url}: {error}") from None
+            with registry_call(registry, f"versions of {subject}"):
+                latest = max(self.registry.get_versions(subject))
+            with registry_call(registry, f"{subject} version {latest}"):
+                registered = self.registry.get_version(subject, latest)
+        except RegistryNotFound:
+            raise SubjectNotRegistered(
+                f"subject {subject} is not in the registry at {registry.url}: nothing says "
+                "how to read the topic (give --reader-schema FILE)"
+            ) from None
         self.reader = ReaderSchema(
             schema=registered.schema.schema_str or "",
             source=f"{subject} version {registered.version} (id {registered.schema_id})",
@@ -474,7 +368,7 @@ class Follower:
 
     def summarise(
         self, records: DataFrame, batch_id: int, count: int, overview: list[Row]
-    ) -> tuple[BatchSummary, list[LiveOutlier]]:
+    ) -> tuple[BatchSummary, list[Outlier]]:
         """The batch's own counts and statistics, and its events beyond the z-threshold of
         their group's statistics with this batch included."""
         next_offsets = {int(r["partition"]): int(r["next_offset"]) for r in overview}
@@ -500,7 +394,7 @@ class Follower:
                     )
                 else:
                     undecodable[row["reason"]] = undecodable.get(row["reason"], 0) + n
-                    if row["reason"] == "undecodable":
+                    if row["reason"] == UNDECODABLE:
                         writer_ids.update(int(i) for i in row["schema_ids"])
             batch = BatchSummary(
                 batch_id=batch_id,
@@ -515,14 +409,18 @@ class Follower:
             for key, statistics in groups.items():
                 merged[key] = merged[key].merged(statistics) if key in merged else statistics
             judged = judged_groups(self.spark, merged, self.options.min_count)
-            outliers: list[LiveOutlier] = []
+            judged_outliers: list[Outlier] = []
             if judged is not None and decoded_count:
                 events = decoded.where(F.col("reason").isNull()).select(
                     "ts", *GROUP_COLUMNS, "price"
                 )
-                found = live_outliers(events, judged, self.options.z_threshold).collect()
-                outliers = [
-                    LiveOutlier(
+                found = (
+                    outliers(events, judged, self.options.z_threshold)
+                    .select(F.unix_micros("ts").alias("ts_micros"), *GROUP_COLUMNS, "price", "z")
+                    .collect()
+                )
+                judged_outliers = [
+                    Outlier(
                         ts=utc_from_micros(r["ts_micros"]),
                         symbol=r["symbol"],
                         currency=r["currency"],
@@ -531,7 +429,7 @@ class Follower:
                     )
                     for r in sorted(found, key=lambda r: (r["ts_micros"], r["symbol"], r["price"]))
                 ]
-            return batch, outliers
+            return batch, judged_outliers
         finally:
             decoded.unpersist()
 
@@ -551,8 +449,7 @@ class Follower:
     def start_query(self) -> StreamingQuery:
         stream = (
             self.spark.readStream.format("kafka")
-            .options(**self.settings.security.spark_kafka_options())
-            .option("kafka.bootstrap.servers", self.settings.bootstrap_servers)
+            .options(**spark_kafka_options(self.settings))
             .option("subscribe", self.settings.topic)
             .option("startingOffsets", "earliest")  # only without a checkpoint
             .option("failOnDataLoss", "true")  # records deleted unread: fail, never skip

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from py4j.protocol import Py4JError
 from pyspark.errors import PySparkException
+from pyspark.sql import SparkSession
 
 from connection.cli import positive_float, positive_int
 from connection.settings import ConnectionSettings
@@ -73,11 +75,14 @@ def follow_format_error(args: argparse.Namespace) -> str | None:
     return None
 
 
-def run_follow(args: argparse.Namespace, settings: ConnectionSettings) -> int:
-    """Follow settings.topic as args say; the exit code."""
+def run_follow(
+    args: argparse.Namespace,
+    settings: ConnectionSettings,
+    start_spark: Callable[[str], SparkSession],
+) -> int:
+    """Follow settings.topic as args say, in the session start_spark(master) gives; the
+    exit code."""
     from consumer.follow import Follower, FollowOptions
-    from consumer.run import interrupts_held_while_spark_starts
-    from consumer.spark_session import ConnectorJarsMissing, build_spark_session
     from consumer.views.live import LiveView
 
     checkpoint = args.checkpoint or Path("checkpoints") / settings.topic
@@ -93,14 +98,9 @@ def run_follow(args: argparse.Namespace, settings: ConnectionSettings) -> int:
     view = LiveView(settings.topic, args.format)
     print(f"consumer: following {settings.topic}, checkpoint {options.checkpoint}", file=sys.stderr)
     try:
-        with interrupts_held_while_spark_starts():
-            spark = build_spark_session(master=args.master, app_name="prices-follow")
-        follower = Follower(spark, settings, options, view.show)
+        follower = Follower(start_spark(args.master), settings, options, view.show)
         follower.install_signal_handlers()
         state = follower.run()
-    except ConnectorJarsMissing as error:
-        print(f"consumer: error: {error}", file=sys.stderr)
-        return 1
     except ConsumerError as error:
         print(f"consumer: error: {' '.join(str(error).split())}", file=sys.stderr)
         return 1

@@ -9,30 +9,25 @@ from pathlib import Path
 from typing import TextIO
 
 from connection.timestamps import format_timestamp
-from consumer.follow import LiveOutlier, Update
+from consumer.follow import Update
+from consumer.report import GroupStatistics, Outlier
 from consumer.state import FollowState, group_order
+from consumer.views.json import statistics_item
+from consumer.views.text import statistics_table
 
 SCHEMA_FILE = Path(__file__).resolve().parent / "follow.schema.json"
 CLEAR_TO_END = "\x1b[J"
 
 
-def statistics_items(state: FollowState) -> list[dict[str, object]]:
-    """The batch report's statistics items, from the running state."""
+def group_statistics(state: FollowState) -> list[GroupStatistics]:
+    """The running state's groups as the batch report's statistics, in report order."""
     return [
-        {
-            "symbol": symbol,
-            "currency": currency,
-            "count": s.n,
-            "min": s.min,
-            "max": s.max,
-            "mean": s.mean,
-            "stddev": s.stddev,
-        }
+        GroupStatistics(symbol, currency, s.n, s.min, s.max, s.mean, s.stddev)
         for (symbol, currency), s in sorted(state.groups.items(), key=group_order)
     ]
 
 
-def outlier_item(outlier: LiveOutlier) -> dict[str, object]:
+def outlier_item(outlier: Outlier) -> dict[str, object]:
     return {
         "ts": format_timestamp(outlier.ts),
         "symbol": outlier.symbol,
@@ -52,13 +47,13 @@ def update_document(update: Update) -> dict[str, object]:
         "decoded": state.decoded,
         "undecodable": dict(sorted(state.undecodable.items())),
         "writer_schema_ids": sorted(state.writer_schema_ids),
-        "statistics": statistics_items(state),
+        "statistics": [statistics_item(s) for s in group_statistics(state)],
         "new_outliers": [outlier_item(o) for o in update.new_outliers],
         "lag": update.lag,
     }
 
 
-def outlier_line(outlier: LiveOutlier) -> str:
+def outlier_line(outlier: Outlier) -> str:
     return (
         f"outlier  {format_timestamp(outlier.ts)}  {outlier.symbol} {outlier.currency or '-'}"
         f"  {outlier.price:.2f}  z={outlier.z:+.2f}"
@@ -69,8 +64,6 @@ def status_table(
     topic: str, state: FollowState, lag: int | None, events_per_s: float | None
 ) -> str:
     """The running statistics, totals, writer ids, lag and rate as aligned text."""
-    from consumer.render import table
-
     bad = ", ".join(f"{r} {c}" for r, c in sorted(state.undecodable.items())) or "none"
     head = (
         f"Following {topic}: {state.messages} records, {state.decoded} decoded, "
@@ -79,27 +72,7 @@ def status_table(
         f"{'?' if lag is None else lag}; "
         f"{'-' if events_per_s is None else f'{events_per_s:,.0f}'} events/s in the last batch"
     )
-    rows = [
-        [
-            item["symbol"],
-            item["currency"] or "-",
-            str(item["count"]),
-            f"{item['min']:.2f}",
-            f"{item['max']:.2f}",
-            f"{item['mean']:.4f}",
-            "-" if item["stddev"] is None else f"{item['stddev']:.4f}",
-        ]
-        for item in statistics_items(state)
-    ]
-    return (
-        head
-        + "\n"
-        + table(
-            ["symbol", "currency", "count", "min", "max", "mean", "stddev"],
-            rows,  # type: ignore[arg-type]
-            right={2, 3, 4, 5, 6},
-        )
-    )
+    return head + "\n" + statistics_table(group_statistics(state))
 
 
 class LiveView:

@@ -34,10 +34,10 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from pyspark.sql import SparkSession
 
-from connection.settings import ConnectionSettings
+from connection.settings import ConnectionSettings, RegistrySettings
+from consumer.batch import ConsumerOptions, consume
 from consumer.follow import SIGKILL_AFTER_STATE_SAVED
 from consumer.framing import NULL_VALUE, TOO_SHORT, UNKNOWN_SCHEMA_ID, WRONG_MAGIC_BYTE
-from consumer.run import ConsumerOptions, consume
 from consumer.state import STATE_FILE, load_state
 from producer.events import GeneratorPlan, generate_records
 
@@ -206,7 +206,7 @@ def new_topic(stack: dict[str, str], name: str, partitions: int = 3) -> Connecti
     ].result(30)
     return ConnectionSettings(
         bootstrap_servers=stack["KAFKA_BOOTSTRAP_SERVERS"],
-        schema_registry_url=stack["SCHEMA_REGISTRY_URL"],
+        registry=RegistrySettings(stack["SCHEMA_REGISTRY_URL"]),
         topic=name,
     )
 
@@ -232,10 +232,12 @@ def assert_statistics_equal(items: list[dict[str, Any]], written: Written) -> No
             assert item["stddev"] == pytest.approx(statistics.stdev(prices), rel=1e-9)
 
 
-def assert_equal_to_batch_mode(items: list[dict[str, Any]], settings: ConnectionSettings) -> None:
+def assert_equal_to_batch_mode(
+    items: list[dict[str, Any]], spark: SparkSession, settings: ConnectionSettings
+) -> None:
     """Follow's statistics against batch mode's report on the same topic."""
-    report = consume(settings, ConsumerOptions(master="local[2]"))
-    batch = {(s.symbol, getattr(s, "currency", "USD")): s for s in report.statistics}
+    report = consume(spark, settings, ConsumerOptions())
+    batch = {(s.symbol, s.currency): s for s in report.statistics}
     got = {(i["symbol"], i["currency"]): i for i in items}
     assert set(got) == set(batch)
     for group, s in batch.items():
@@ -279,7 +281,7 @@ def test_version_registered_mid_stream_is_decoded_without_restart(
     assert last["lag"] == 0
     assert_lines_valid(run.lines)
     assert_statistics_equal(last["statistics"], writer.written)
-    assert_equal_to_batch_mode(last["statistics"], fresh)
+    assert_equal_to_batch_mode(last["statistics"], spark, fresh)
 
 
 @pytest.mark.parametrize("kill", ["after a committed batch", "between state saved and commit"])
@@ -342,7 +344,7 @@ def test_killed_and_restarted_follow_counts_every_record_once(
     assert final is not None, "the restarted run counted no batch"
     assert second.last["decoded"] == writer.written.events
     assert_statistics_equal(final, writer.written)
-    assert_equal_to_batch_mode(final, fresh)
+    assert_equal_to_batch_mode(final, spark, fresh)
 
 
 def test_poison_and_a_registry_outage_lose_nothing_and_count_nothing_as_unknown(

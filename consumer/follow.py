@@ -47,13 +47,12 @@ from consumer.batch import reader_schema_from_file
 from consumer.decoding import CURRENCY, decoded_records
 from consumer.errors import ConsumerError
 from consumer.framing import UNDECODABLE, split_frames
-from consumer.report import GroupStatistics as ReportStatistics
 from consumer.report import Outlier
 from consumer.state import (
     BatchSummary,
     FollowState,
     GroupKey,
-    GroupStatistics,
+    RunningStatistics,
     StateFileError,
     load_state,
     save_state,
@@ -173,14 +172,10 @@ def batch_overview(records: DataFrame) -> DataFrame:
 
 
 def judged_groups(
-    spark: SparkSession, groups: Mapping[GroupKey, GroupStatistics], min_count: int
+    spark: SparkSession, groups: Mapping[GroupKey, RunningStatistics], min_count: int
 ) -> DataFrame | None:
     """The groups with at least min_count events, as statistics literals; None if none."""
-    judged = [
-        ReportStatistics(symbol, currency, s.n, s.min, s.max, s.mean, s.stddev)
-        for (symbol, currency), s in groups.items()
-        if s.n >= min_count and s.stddev
-    ]
+    judged = [s.reported(group) for group, s in groups.items() if s.n >= min_count and s.stddev]
     return statistics_frame(spark, judged) if judged else None
 
 
@@ -380,7 +375,7 @@ class Follower:
         )
         try:
             rows = record_summary(decoded).collect()
-            groups: dict[GroupKey, GroupStatistics] = {}
+            groups: dict[GroupKey, RunningStatistics] = {}
             undecodable: dict[str, int] = {}
             writer_ids: set[int] = set()
             decoded_count = 0
@@ -389,7 +384,7 @@ class Follower:
                 if row["reason"] is None:
                     decoded_count += n
                     writer_ids.update(int(i) for i in row["schema_ids"])
-                    groups[(row["symbol"], row["currency"])] = GroupStatistics(
+                    groups[(row["symbol"], row["currency"])] = RunningStatistics(
                         n=n, mean=row["mean"], m2=row["m2"], min=row["min"], max=row["max"]
                     )
                 else:

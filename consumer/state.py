@@ -25,6 +25,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from consumer.report import GroupStatistics
+
 STATE_FILE = "follow-state.json"
 FORMAT_VERSION = 1
 NO_BATCH = -1  # last_batch_id of a state that includes no batch yet
@@ -38,7 +40,7 @@ class StateFileError(Exception):
 
 
 @dataclass(frozen=True)
-class GroupStatistics:
+class RunningStatistics:
     """Exact running statistics of one group's prices."""
 
     n: int
@@ -52,11 +54,16 @@ class GroupStatistics:
         """Sample standard deviation (n - 1); None for a single event."""
         return math.sqrt(max(self.m2, 0.0) / (self.n - 1)) if self.n > 1 else None
 
-    def merged(self, other: GroupStatistics) -> GroupStatistics:
+    def reported(self, group: GroupKey) -> GroupStatistics:
+        """This group's statistics in the batch report's shape."""
+        symbol, currency = group
+        return GroupStatistics(symbol, currency, self.n, self.min, self.max, self.mean, self.stddev)
+
+    def merged(self, other: RunningStatistics) -> RunningStatistics:
         """Both groups' events as one group (Chan et al.'s parallel formula)."""
         n = self.n + other.n
         delta = other.mean - self.mean
-        return GroupStatistics(
+        return RunningStatistics(
             n=n,
             mean=self.mean + delta * other.n / n,
             m2=self.m2 + other.m2 + delta * delta * self.n * other.n / n,
@@ -74,7 +81,7 @@ class BatchSummary:
     decoded: int
     undecodable: Mapping[str, int]  # by reason
     writer_schema_ids: frozenset[int]
-    groups: Mapping[GroupKey, GroupStatistics]
+    groups: Mapping[GroupKey, RunningStatistics]
     next_offsets: Mapping[int, int]  # by partition: 1 + the highest offset in the batch
 
 
@@ -87,7 +94,7 @@ class FollowState:
     decoded: int = 0
     undecodable: Mapping[str, int] = field(default_factory=dict)
     writer_schema_ids: frozenset[int] = frozenset()
-    groups: Mapping[GroupKey, GroupStatistics] = field(default_factory=dict)
+    groups: Mapping[GroupKey, RunningStatistics] = field(default_factory=dict)
     next_offsets: Mapping[int, int] = field(default_factory=dict)
 
     def includes(self, batch_id: int) -> bool:
@@ -126,20 +133,20 @@ class FollowState:
         records, so the totals equal a batch read with the newer reader."""
         if all(key[1] is not None for key in self.groups):
             return self
-        groups: dict[GroupKey, GroupStatistics] = {}
+        groups: dict[GroupKey, RunningStatistics] = {}
         for (symbol, group_currency), statistics in self.groups.items():
             key = (symbol, currency if group_currency is None else group_currency)
             groups[key] = groups[key].merged(statistics) if key in groups else statistics
         return replace(self, groups=groups)
 
 
-def statistics_of(prices: Iterable[float]) -> GroupStatistics:
+def statistics_of(prices: Iterable[float]) -> RunningStatistics:
     """A group's statistics computed directly (two passes): for tests and small inputs."""
     values = list(prices)
     if not values:
         raise ValueError("no prices")
     mean = math.fsum(values) / len(values)
-    return GroupStatistics(
+    return RunningStatistics(
         n=len(values),
         mean=mean,
         m2=math.fsum((v - mean) ** 2 for v in values),
@@ -196,7 +203,7 @@ def state_from_document(document: Mapping[str, Any]) -> FollowState:
             (
                 str(g["symbol"]),
                 None if g["currency"] is None else str(g["currency"]),
-            ): GroupStatistics(
+            ): RunningStatistics(
                 n=int(g["n"]),
                 mean=float(g["mean"]),
                 m2=float(g["m2"]),

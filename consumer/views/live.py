@@ -21,10 +21,7 @@ CLEAR_TO_END = "\x1b[J"
 
 def group_statistics(state: FollowState) -> list[GroupStatistics]:
     """The running state's groups as the batch report's statistics, in report order."""
-    return [
-        GroupStatistics(symbol, currency, s.n, s.min, s.max, s.mean, s.stddev)
-        for (symbol, currency), s in sorted(state.groups.items(), key=group_order)
-    ]
+    return [s.reported(group) for group, s in sorted(state.groups.items(), key=group_order)]
 
 
 def outlier_item(outlier: Outlier) -> dict[str, object]:

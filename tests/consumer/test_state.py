@@ -17,7 +17,7 @@ from consumer.state import (
     BatchSummary,
     FollowState,
     GroupKey,
-    GroupStatistics,
+    RunningStatistics,
     StateFileError,
     load_state,
     save_state,
@@ -146,8 +146,8 @@ def test_a_file_that_is_not_a_state_is_one_clear_error(tmp_path: Path) -> None:
 
 
 def test_group_statistics_merge_with_one_event_groups() -> None:
-    single = GroupStatistics(n=1, mean=3.0, m2=0.0, min=3.0, max=3.0)
-    merged = single.merged(GroupStatistics(n=1, mean=5.0, m2=0.0, min=5.0, max=5.0))
+    single = RunningStatistics(n=1, mean=3.0, m2=0.0, min=3.0, max=3.0)
+    merged = single.merged(RunningStatistics(n=1, mean=5.0, m2=0.0, min=5.0, max=5.0))
     assert (merged.n, merged.mean, merged.m2, merged.min, merged.max) == (2, 4.0, 2.0, 3.0, 5.0)
 
 

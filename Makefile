@@ -27,10 +27,12 @@ stack-down:
 run: venv stack-up
 	$(STACK_ENV) && $(PY) -m producer && $(PY) -m consumer
 
-## test: the whole test suite against a real stack (started and stopped by pytest)
+## test: the whole test suite against a real stack (started and stopped by pytest);
+## make test PYTEST_ARGS='-m "not slow"' skips the cluster and fault tests
+PYTEST_ARGS ?=
 test: venv
 	$(STACK) fetch
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .

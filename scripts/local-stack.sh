@@ -4,7 +4,7 @@
 # and HTTPS), Spark's connector jars and, with STACK_SPARK_WORKERS, a Spark standalone cluster.
 #
 #   scripts/local-stack.sh up|down|status|env|logs [service]|fetch|reset
-#   scripts/local-stack.sh kill-broker N|start-broker N
+#   scripts/local-stack.sh kill-broker N|stop-broker N|start-broker N   (by the broker's own pid)
 #
 # Downloads are cached by version in $STACK_CACHE (default .stack/cache); data, pids, logs
 # and the throwaway TLS certificates live in $STACK_HOME/run (default .stack/run), so several
@@ -311,8 +311,9 @@ logger.started.level=INFO
 PROPERTIES
 }
 
-kafka_answers() { # kafka_answers BOOTSTRAP: the broker lists topics through the AdminClient
-  kafka_java org.apache.kafka.tools.TopicCommand --bootstrap-server "$1" --list
+broker_started() { # broker_started SERVICE PORT: its log says so (a JVM per poll would cost
+  # seconds on a small machine) and its port answers
+  grep -qF "Kafka Server started" "$RUN/$1.log" && ! port_free "$2"
 }
 
 format_storage() { # format_storage NODE: once, before the node's first start
@@ -352,7 +353,7 @@ wait_for_broker() { # wait_for_broker NODE
   local service bootstrap
   service="$(broker_service "$1")"
   bootstrap="127.0.0.1:$(node_port "$KAFKA_PORT" "$1")"
-  wait_until "$service" "$(cat "$RUN/$service.pid")" kafka_answers "$bootstrap"
+  wait_until "$service" "$(cat "$RUN/$service.pid")" broker_started "$service" "${bootstrap#*:}"
   say "$service up at $bootstrap"
 }
 
@@ -385,6 +386,13 @@ kill_broker() { # kill_broker N: SIGKILL broker N by its own pid, return once it
   for _ in $(seq 1 100); do alive "$pid" || break; sleep 0.1; done
   alive "$pid" && die "broker $1 ($service, pid $pid) still runs after SIGKILL"
   say "broker $1 ($service) killed (pid $pid)"
+}
+
+stop_broker() { # stop_broker N: stop broker N as `down` does (SIGTERM: a controlled shutdown)
+  broker_number "$1"
+  local service; service="$(broker_service "$1")"
+  pid_of "$service" >/dev/null || die "broker $1 ($service) is not running"
+  stop_services "$service"
 }
 
 start_broker() { # start_broker N: start broker N again on its data, return once it answers
@@ -603,7 +611,7 @@ reset() {
 }
 
 usage() {
-  echo "usage: $0 up|down|status|env|logs [service]|fetch|reset|kill-broker N|start-broker N" >&2
+  echo "usage: $0 up|down|status|env|logs [service]|fetch|reset|kill-broker N|stop-broker N|start-broker N" >&2
   exit 2
 }
 
@@ -616,6 +624,7 @@ case "${1:-}" in
   fetch) fetch ;;
   reset) reset ;;
   kill-broker) [[ $# -eq 2 ]] || usage; kill_broker "$2" ;;
+  stop-broker) [[ $# -eq 2 ]] || usage; stop_broker "$2" ;;
   start-broker) [[ $# -eq 2 ]] || usage; start_broker "$2" ;;
   *) usage ;;
 esac

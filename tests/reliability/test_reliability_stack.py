@@ -44,7 +44,10 @@ PORT_VARIABLES = (
     "STACK_KAFKA_PORT",
     "STACK_KAFKA_CONTROLLER_PORT",
     "STACK_KAFKA_SASL_PORT",
+    "STACK_KAFKA_SSL_PORT",
+    "STACK_KAFKA_SASL_SSL_PORT",
     "STACK_REGISTRY_PORT",
+    "STACK_REGISTRY_TLS_PORT",
     "STACK_REGISTRY_MANAGEMENT_PORT",
 )
 # Connection and security variables the CLIs read: never inherited from the test run.

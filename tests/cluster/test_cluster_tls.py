@@ -46,7 +46,7 @@ def tls_env(cluster: ClusterStack, protocol: str, ca_file: str, **more: str) -> 
             "KAFKA_SASL_USERNAME": settings["STACK_SASL_USERNAME"],
             "KAFKA_SASL_PASSWORD": settings["STACK_SASL_PASSWORD"],
         }
-    return cluster.client_env(**variables, **more)
+    return cluster.client_env(**{**variables, **more})
 
 
 def run_gate(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -20,13 +20,12 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from fastavro import parse_schema, schemaless_reader
 from topic_offsets import end_offsets
 
-from producer.contract import DEFAULT_SCHEMA_FILE
-
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
+CONTRACT_FILE = REPO_ROOT / "schemas" / "prices-value.avsc"  # the schema the producer sends
 LOCAL_STACK = REPO_ROOT / "scripts" / "local-stack.sh"
 ESTABLISHED = "01"  # the TCP state's code in /proc/net/tcp
 
-EventKey = tuple[datetime, str, float]
+EventKey = tuple[datetime, str, float, str]
 
 
 def port_free(port: int) -> bool:
@@ -164,8 +163,9 @@ def connected_ports(pid: int) -> set[int]:
 
 def topic_events(bootstrap: str, topic: str) -> Counter[EventKey]:
     """An independent reader: every value in the topic, read with a plain consumer and
-    decoded with fastavro past the 5-byte header, as a multiset of (ts, symbol, price)."""
-    schema = parse_schema(json.loads(DEFAULT_SCHEMA_FILE.read_text()))
+    decoded with fastavro past the 5-byte header, as a multiset of
+    (ts, symbol, price, currency)."""
+    schema = parse_schema(json.loads(CONTRACT_FILE.read_text()))
     remaining = {p: end for p, end in (end_offsets(bootstrap, topic) or {}).items() if end > 0}
     client = Consumer(
         {"bootstrap.servers": bootstrap, "group.id": uuid.uuid4().hex, "enable.auto.commit": False}
@@ -182,7 +182,8 @@ def topic_events(bootstrap: str, topic: str) -> Counter[EventKey]:
                 value = message.value()
                 assert value is not None and value[0] == 0
                 record = schemaless_reader(io.BytesIO(value[5:]), schema, None)
-                events[(record["ts"], record["symbol"], record["price"])] += 1
+                key = (record["ts"], record["symbol"], record["price"], record["currency"])
+                events[key] += 1
                 if message.offset() + 1 >= remaining.get(message.partition(), 0):
                     remaining.pop(message.partition(), None)
     finally:

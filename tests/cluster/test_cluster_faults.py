@@ -35,7 +35,9 @@ def plan_args(plan: GeneratorPlan) -> list[str]:
 
 
 def expected_events(*plans: GeneratorPlan) -> Counter[EventKey]:
-    return Counter((e.ts, e.symbol, e.price) for plan in plans for e in generate_events(plan))
+    return Counter(
+        (e.ts, e.symbol, e.price, e.currency) for plan in plans for e in generate_events(plan)
+    )
 
 
 def assert_each_event_once(cluster: ClusterStack, topic: str, *plans: GeneratorPlan) -> None:

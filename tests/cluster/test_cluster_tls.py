@@ -163,11 +163,15 @@ def test_registry_certificate_from_another_ca_is_one_line_naming_the_registry(
         cluster.settings["STACK_CA_FILE"],
         SCHEMA_REGISTRY_SSL_CA_LOCATION=other_ca,  # the brokers' CA is right
     )
+    topic = f"test-cluster-tls-{uuid.uuid4().hex[:12]}"
+    if cli == "consumer":  # a topic with events, so that the consumer asks the registry
+        seeded = run_cli("producer", cluster.client_env(), "--topic", topic, "--count", "100")
+        assert seeded.returncode == 0, seeded.stderr
     if cli == "schema-gate":
         result = run_gate(env, "check")
         assert result.returncode == 2
     else:
-        result = run_cli(cli, env, "--topic", f"test-cluster-tls-{uuid.uuid4().hex[:12]}")
+        result = run_cli(cli, env, "--topic", topic)
         assert result.returncode == 1
     line = one_line_failure(result, f"{cli}: error: ")
     assert cluster.settings["STACK_REGISTRY_TLS_URL"] in line

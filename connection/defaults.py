@@ -39,6 +39,7 @@ class Defaults:
     registry_request_timeout_s: float
     registry_max_retries: int
     delivery_timeout_s: float
+    small_topic_records: int
 
     @property
     def bootstrap_servers(self) -> str:
@@ -64,6 +65,7 @@ def load_defaults(path: Path = DEFAULTS_FILE) -> Defaults:
         registry_request_timeout_s=float(env["PRICES_REGISTRY_REQUEST_TIMEOUT_S"]),
         registry_max_retries=int(env["PRICES_REGISTRY_MAX_RETRIES"]),
         delivery_timeout_s=float(env["PRICES_DELIVERY_TIMEOUT_S"]),
+        small_topic_records=int(env["PRICES_SMALL_TOPIC_RECORDS"]),
     )
 
 

@@ -30,6 +30,7 @@ from consumer.errors import ConsumerError
 from consumer.follow_cli import add_follow_arguments, follow_format_error, run_follow
 from consumer.interrupts import interrupts_held_while_spark_starts, quiet_interrupts
 from consumer.records import RecordsOptions, plan_records, read_records
+from consumer.timings import Timings
 
 HISTOGRAM_BINS = 40
 BROKEN_PIPE_EXIT = 141  # what a shell reports for a process ended by SIGPIPE
@@ -47,6 +48,12 @@ def png_file(text: str) -> Path:
 def common_arguments(parser: argparse.ArgumentParser) -> None:
     add_connection_arguments(parser)
     add_spark_argument(parser)
+    parser.add_argument(
+        "--timings",
+        action="store_true",
+        help="print on stderr where the seconds went: process start, checks, Spark start, "
+        "each Spark job, output",
+    )
     parser.add_argument(
         "--reader-schema",
         type=Path,
@@ -124,48 +131,53 @@ def start_spark(master: str) -> SparkSession:
         raise ConsumerError(str(error)) from None
 
 
-def report_output(args: argparse.Namespace, settings: ConnectionSettings) -> str:
+def report_output(args: argparse.Namespace, settings: ConnectionSettings, timings: Timings) -> str:
     options = ConsumerOptions(
         z_threshold=args.z_threshold,
         reader_schema_file=args.reader_schema,
         min_partitions=args.min_partitions,
         histogram_bins=HISTOGRAM_BINS if args.plot else 0,
     )
-    topic = check_sources(settings, options)  # before Spark starts: fails in seconds
-    report = (
-        empty_report(settings, options)
-        if topic.contract is None
-        else report_on(start_spark(args.master), settings, options, topic, topic.contract)
-    )
-    if args.plot:
-        from consumer.views.plot import plot_report  # matplotlib only when asked for
+    with timings.phase("checks before Spark (broker, topic offsets, registry)"):
+        topic = check_sources(settings, options)  # before Spark starts: fails in seconds
+    if topic.contract is None:
+        report = empty_report(settings, options)
+    else:
+        with timings.phase("Spark session start"):
+            spark = start_spark(args.master)
+        report = report_on(spark, settings, options, topic, topic.contract, timings)
+    with timings.phase("render (plot if asked, text or JSON)"):
+        if args.plot:
+            from consumer.views.plot import plot_report  # matplotlib only when asked for
 
-        try:
-            plot_report(report, args.plot)
-        except OSError as error:
-            raise ConsumerError(f"cannot write {args.plot}: {error.strerror}") from None
-    if args.format == "json":
-        from consumer.views.json import render_json
+            try:
+                plot_report(report, args.plot)
+            except OSError as error:
+                raise ConsumerError(f"cannot write {args.plot}: {error.strerror}") from None
+        if args.format == "json":
+            from consumer.views.json import render_json
 
-        return render_json(report)
-    from consumer.views.text import render_text
+            return render_json(report)
+        from consumer.views.text import render_text
 
-    return render_text(report)
+        return render_text(report)
 
 
-def records_output(args: argparse.Namespace, settings: ConnectionSettings) -> str:
+def records_output(args: argparse.Namespace, settings: ConnectionSettings, timings: Timings) -> str:
     options = RecordsOptions(
         limit=args.limit,
         from_offset=args.from_offset,
         partition=args.partition,
         reader_schema_file=args.reader_schema,
     )
-    plan = plan_records(settings, options)  # before Spark starts: fails in seconds
-    records = (
-        read_records(start_spark(args.master), settings, plan, options.limit)
-        if plan.contract is not None
-        else []
-    )
+    with timings.phase("checks before Spark (broker, topic offsets, registry)"):
+        plan = plan_records(settings, options)  # before Spark starts: fails in seconds
+    records = []
+    if plan.contract is not None:
+        with timings.phase("Spark session start"):
+            spark = start_spark(args.master)
+        with timings.phase("job: read records"):
+            records = read_records(spark, settings, plan, options.limit)
     if args.format == "jsonl":
         from consumer.views.json import render_records_jsonl
 
@@ -176,9 +188,10 @@ def records_output(args: argparse.Namespace, settings: ConnectionSettings) -> st
 
 
 def main(argv: list[str] | None = None) -> int:
+    timings = Timings()
     quiet_interrupts()
     argv = sys.argv[1:] if argv is None else argv
-    output: Callable[[argparse.Namespace, ConnectionSettings], str]
+    output: Callable[[argparse.Namespace, ConnectionSettings, Timings], str]
     if argv[:1] == [RECORDS_COMMAND]:
         parser, argv, output = records_parser(), argv[1:], records_output
     else:
@@ -192,8 +205,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(mismatch)
     if output is report_output and args.follow:
         return run_follow(args, settings, start_spark)
+    timings.mark("process start to arguments parsed (interpreter, imports)")
     try:
-        text = output(args, settings)
+        text = output(args, settings, timings)
     except ConsumerError as error:
         one_line = " ".join(str(error).split())  # registry and Spark messages may span lines
         print(f"consumer: error: {one_line}", file=sys.stderr)
@@ -203,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     try:
         print(text, flush=True)
+        if args.timings:
+            print(timings.render(), file=sys.stderr, flush=True)
     except BrokenPipeError:  # stdout closed early (e.g. `| head -1`): nobody reads the rest
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return BROKEN_PIPE_EXIT

@@ -36,6 +36,7 @@ from consumer.statistics import (
     record_summary,
     statistics_frame,
 )
+from consumer.timings import Timings
 from consumer.writer_schemas import ReaderSchema, WriterSchemas
 
 UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -48,6 +49,8 @@ class AnalysisOptions:
     z_threshold: float
     histogram_bins: int = 0  # > 0 when a plot is asked for
     examples_per_reason: int = 3
+    #: Cache the decoded records in memory (a small topic) rather than on local disk.
+    cache_in_memory: bool = False
 
 
 @dataclass(frozen=True)
@@ -83,14 +86,18 @@ def summarise(decoded: DataFrame) -> Summary:
     return Summary(dict(counts), dict(schema_ids), statistics)
 
 
-def cached_records(records: DataFrame, writers: Mapping[int, str], reader_schema: str) -> DataFrame:
-    """The decoded records, to be cached on local disk by the first job that reads them.
+def cached_records(
+    records: DataFrame, writers: Mapping[int, str], reader_schema: str, in_memory: bool
+) -> DataFrame:
+    """The decoded records, to be cached by the first job that reads them.
 
     The cache spares the outlier job a second read of Kafka (at 10M events the read is
-    most of a pass). On disk, not in memory, so the driver's memory does not grow with
-    the topic (in local mode the executors live in the driver's JVM).
+    most of a pass). A large topic's go to local disk, not memory, so the driver's memory
+    does not grow with the topic (in local mode the executors live in the driver's JVM);
+    a small topic's stay in memory, sparing the disk writes and reads.
     """
-    return decoded_records(records, writers, reader_schema).persist(StorageLevel.DISK_ONLY)
+    level = StorageLevel.MEMORY_ONLY if in_memory else StorageLevel.DISK_ONLY
+    return decoded_records(records, writers, reader_schema).persist(level)
 
 
 def analyse(
@@ -99,27 +106,39 @@ def analyse(
     writers: WriterSchemas,
     reader: ReaderSchema,
     options: AnalysisOptions,
+    timings: Timings | None = None,
 ) -> Report:
     """The report for records (a Kafka batch DataFrame), decoded with the writer schemas
-    known so far and with the ones the registry has for the ids the records bring."""
-    decoded = cached_records(records, writers.known, reader.schema)
+    known so far and with the ones the registry has for the ids the records bring.
+    Each job is timed as a phase of timings (if given)."""
+    if timings is None:
+        timings = Timings()
+    with timings.phase("plan: decode (from_avro per writer schema) and cache"):
+        decoded = cached_records(records, writers.known, reader.schema, options.cache_in_memory)
     try:
-        summary = summarise(decoded)
+        with timings.phase("job: summary (read Kafka, decode, cache, aggregate)"):
+            summary = summarise(decoded)
         if writers.add_ids(summary.schema_ids.get(UNKNOWN_SCHEMA_ID, set())):
             decoded.unpersist()
-            decoded = cached_records(records, writers.known, reader.schema)
-            summary = summarise(decoded)
+            decoded = cached_records(records, writers.known, reader.schema, options.cache_in_memory)
+            with timings.phase("job: summary again, with the ids found"):
+                summary = summarise(decoded)
         events = decoded.where(F.col("reason").isNull())
         statistics = statistics_frame(decoded.sparkSession, summary.statistics)
-        outlier_list = collect_outliers(events, statistics, options.z_threshold)
-        undecodable = undecodable_records(
-            decoded, summary.reason_counts, options.examples_per_reason
-        )
-        histograms = (
-            collect_histograms(events, statistics, summary.statistics, options.histogram_bins)
-            if options.histogram_bins
-            else []
-        )
+        with timings.phase("job: outliers (from the cache)"):
+            outlier_list = collect_outliers(events, statistics, options.z_threshold)
+        undecodable: list[Undecodable] = []
+        if any(reason is not None for reason in summary.reason_counts):
+            with timings.phase("job: first records of each undecodable reason"):
+                undecodable = undecodable_records(
+                    decoded, summary.reason_counts, options.examples_per_reason
+                )
+        histograms: list[Histogram] = []
+        if options.histogram_bins:
+            with timings.phase("job: histograms (for the plot)"):
+                histograms = collect_histograms(
+                    events, statistics, summary.statistics, options.histogram_bins
+                )
     finally:
         decoded.unpersist()
     return Report(

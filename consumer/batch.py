@@ -15,7 +15,8 @@ from connection.settings import ConnectionSettings
 from consumer.analysis import AnalysisOptions, analyse
 from consumer.errors import ConsumerError
 from consumer.report import Report
-from consumer.source import check_topic, partition_offsets, read_topic
+from consumer.source import OffsetRange, check_topic, partition_offsets, read_topic
+from consumer.timings import Timings
 from consumer.writer_schemas import (
     ReaderSchema,
     SubjectNotRegistered,
@@ -83,27 +84,44 @@ def spark_errors(error: Exception) -> ConsumerError:
 
 @dataclass(frozen=True)
 class CheckedTopic:
-    """What is known before Spark starts: the topic's partitions and how to read it (None
-    for a topic without records and without a registered subject: nothing to decode)."""
+    """What is known before Spark starts: the topic's partitions, their offsets, and how
+    to read it (None for a topic without records and without a registered subject:
+    nothing to decode)."""
 
     partitions: int
+    offsets: dict[int, OffsetRange]
     contract: Contract | None
+
+    @property
+    def records(self) -> int:
+        """The records in the offset ranges (at most: transaction markers take offsets)."""
+        return sum(r.latest - r.earliest for r in self.offsets.values())
+
+    @property
+    def small(self) -> bool:
+        """Small enough to cache in memory and to aggregate in one shuffle partition."""
+        return self.records <= DEFAULTS.small_topic_records
 
 
 def check_sources(settings: ConnectionSettings, options: ConsumerOptions) -> CheckedTopic:
     """Broker, topic and registry, checked without Spark, so a missing topic or an
     unreachable service fails in seconds with one line; ConsumerError when one fails."""
     partitions = check_topic(settings)
+    offsets = partition_offsets(settings, partitions)
     try:
-        return CheckedTopic(partitions, topic_contract(settings, options.reader_schema_file))
+        contract = topic_contract(settings, options.reader_schema_file)
     except SubjectNotRegistered:
         # A topic nobody has written to yet has no contract either: nothing to decode.
-        offsets = partition_offsets(settings, partitions)
         if all(r.earliest == r.latest for r in offsets.values()):
-            return CheckedTopic(partitions, None)
+            return CheckedTopic(partitions, offsets, None)
         raise
     except RegistryFailure as error:
         raise ConsumerError(str(error)) from None
+    return CheckedTopic(partitions, offsets, contract)
+
+
+#: Spark's setting for the partitions of a shuffle (here: the aggregations' exchanges).
+SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"
 
 
 def report_on(
@@ -112,27 +130,50 @@ def report_on(
     options: ConsumerOptions,
     topic: CheckedTopic,
     contract: Contract,
+    timings: Timings | None = None,
 ) -> Report:
     """The report on the checked topic's records, read with contract; ConsumerError on
-    any failure."""
-    min_partitions = options.min_partitions or max(
-        topic.partitions, spark.sparkContext.defaultParallelism
+    any failure.
+
+    A small topic is read with one task per Kafka partition (splitting it more costs more
+    in tasks than it saves), cached in memory and aggregated in one shuffle partition
+    (set for these jobs only, then restored).
+    """
+    if timings is None:
+        timings = Timings()
+    min_partitions = options.min_partitions or (
+        topic.partitions
+        if topic.small
+        else max(topic.partitions, spark.sparkContext.defaultParallelism)
     )
     analysis = AnalysisOptions(
-        z_threshold=options.z_threshold, histogram_bins=options.histogram_bins
+        z_threshold=options.z_threshold,
+        histogram_bins=options.histogram_bins,
+        cache_in_memory=topic.small,
     )
+    shuffle_partitions = spark.conf.get(SHUFFLE_PARTITIONS)
     try:
+        if topic.small:
+            spark.conf.set(SHUFFLE_PARTITIONS, "1")
+        with timings.phase("Kafka source (Spark looks up the topic's offsets)"):
+            records = read_topic(spark, settings, min_partitions)
         return analyse(
-            read_topic(spark, settings, min_partitions),
+            records,
             settings.topic,
             contract.writers,
             contract.reader,
             analysis,
+            timings,
         )
     except RegistryFailure as error:
         raise ConsumerError(str(error)) from None
     except (PySparkException, Py4JError) as error:
         raise spark_errors(error) from None
+    finally:
+        if shuffle_partitions is None:
+            spark.conf.unset(SHUFFLE_PARTITIONS)
+        else:
+            spark.conf.set(SHUFFLE_PARTITIONS, shuffle_partitions)
 
 
 def consume(spark: SparkSession, settings: ConnectionSettings, options: ConsumerOptions) -> Report:

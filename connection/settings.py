@@ -199,12 +199,18 @@ class SparkSettings:
     master: str
     connector_jars_dir: Path
     driver_host: str
+    #: The driver JVM's class-data archive for this install (connection.class_data), used
+    #: once it is made; None: never (switched off, or the Java runtime is unknown).
+    class_data_archive: Path | None = None
 
 
 def spark_settings_from_env(master: str, env: Mapping[str, str] | None = None) -> SparkSettings:
     """master with SPARK_CONNECTOR_JARS_DIR (default: the local stack's cache for this
-    pyspark version) and SPARK_LOCAL_IP (default loopback) of env (default os.environ)."""
+    pyspark version), SPARK_LOCAL_IP (default loopback) and SPARK_CLASS_DATA_SHARING
+    (default on) of env (default os.environ)."""
     import pyspark  # only the consumer needs it
+
+    from connection.class_data import archive_for
 
     env = os.environ if env is None else env
     jars_dir = env.get("SPARK_CONNECTOR_JARS_DIR") or str(
@@ -214,6 +220,7 @@ def spark_settings_from_env(master: str, env: Mapping[str, str] | None = None) -
         master=master,
         connector_jars_dir=Path(jars_dir),
         driver_host=env.get("SPARK_LOCAL_IP") or LOOPBACK,
+        class_data_archive=archive_for(Path(jars_dir), env),
     )
 
 

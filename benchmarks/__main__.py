@@ -21,6 +21,9 @@ QUICK = BenchOptions(
     cli_repeats=1,
     variant_events=100_000,
     profile_events=100_000,
+    start_repeats=3,
+    ratio_repeats=2,
+    ratio_producer_events=100_000,
     quick=True,
 )
 
@@ -55,6 +58,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=non_negative_int,
         help=f"events for the producer profile, 0 to skip (default {defaults.profile_events})",
     )
+    parser.add_argument(
+        "--start-repeats",
+        type=positive_int,
+        help=f"start-up pairs (bare start, ours) of the ratio table (default "
+        f"{defaults.start_repeats})",
+    )
+    parser.add_argument(
+        "--ratio-repeats",
+        type=positive_int,
+        help=f"throughput pairs (limit, ours) of the ratio table (default "
+        f"{defaults.ratio_repeats})",
+    )
+    parser.add_argument(
+        "--ratio-producer-events",
+        type=positive_int,
+        help=f"events of the producer's ratio row (default {defaults.ratio_producer_events})",
+    )
     parser.add_argument("--output", type=Path, default=REPO_ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--chart", type=Path, default=REPO_ROOT / "docs" / "benchmarks.png")
     return parser.parse_args(argv)
@@ -72,6 +92,9 @@ def bench_options(args: argparse.Namespace) -> BenchOptions:
             "cli_repeats",
             "variant_events",
             "profile_events",
+            "start_repeats",
+            "ratio_repeats",
+            "ratio_producer_events",
         )
         if getattr(args, name) is not None
     }

@@ -51,7 +51,18 @@ def consumer_command(settings: ConnectionSettings) -> list[str]:
         settings.registry.url,
         "--topic",
         settings.topic,
+        "--timings",
     ]
+
+
+def timings_from(stderr: str) -> tuple[tuple[str, float], ...]:
+    """The (phase, seconds) of the consumer's --timings lines on stderr."""
+    phases = []
+    for line in stderr.splitlines():
+        if line.startswith("timings: ") and line.endswith(" s"):
+            name, _, seconds = line[len("timings: ") : -len(" s")].rstrip().rpartition(" ")
+            phases.append((name.strip(), float(seconds)))
+    return tuple(phases)
 
 
 def run_consumer_cli(settings: ConnectionSettings, expected_events: int) -> ConsumerCliRun:
@@ -94,4 +105,5 @@ def run_consumer_cli(settings: ConnectionSettings, expected_events: int) -> Cons
         peak_rss_bytes=sampler.peak.tree,
         peak_python_rss_bytes=sampler.peak.root,
         load=load_average(),
+        phases=timings_from(stderr),
     )

@@ -63,6 +63,14 @@ def run_to_noop(frame: DataFrame) -> float:
     return time.perf_counter() - started
 
 
+def read_alone_seconds(
+    spark: SparkSession, settings: ConnectionSettings, min_partitions: int
+) -> float:
+    """Seconds of Spark's Kafka source reading the whole topic, nothing decoded: the
+    consumer's limit (the same read consume() starts with)."""
+    return run_to_noop(read_topic(spark, settings, min_partitions))
+
+
 def stage_breakdown(
     spark: SparkSession, settings: ConnectionSettings, events: int, min_partitions: int
 ) -> list[StageTiming]:

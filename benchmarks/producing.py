@@ -99,13 +99,18 @@ def generator_rate(plan: GeneratorPlan) -> float:
     return plan.count / (time.perf_counter() - started)
 
 
-def client_rate(settings: ConnectionSettings, plan: GeneratorPlan, warm_up_topic: str) -> float:
+def client_rate(
+    settings: ConnectionSettings,
+    plan: GeneratorPlan,
+    warm_up_topic: str,
+    compression: str = DEFAULT_COMPRESSION,
+) -> float:
     """Events per second of ours' send loop and Kafka client alone: the plan's first event
     plan.count times, serialized once (no generation, no serialization in the loop)."""
     first = next(generate_records(plan))
     key = FramedAvroSerializer(0, KEY_SCHEMA)(first["symbol"])
     value = FramedAvroSerializer(0, value_schema(plan))(first)
-    producer = Producer(producer_config(settings, DELIVERY_TIMEOUT_S))
+    producer = Producer(producer_config(settings, DELIVERY_TIMEOUT_S, compression))
     warm_up(producer, warm_up_topic)
     started = time.perf_counter()
     report = send_events(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Sequence
 
 from benchmarks.results import (
     NAIVE_AVRO_BASELINE,
     PLAIN_PYTHON,
+    TIME,
     BenchResults,
+    LimitRatio,
     Profile,
     ProfileLine,
 )
@@ -42,6 +45,66 @@ def machine_section(results: BenchResults) -> str:
         *machine.versions.values(),
     ]
     return "## Machine and versions\n\n" + table(headers, [row])
+
+
+def figure_text(ratio: LimitRatio, seconds: list[float]) -> str:
+    """The median of a side's runs: seconds (a time), or events/s (a rate)."""
+    median = statistics.median(seconds)
+    return f"{median:.2f} s" if ratio.kind == TIME else f"{ratio.events / median:,.0f} ev/s"
+
+
+def ratio_row(ratio: LimitRatio) -> list[str]:
+    ratios = ratio.ratios()
+    bound = "<=" if ratio.kind == TIME else ">="
+    return [
+        ratio.figure,
+        figure_text(ratio, [run.ours_seconds for run in ratio.runs]),
+        ratio.limit,
+        figure_text(ratio, [run.limit_seconds for run in ratio.runs]),
+        f"{ratios[0]:.2f}x / {statistics.median(ratios):.2f}x / {ratios[-1]:.2f}x",
+        f"{bound} {ratio.target:.2f}x: {'met' if ratio.met() else '**not met**'}",
+        f"{min(r.load for r in ratio.runs):.1f}-{max(r.load for r in ratio.runs):.1f}",
+        str(len(ratio.runs)),
+    ]
+
+
+def limits_section(results: BenchResults) -> str:
+    rows = [ratio_row(ratio) for ratio in results.limits if ratio.runs]
+    headers = [
+        "figure",
+        "ours (median)",
+        "its limit, same run",
+        "limit (median)",
+        "ratio min / median / max",
+        "target",
+        "load",
+        "pairs",
+    ]
+    return (
+        "## Ratio to the machine's limits, measured in the same run\n\n"
+        "Each pair runs the limit, then ours, on the same events; the ratio is taken per "
+        "pair (time: ours / limit; rate: ours' events/s / the limit's). The machine is "
+        f"shared: the load column is the 1-minute load average over the pairs "
+        f"({results.machine.cores} cores).\n\n" + table(headers, rows)
+    )
+
+
+def phases_section(results: BenchResults) -> str:
+    """Where the report's seconds go: the --timings of its median run."""
+    if not results.consumer_cli:
+        return ""
+    report_events = results.consumer_cli[0].events  # the report's runs come first
+    runs = [r for r in results.consumer_cli if r.events == report_events and r.phases]
+    if not runs:
+        return ""
+    run = sorted(runs, key=lambda r: r.exit_seconds)[len(runs) // 2]
+    rows = [[name, f"{seconds:.2f}"] for name, seconds in run.phases]
+    exit_seconds = run.exit_seconds - run.report_seconds
+    rows.append(["exit (after the report: Python, then Spark's JVM)", f"{exit_seconds:.2f}"])
+    return (
+        f"## Where the {run.events:,}-event report's seconds go (`--timings`, median run)\n\n"
+        + table(["phase", "seconds"], rows)
+    )
 
 
 def targets_section(results: BenchResults) -> str:
@@ -232,6 +295,8 @@ def render_markdown(results: BenchResults, chart_name: str) -> str:
     )
     sections = [
         header,
+        limits_section(results),
+        phases_section(results),
         machine_section(results),
         targets_section(results),
         producer_section(results),
@@ -242,4 +307,4 @@ def render_markdown(results: BenchResults, chart_name: str) -> str:
         *(profile_section(profile) for profile in results.profiles),
         METHOD.strip(),
     ]
-    return "\n\n".join(sections) + "\n"
+    return "\n\n".join(section for section in sections if section) + "\n"

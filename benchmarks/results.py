@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass, field
 
 from benchmarks.machine import Machine
@@ -17,6 +18,7 @@ PRODUCER_WAYS = (JSON_BASELINE, NAIVE_AVRO_BASELINE, OURS, OURS_UNCOMPRESSED)
 
 # Consumer ways.
 SPARK_CONSUMER = "ours: consumer.run.consume (in-process, warm)"
+KAFKA_READ_LIMIT = "limit: Spark's Kafka source alone, noop sink (in-process, warm)"
 PLAIN_PYTHON = "baseline: confluent-kafka + AvroDeserializer + statistics"
 
 
@@ -48,6 +50,7 @@ class ConsumerCliRun:
     peak_rss_bytes: int  # the process tree (Python + JVM), sampled
     peak_python_rss_bytes: int  # the Python process alone
     load: float
+    phases: tuple[tuple[str, float], ...] = ()  # its --timings: (phase, seconds)
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,46 @@ class Profile:
     lines: list[ProfileLine]  # the functions with most self time
 
 
+#: How a figure compares with its limit: seconds (ours / limit, 1.0 at best) or a rate
+#: (ours' events/s over the limit's, 1.0 at best).
+TIME = "time"
+RATE = "rate"
+
+
+@dataclass(frozen=True)
+class PairedRun:
+    """One repeat: the limit's run, then ours right after it, on the same events."""
+
+    limit_seconds: float
+    ours_seconds: float
+    load: float  # 1-minute load average after the pair
+
+    def ratio(self, kind: str) -> float:
+        """ours / limit in seconds (TIME), or ours' rate / the limit's (RATE)."""
+        if kind == TIME:
+            return self.ours_seconds / self.limit_seconds
+        return self.limit_seconds / self.ours_seconds
+
+
+@dataclass(frozen=True)
+class LimitRatio:
+    """A figure of ours against its limit, measured interleaved in the same run."""
+
+    figure: str
+    limit: str
+    events: int
+    kind: str  # TIME or RATE
+    target: float  # TIME: at most this ratio; RATE: at least
+    runs: list[PairedRun]
+
+    def ratios(self) -> list[float]:
+        return sorted(run.ratio(self.kind) for run in self.runs)
+
+    def met(self) -> bool:
+        median = statistics.median(self.ratios())
+        return median <= self.target if self.kind == TIME else median >= self.target
+
+
 @dataclass
 class BenchResults:
     machine: Machine
@@ -113,6 +156,7 @@ class BenchResults:
     client_events_per_s: float = 0.0  # the Kafka client's produce loop alone: another ceiling
     default_min_partitions: int = 0
     default_shuffle_partitions: int = 0
+    limits: list[LimitRatio] = field(default_factory=list)  # the ratio table, in order
 
     def producer_run(self, way: str, events: int) -> ProducerRun | None:
         return next((r for r in self.producer if r.way == way and r.events == events), None)

@@ -8,6 +8,7 @@ from functools import partial
 
 from benchmarks.consumer_cli import run_consumer_cli
 from benchmarks.follow import FollowBenchmark, describe, follow_benchmarks
+from benchmarks.limits import consumer_ratio, ensure_class_data, producer_ratio, start_up_ratios
 from benchmarks.machine import describe_machine, load_average
 from benchmarks.producing import (
     benchmark_plan,
@@ -19,7 +20,13 @@ from benchmarks.producing import (
 )
 from benchmarks.profiling import profile
 from benchmarks.python_consumer import time_plain_python
-from benchmarks.results import NAIVE_AVRO_BASELINE, OURS, PRODUCER_WAYS, BenchResults
+from benchmarks.results import (
+    NAIVE_AVRO_BASELINE,
+    OURS,
+    PRODUCER_WAYS,
+    BenchResults,
+    LimitRatio,
+)
 from benchmarks.spark_probe import SparkProbeRequest, run_spark_probe
 from benchmarks.topics import RunTopics
 from connection.defaults import DEFAULTS
@@ -30,10 +37,13 @@ from connection.settings import ConnectionSettings
 class BenchOptions:
     producer_events: tuple[int, ...] = (5_000, 100_000, 1_000_000)
     report_events: int = DEFAULTS.event_count
-    consumer_events: tuple[int, ...] = (1_000_000, 10_000_000)
+    consumer_events: tuple[int, ...] = (1_000, 100_000, 1_000_000, 10_000_000)
     cli_repeats: int = 3
     variant_events: int = 1_000_000  # 0: skip the Spark settings grid
     profile_events: int = 100_000  # 0: skip the profile
+    start_repeats: int = 5  # start-up pairs (bare start, ours) for the ratio table
+    ratio_repeats: int = 3  # throughput pairs (limit, ours) for the ratio table
+    ratio_producer_events: int = 300_000
     quick: bool = False
 
 
@@ -52,16 +62,39 @@ class Bench:
         self.follow_runs: list[FollowBenchmark] = []  # not in the rendered report yet
 
     def run(self) -> BenchResults:
+        progress(ensure_class_data())  # the limit is the start the JVM allows
         try:
             self.producers()
             self.profiles()
+            archive = self.start_up_limit()
+            self.producer_limit()
             self.consumer_cli()
             self.consumer_in_process()
+            self.results.limits.append(archive)  # what the archive saves: last row
             self.plain_python()
             self.follow()
         finally:
             self.topics.remove_all()
         return self.results
+
+    def start_up_limit(self) -> LimitRatio:
+        """The start-up row of the ratio table; returns the class-data row (shown last)."""
+        count = self.options.report_events
+        ours, archive = start_up_ratios(
+            self.topic_with(count), count, self.options.start_repeats, progress
+        )
+        self.results.limits.append(ours)
+        return archive
+
+    def producer_limit(self) -> None:
+        self.results.limits.append(
+            producer_ratio(
+                self.topics,
+                self.options.ratio_producer_events,
+                self.options.ratio_repeats,
+                progress,
+            )
+        )
 
     def producers(self) -> None:
         for count in self.options.producer_events:
@@ -132,8 +165,10 @@ class Bench:
                 warm_up_counts=warm_up_counts,
                 counts=counts,
                 variant_count=variant_count,
+                ratio_repeats=self.options.ratio_repeats,
             )
         )
+        self.results.limits.append(consumer_ratio(max(counts), probe.read_limit))
         self.results.consumer.extend(probe.consumer)
         self.results.stages = probe.stages
         self.results.variants = probe.variants

@@ -15,9 +15,20 @@ import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
 
-from benchmarks.consumer_spark import stage_breakdown, time_consume, time_variant
+from benchmarks.consumer_spark import (
+    read_alone_seconds,
+    stage_breakdown,
+    time_consume,
+    time_variant,
+)
 from benchmarks.machine import load_average
-from benchmarks.results import ConsumerRun, SparkVariant, StageTiming
+from benchmarks.results import (
+    KAFKA_READ_LIMIT,
+    ConsumerRun,
+    PairedRun,
+    SparkVariant,
+    StageTiming,
+)
 from benchmarks.topics import PARTITIONS
 from connection.defaults import DEFAULTS
 from connection.paths import REPO_ROOT
@@ -33,6 +44,7 @@ class SparkProbeRequest:
     warm_up_counts: list[int]
     counts: list[int]
     variant_count: int  # 0: no settings grid
+    ratio_repeats: int = 0  # pairs (Kafka read alone, consume()) at the largest count
 
 
 @dataclass
@@ -42,6 +54,7 @@ class SparkProbeResult:
     variants: list[SparkVariant] = field(default_factory=list)
     default_min_partitions: int = 0
     default_shuffle_partitions: int = 0
+    read_limit: list[PairedRun] = field(default_factory=list)
 
     @classmethod
     def from_json(cls, text: str) -> SparkProbeResult:
@@ -52,6 +65,7 @@ class SparkProbeResult:
             variants=[SparkVariant(**variant) for variant in data["variants"]],
             default_min_partitions=data["default_min_partitions"],
             default_shuffle_partitions=data["default_shuffle_partitions"],
+            read_limit=[PairedRun(**run) for run in data["read_limit"]],
         )
 
 
@@ -74,11 +88,18 @@ def probe(request: SparkProbeRequest) -> SparkProbeResult:
     cores = spark.sparkContext.defaultParallelism
     result.default_min_partitions = max(PARTITIONS, cores)  # as consume() chooses
     result.default_shuffle_partitions = int(spark.conf.get("spark.sql.shuffle.partitions") or 0)
-    for count in request.counts:
+    for count in request.counts:  # the limit, then ours, at each size
+        seconds = read_alone_seconds(spark, topic(count), result.default_min_partitions)
+        result.consumer.append(ConsumerRun(KAFKA_READ_LIMIT, count, seconds, load_average()))
         run = time_consume(spark, topic(count), count)
         progress(f"consume() {count:,}: {run.records_per_s:,.0f} rec/s")
         result.consumer.append(run)
     largest = max(request.counts)
+    for _ in range(request.ratio_repeats):  # interleaved: the limit, then ours
+        limit = read_alone_seconds(spark, topic(largest), result.default_min_partitions)
+        ours = time_consume(spark, topic(largest), largest).seconds
+        result.read_limit.append(PairedRun(limit, ours, load_average()))
+        progress(f"Kafka read alone {limit:.1f} s, consume() {ours:.1f} s at {largest:,}")
     result.stages = stage_breakdown(spark, topic(largest), largest, result.default_min_partitions)
     progress(f"stage breakdown at {largest:,}")
     if request.variant_count:

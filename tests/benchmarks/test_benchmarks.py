@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.__main__ import bench_options, parse_args
+from benchmarks.consumer_cli import timings_from
 from benchmarks.machine import Machine, cpu_model, total_ram_gib
 from benchmarks.memory import descendants, parent_pids, rss_bytes
 from benchmarks.producing import SMALL_RUN_EVENTS, repeats_for
@@ -18,10 +19,14 @@ from benchmarks.results import (
     NAIVE_AVRO_BASELINE,
     OURS,
     PLAIN_PYTHON,
+    RATE,
     SPARK_CONSUMER,
+    TIME,
     BenchResults,
     ConsumerCliRun,
     ConsumerRun,
+    LimitRatio,
+    PairedRun,
     ProducerRun,
     SparkVariant,
     StageTiming,
@@ -168,5 +173,33 @@ def test_spark_probe_result_survives_the_trip_through_json() -> None:
         variants=[SparkVariant(2, 4, 1_000, 1.25)],
         default_min_partitions=3,
         default_shuffle_partitions=4,
+        read_limit=[PairedRun(1.0, 1.25, 0.5)],
     )
     assert SparkProbeResult.from_json(json.dumps(asdict(result))) == result
+
+
+def test_ratios_are_taken_per_pair_as_time_or_rate() -> None:
+    start = LimitRatio("ours", "bare", 5_000, TIME, 1.15, [PairedRun(6.0, 9.0, 1.0)])
+    produce = LimitRatio("ours", "raw", 300_000, RATE, 0.6, [PairedRun(0.3, 1.0, 1.0)])
+    assert start.ratios() == [1.5] and not start.met()
+    assert produce.ratios() == [0.3] and not produce.met()
+    assert LimitRatio("a", "b", 1, RATE, 0.25, [PairedRun(0.3, 1.0, 1.0)]).met()
+
+
+def test_the_ratio_table_comes_first_with_min_median_max() -> None:
+    results = results_meeting_every_target()
+    runs = [PairedRun(6.0, 6.6, 1.0), PairedRun(6.0, 9.0, 3.0), PairedRun(5.0, 5.5, 2.0)]
+    results.limits = [LimitRatio("5k report", "bare start", 5_000, TIME, 1.15, runs)]
+    text = render_markdown(results, "benchmarks.png")
+    assert text.index("## Ratio to the machine's limits") < text.index("## Machine and versions")
+    row = next(line for line in text.splitlines() if line.startswith("| 5k report |"))
+    assert "1.10x / 1.10x / 1.50x" in row
+    assert "<= 1.15x: met" in row
+    assert "1.0-3.0" in row
+
+
+def test_consumer_timings_are_read_from_its_stderr() -> None:
+    stderr = (
+        "WARNING: x\ntimings: Spark session start     4.250 s\ntimings: job: summary  1.000 s\n"
+    )
+    assert timings_from(stderr) == (("Spark session start", 4.25), ("job: summary", 1.0))

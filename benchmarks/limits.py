@@ -1,0 +1,153 @@
+"""Each headline figure against its limit on this machine, measured in the same run.
+
+The machine is shared, so an absolute time says little; a ratio to a limit measured right
+before, on the same events, says how far from the machine's best a figure is. Every
+repeat runs the limit, then ours (interleaved), and the ratio table shows min / median /
+max of the per-repeat ratios.
+
+- start-up: `python -m consumer` on the report topic, whole process, against a bare
+  PySpark process (the session as connection.spark builds it, `spark.range(1).count()`,
+  stop); both with the class-data archive, and the bare start without it too.
+- producer: ours uncompressed against the same client settings sending one pre-encoded
+  event in a loop (benchmarks.producing.client_rate).
+- consumer: consume() against Spark's Kafka source alone, read to the noop sink
+  (benchmarks.spark_probe, in its warm session).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+from benchmarks.consumer_cli import run_consumer_cli
+from benchmarks.machine import load_average
+from benchmarks.producing import benchmark_plan, client_rate, produce_way
+from benchmarks.results import OURS_UNCOMPRESSED, RATE, TIME, LimitRatio, PairedRun
+from benchmarks.topics import RunTopics
+from connection.class_data import ENV_SWITCH, make_archive
+from connection.defaults import DEFAULTS
+from connection.paths import REPO_ROOT
+from connection.settings import ConnectionSettings, spark_settings_from_env
+
+START_UP_TARGET = 1.15  # ours at most this many times the bare start
+PRODUCER_TARGET = 0.6  # ours at least this share of the raw produce rate
+CONSUMER_TARGET = 0.75  # ours at least this share of Spark's Kafka read rate
+
+BARE_SESSION = f"""
+from connection.settings import spark_settings_from_env
+from connection.spark import build_spark_session
+spark = build_spark_session(spark_settings_from_env({DEFAULTS.spark_master!r}))
+spark.range(1).count()
+spark.stop()
+"""
+
+
+class BareStartFailed(RuntimeError):
+    """The bare PySpark process exited with an error."""
+
+
+def ensure_class_data() -> str:
+    """Make the install's class-data archive if missing; what happened, for the log."""
+    archive = spark_settings_from_env(DEFAULTS.spark_master).class_data_archive
+    if archive is None:
+        return "class-data archive: none for this Java runtime"
+    made_before = archive.is_file()
+    if made_before or make_archive(archive):
+        return f"class-data archive {archive.name} ({'reused' if made_before else 'made'})"
+    return "class-data archive: could not be made (starts run without)"
+
+
+def bare_start_seconds(class_data: bool) -> float:
+    """Wall seconds of a bare PySpark process, from its start to its exit."""
+    env = {**os.environ, ENV_SWITCH: "on" if class_data else "off"}
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-c", BARE_SESSION],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        check=False,
+    )
+    seconds = time.perf_counter() - started
+    if result.returncode != 0:
+        raise BareStartFailed(result.stderr.decode(errors="replace")[-2000:])
+    return seconds
+
+
+def start_up_ratios(
+    report: ConnectionSettings, events: int, repeats: int, progress: Callable[[str], None]
+) -> tuple[LimitRatio, LimitRatio]:
+    """Ours (`python -m consumer`, process start to exit) against the bare start, and the
+    bare start with the class-data archive against the bare start without it."""
+    ours_runs, archive_runs = [], []
+    for _ in range(repeats):
+        without = bare_start_seconds(class_data=False)
+        bare = bare_start_seconds(class_data=True)
+        ours = run_consumer_cli(report, events).exit_seconds
+        load = load_average()
+        ours_runs.append(PairedRun(bare, ours, load))
+        archive_runs.append(PairedRun(without, bare, load))
+        progress(f"start: bare {without:.1f} s, with archive {bare:.1f} s, ours {ours:.1f} s")
+    return (
+        LimitRatio(
+            f"`python -m consumer`, {events:,}-event report, process start to exit",
+            "bare PySpark process: session, `spark.range(1).count()`, stop",
+            events,
+            TIME,
+            START_UP_TARGET,
+            ours_runs,
+        ),
+        LimitRatio(
+            "bare PySpark process with the class-data archive",
+            "the same without it",
+            0,
+            TIME,
+            1.0,
+            archive_runs,
+        ),
+    )
+
+
+def producer_ratio(
+    topics: RunTopics, events: int, repeats: int, progress: Callable[[str], None]
+) -> LimitRatio:
+    """Ours uncompressed against one pre-encoded event sent in a loop, same client config."""
+    plan = benchmark_plan(events)
+    warm_up = topics.warm_up_topic()
+    runs = []
+    for _ in range(repeats):
+        raw = topics.fresh("raw-produce", events)
+        topics.create(raw)
+        limit_seconds = events / client_rate(raw, plan, warm_up, compression="none")
+        ours = topics.fresh("ours-ratio", events)
+        topics.create(ours)
+        ours_seconds = produce_way(OURS_UNCOMPRESSED, ours, plan, warm_up)
+        runs.append(PairedRun(limit_seconds, ours_seconds, load_average()))
+        progress(
+            f"produce {events:,}: raw {events / limit_seconds:,.0f} ev/s, "
+            f"ours {events / ours_seconds:,.0f} ev/s"
+        )
+    return LimitRatio(
+        f"producer, {events:,} events, acks=all + idempotent, uncompressed",
+        "the same client sending one pre-encoded event in a loop",
+        events,
+        RATE,
+        PRODUCER_TARGET,
+        runs,
+    )
+
+
+def consumer_ratio(events: int, runs: list[PairedRun]) -> LimitRatio:
+    """consume() against Spark's Kafka source alone (pairs measured in the Spark probe)."""
+    return LimitRatio(
+        f"consumer, consume() at {events:,} records (warm session)",
+        "Spark's Kafka source reading the same topic to a noop sink, no decode",
+        events,
+        RATE,
+        CONSUMER_TARGET,
+        runs,
+    )

@@ -19,7 +19,12 @@ from connection.clients import (
 )
 from connection.settings import RegistrySettings
 from producer.errors import ProducerError
-from producer.serialization import FramedAvroSerializer, MemoizedSerializer
+from producer.serialization import (
+    FramedAvroSerializer,
+    MemoizedSerializer,
+    RecordSerializer,
+    Serializer,
+)
 
 KEY_SCHEMA = Schema(json.dumps({"type": "string"}), "AVRO")
 HTTP_CONFLICT = 409
@@ -109,8 +114,10 @@ def register_contract(
 
 def serializers(
     contract: RegisteredContract, value_schema: Schema
-) -> tuple[MemoizedSerializer, FramedAvroSerializer]:
-    """Key and value serializers writing the ids the registry gave the contract.
+) -> tuple[MemoizedSerializer, Serializer]:
+    """Key and value serializers writing the ids the registry gave the contract: values
+    of a record of plain fields (the contract's) with RecordSerializer, others with
+    fastavro.
 
     Never registering anything themselves, they write exactly the bytes an
     ``AvroSerializer`` with ``auto.register.schemas`` off writes for the topic's
@@ -119,4 +126,6 @@ def serializers(
     if contract.value.schema_id is None:
         raise ProducerError(f"the registry returned no schema id for {contract.value_subject}")
     key = MemoizedSerializer(FramedAvroSerializer(contract.key_schema_id, KEY_SCHEMA))
-    return key, FramedAvroSerializer(contract.value.schema_id, value_schema)
+    value_id = contract.value.schema_id
+    fast = RecordSerializer.of(value_id, value_schema)
+    return key, fast if fast is not None else FramedAvroSerializer(value_id, value_schema)

@@ -22,6 +22,7 @@ from producer.events import GeneratorPlan, generate_records
 from producer.serialization import (
     FramedAvroSerializer,
     MemoizedSerializer,
+    RecordSerializer,
     confluent_header,
     underlying_types,
 )
@@ -105,3 +106,40 @@ def test_messages_are_byte_identical_to_avro_serializer(
     for record in generate_records(plan):
         assert value(record) == reference_value(dict(record), value_context)
         assert key(record["symbol"]) == reference_key(record["symbol"], key_context)
+
+
+def test_record_serializer_writes_what_fastavro_writes() -> None:
+    plan = GeneratorPlan(count=EVENTS, seed=8, start=START, anomalies=30, currencies=("USD", "JPY"))
+    schema = load_schema(CONTRACT_FILE, dict(next(generate_records(plan))))
+    fast = RecordSerializer.of(12345, schema)
+    reference = FramedAvroSerializer(12345, schema)
+    assert fast is not None
+    for record in generate_records(plan):
+        assert fast(record) == reference(record)
+
+
+@pytest.mark.parametrize(
+    "value", [0, 1, -1, 63, -64, 64, 8191, -8192, 8192, 2**31, -(2**31), 2**62, -(2**63), 2**63 - 1]
+)
+def test_record_serializer_writes_any_long_double_and_string(value: int) -> None:
+    fields = [
+        {"name": "n", "type": "long"},
+        {"name": "i", "type": "int"},
+        {"name": "x", "type": "double"},
+        {"name": "f", "type": "float"},
+        {"name": "s", "type": "string"},
+    ]
+    schema = Schema(json.dumps({"type": "record", "name": "R", "fields": fields}), "AVRO")
+    fast = RecordSerializer.of(3, schema)
+    reference = FramedAvroSerializer(3, schema)
+    assert fast is not None
+    small = max(-(2**31), min(2**31 - 1, value))
+    for text in ("", "€uro ✓", "x" * 200):
+        datum = {"n": value, "i": small, "x": value / 7.0, "f": 1.5, "s": text}
+        assert fast(datum) == reference(datum)
+
+
+def test_record_serializer_leaves_other_schemas_to_fastavro() -> None:
+    union = {"type": "record", "name": "R", "fields": [{"name": "u", "type": ["null", "long"]}]}
+    assert RecordSerializer.of(1, Schema(json.dumps(union), "AVRO")) is None
+    assert RecordSerializer.of(1, Schema(json.dumps({"type": "string"}), "AVRO")) is None

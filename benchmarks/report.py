@@ -10,6 +10,7 @@ from benchmarks.results import (
     PLAIN_PYTHON,
     TIME,
     BenchResults,
+    ConsumerCliRun,
     LimitRatio,
     Profile,
     ProfileLine,
@@ -89,15 +90,20 @@ def limits_section(results: BenchResults) -> str:
     )
 
 
-def phases_section(results: BenchResults) -> str:
-    """Where the report's seconds go: the --timings of its median run."""
+def median_report_run(results: BenchResults) -> ConsumerCliRun | None:
+    """The report's CLI run (the first size measured) with the median exit time."""
     if not results.consumer_cli:
-        return ""
+        return None
     report_events = results.consumer_cli[0].events  # the report's runs come first
     runs = [r for r in results.consumer_cli if r.events == report_events and r.phases]
-    if not runs:
+    return sorted(runs, key=lambda r: r.exit_seconds)[len(runs) // 2] if runs else None
+
+
+def phases_section(results: BenchResults) -> str:
+    """Where the report's seconds go: the --timings of its median run."""
+    run = median_report_run(results)
+    if run is None:
         return ""
-    run = sorted(runs, key=lambda r: r.exit_seconds)[len(runs) // 2]
     rows = [[name, f"{seconds:.2f}"] for name, seconds in run.phases]
     exit_seconds = run.exit_seconds - run.report_seconds
     rows.append(["exit (after the report: Python, then Spark's JVM)", f"{exit_seconds:.2f}"])
@@ -125,13 +131,17 @@ def stops_section(results: BenchResults) -> str:
     """What stands between each figure and its limit, from this run's own measurements."""
     lines = []
     start = limit_by_kind(results, 0)
-    if start and results.consumer_cli and results.consumer_cli[0].phases:
+    report_run = median_report_run(results)
+    if start and report_run:
         ours, bare = median_seconds(start)
-        phases = dict(results.consumer_cli[0].phases)
-        beyond_spark = sum(s for name, s in phases.items() if not name.startswith("Spark session"))
+        beyond_spark = sum(
+            seconds
+            for name, seconds in report_run.phases
+            if not name.startswith(("Spark session", "total"))
+        )
         lines.append(
             f"- Start-up: ours takes {ours - bare:.1f} s more than the bare start "
-            f"({ours:.1f} s against {bare:.1f} s). In the first report's `--timings`, "
+            f"({ours:.1f} s against {bare:.1f} s). In the report's `--timings` above, "
             f"{beyond_spark:.1f} s go to everything but the Spark session: the interpreter "
             "and imports, the checks before Spark, the Kafka source's offset look-up, the "
             "decode plan and the two jobs (summary, outliers); each job pays Spark's first-use "

@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from benchmarks.chart import draw_chart
-from benchmarks.report import render_markdown
+from benchmarks.report import limits_section, render_markdown
 from benchmarks.run import Bench, BenchOptions
 from connection.cli import OneLineErrorParser, non_negative_int, positive_int
 from connection.paths import REPO_ROOT
@@ -107,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(render_markdown(results, args.chart.name))
     draw_chart(results, args.chart)
+    print(limits_section(results), end="\n\n")  # the ratio table, also first in the file
     print(f"wrote {args.output} and {args.chart}")
     return 0
 

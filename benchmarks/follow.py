@@ -19,7 +19,6 @@ import tempfile
 import threading
 import time
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import Schema
 
+from benchmarks.results import FollowBenchmark
 from connection.clients import registry_client
 from connection.paths import CONTRACT_FILE
 from connection.settings import ConnectionSettings, spark_settings_from_env
@@ -36,18 +36,6 @@ from consumer.follow import Follower, FollowOptions, Update
 from producer.events import GeneratorPlan, generate_records
 
 CHUNKS_PER_S = 10
-
-
-@dataclass(frozen=True)
-class FollowBenchmark:
-    trigger_seconds: float
-    offered_events_per_s: int
-    events: int
-    counted: int
-    events_per_s: float  # counted / (caught up - first write)
-    batches: int
-    latency_median_s: float  # of each batch's oldest record
-    latency_max_s: float
 
 
 def write_steadily(settings: ConnectionSettings, schema_id: int, events: int, rate: int) -> None:

@@ -357,6 +357,41 @@ METHOD = """## How this was measured
 """
 
 
+def follow_section(results: BenchResults) -> str:
+    """Follow mode's sustained rate and latency per trigger (nothing when not measured)."""
+    if not results.follow:
+        return ""
+    rows = [
+        [
+            f"{run.trigger_seconds:g} s",
+            f"{run.offered_events_per_s:,}",
+            f"{run.counted:,} / {run.events:,}",
+            f"{run.events_per_s:,.0f}",
+            str(run.batches),
+            f"{run.latency_median_s:.1f}",
+            f"{run.latency_max_s:.1f}",
+        ]
+        for run in results.follow
+    ]
+    return (
+        "## Follow mode: sustained events/s and end-to-end latency\n\n"
+        "A steady producer offers events at a fixed rate while `--follow` runs; latency is "
+        "from a record's produce time to the statistics update that includes it.\n\n"
+        + table(
+            [
+                "trigger",
+                "offered ev/s",
+                "counted",
+                "sustained ev/s",
+                "batches",
+                "latency median s",
+                "latency max s",
+            ],
+            rows,
+        )
+    )
+
+
 def render_markdown(results: BenchResults, chart_name: str) -> str:
     machine = results.machine
     mode = " (--quick smoke run)" if results.quick else ""
@@ -377,6 +412,7 @@ def render_markdown(results: BenchResults, chart_name: str) -> str:
         consumer_cli_section(results),
         consumer_section(results),
         spark_section(results),
+        follow_section(results),
         producer_profile_heading(results),
         *(profile_section(profile) for profile in results.profiles),
         METHOD.strip(),

@@ -142,6 +142,20 @@ class LimitRatio:
         return median <= self.target if self.kind == TIME else median >= self.target
 
 
+@dataclass(frozen=True)
+class FollowBenchmark:
+    """Follow mode under a steady producer: sustained rate and produce-to-statistics latency."""
+
+    trigger_seconds: float
+    offered_events_per_s: int
+    events: int
+    counted: int
+    events_per_s: float  # counted / (caught up - first write)
+    batches: int
+    latency_median_s: float  # of each batch's oldest record
+    latency_max_s: float
+
+
 @dataclass
 class BenchResults:
     machine: Machine
@@ -157,6 +171,7 @@ class BenchResults:
     default_min_partitions: int = 0
     default_shuffle_partitions: int = 0
     limits: list[LimitRatio] = field(default_factory=list)  # the ratio table, in order
+    follow: list[FollowBenchmark] = field(default_factory=list)
 
     def producer_run(self, way: str, events: int) -> ProducerRun | None:
         return next((r for r in self.producer if r.way == way and r.events == events), None)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from benchmarks.consumer_cli import run_consumer_cli
-from benchmarks.follow import FollowBenchmark, describe, follow_benchmarks
+from benchmarks.follow import describe, follow_benchmarks
 from benchmarks.limits import consumer_ratio, ensure_class_data, producer_ratio, start_up_ratios
 from benchmarks.machine import describe_machine, load_average
 from benchmarks.producing import (
@@ -59,7 +59,6 @@ class Bench:
         self.topics = RunTopics(base)
         self.results = BenchResults(machine=describe_machine(), quick=options.quick)
         self.filled: dict[int, ConnectionSettings] = {}  # event count -> topic holding them
-        self.follow_runs: list[FollowBenchmark] = []  # not in the rendered report yet
 
     def run(self) -> BenchResults:
         progress(ensure_class_data())  # the limit is the start the JVM allows
@@ -184,4 +183,4 @@ class Bench:
     def follow(self) -> None:
         for run in follow_benchmarks(self.topics.base):
             progress(describe(run))
-            self.follow_runs.append(run)
+            self.results.follow.append(run)

@@ -25,6 +25,7 @@ from benchmarks.results import (
     BenchResults,
     ConsumerCliRun,
     ConsumerRun,
+    FollowBenchmark,
     LimitRatio,
     PairedRun,
     ProducerRun,
@@ -121,6 +122,19 @@ def test_markdown_has_every_section_and_the_chart() -> None:
         assert heading in text
     assert "![throughput against event count](benchmarks.png)" in text
     assert "| ours: producer.run.produce | 1,000,000 | 5.00 | 200,000 | 6.80 | 4.00x |" in text
+    assert "Follow mode" not in text  # not measured in this run
+
+
+def test_follow_runs_are_reported_per_trigger() -> None:
+    results = results_meeting_every_target()
+    results.follow = [
+        FollowBenchmark(5.0, 2_000, 40_000, 40_000, 1_990.0, 9, 5.2, 6.1),
+        FollowBenchmark(1.0, 2_000, 40_000, 40_000, 1_995.0, 30, 1.4, 2.0),
+    ]
+    text = render_markdown(results, "benchmarks.png")
+    assert "## Follow mode: sustained events/s and end-to-end latency" in text
+    assert "| 5 s | 2,000 | 40,000 / 40,000 | 1,990 | 9 | 5.2 | 6.1 |" in text
+    assert "| 1 s | 2,000 | 40,000 / 40,000 | 1,995 | 30 | 1.4 | 2.0 |" in text
 
 
 def test_small_producer_runs_are_repeated_large_ones_not() -> None:

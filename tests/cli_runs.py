@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 
 from connection.paths import REPO_ROOT
 
@@ -68,3 +69,12 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 120) -> 
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.1)
+
+
+def process_alive(pid: int) -> bool:
+    """True while pid runs (a zombie waiting for its parent counts as gone)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status

@@ -20,9 +20,8 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from fastavro import parse_schema, schemaless_reader
 from topic_offsets import end_offsets
 
-REPO_ROOT = Path(__file__).resolve().parent.parent.parent
-CONTRACT_FILE = REPO_ROOT / "schemas" / "prices-value.avsc"  # the schema the producer sends
-LOCAL_STACK = REPO_ROOT / "scripts" / "local-stack.sh"
+from connection.paths import CONTRACT_FILE, LOCAL_STACK
+
 ESTABLISHED = "01"  # the TCP state's code in /proc/net/tcp
 
 EventKey = tuple[datetime, str, float, str]
@@ -32,15 +31,6 @@ def port_free(port: int) -> bool:
     """Nothing listens on 127.0.0.1:port."""
     with socket.socket() as probe:
         return probe.connect_ex(("127.0.0.1", port)) != 0
-
-
-def process_alive(pid: int) -> bool:
-    """True while pid runs (a zombie waiting for its parent counts as gone)."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return False
-    return "\nState:\tZ" not in status
 
 
 @dataclass

@@ -15,7 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cluster_stack import REPO_ROOT, ClusterStack, port_free
+from cluster_stack import ClusterStack, port_free
+
+from connection.paths import STACK_CACHE
 
 # Offsets from a random base port: Kafka's listeners of node 1 (node N adds (N-1)*100),
 # then the registry's, then Spark's. Below the kernel's ephemeral range (32768+), so an
@@ -66,7 +68,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterStack]:
         "STACK_SPARK_WORKERS": str(SPARK_WORKERS),
         "STACK_PYTHON": sys.executable,
         "STACK_HOME": str(home),
-        "STACK_CACHE": os.environ.get("STACK_CACHE", str(REPO_ROOT / ".stack" / "cache")),
+        "STACK_CACHE": os.environ.get("STACK_CACHE", str(STACK_CACHE)),
     }
     stack = ClusterStack(script_env=script_env, home=home)
     try:

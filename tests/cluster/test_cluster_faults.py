@@ -18,8 +18,8 @@ from collections import Counter
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from cli_runs import run_cli, start_cli, wait_for
-from cluster_stack import ClusterStack, EventKey, assert_same_report, process_alive, topic_events
+from cli_runs import process_alive, run_cli, start_cli, wait_for
+from cluster_stack import ClusterStack, EventKey, assert_same_report, topic_events
 from topic_offsets import message_count
 
 from producer.events import GeneratorPlan, generate_events

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from cli_runs import wait_for
-from cluster_stack import ClusterStack, process_alive
+from cli_runs import process_alive, wait_for
+from cluster_stack import ClusterStack
 from confluent_kafka.admin import ConfigResource, ResourceType
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]

@@ -19,9 +19,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from cli_runs import REPO_ROOT, run_cli
+from cli_runs import run_cli
 from cluster_stack import ClusterStack
 
+from connection.paths import REPO_ROOT
 from producer.events import GeneratorPlan, generate_events
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]

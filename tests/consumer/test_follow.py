@@ -32,21 +32,23 @@ from cli_runs import cli_env, run_cli, start_cli, wait_for
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from contract_files import V1_SCHEMA_FILE, V2_SCHEMA_FILE
 from pyspark.sql import SparkSession
 
+from connection.paths import LOCAL_STACK, REPO_ROOT
 from connection.settings import ConnectionSettings, RegistrySettings
 from consumer.batch import ConsumerOptions, consume
 from consumer.follow import SIGKILL_AFTER_STATE_SAVED
 from consumer.framing import NULL_VALUE, TOO_SHORT, UNKNOWN_SCHEMA_ID, WRONG_MAGIC_BYTE
 from consumer.state import STATE_FILE, load_state
+from consumer.views.live import SCHEMA_FILE as FOLLOW_SCHEMA_FILE
 from producer.events import GeneratorPlan, generate_records
 
 pytestmark = [pytest.mark.integration, pytest.mark.spark, pytest.mark.slow]
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-V1_SCHEMA = (REPO_ROOT / "tests" / "data" / "prices-value-v1.avsc").read_text()
-V2_SCHEMA = (REPO_ROOT / "schemas" / "prices-value.avsc").read_text()  # adds currency
-FOLLOW_SCHEMA = json.loads((REPO_ROOT / "consumer" / "views" / "follow.schema.json").read_text())
+V1_SCHEMA = V1_SCHEMA_FILE.read_text()
+V2_SCHEMA = V2_SCHEMA_FILE.read_text()  # adds currency
+FOLLOW_SCHEMA = json.loads(FOLLOW_SCHEMA_FILE.read_text())
 START = datetime(2026, 11, 27, 9, 30, tzinfo=timezone.utc)
 UNKNOWN_ID = 0x7FFF_FFF0  # far beyond any id the registry hands out
 RUN_TIMEOUT_S = 600  # the machine is shared: generous, a bound not a measurement
@@ -450,7 +452,7 @@ def registry_stopped(stack: dict[str, str]) -> Iterator[None]:
         yield
     finally:
         up = subprocess.run(
-            [str(REPO_ROOT / "scripts" / "local-stack.sh"), "up"],
+            [str(LOCAL_STACK), "up"],
             capture_output=True,
             text=True,
             check=False,

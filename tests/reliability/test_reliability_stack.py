@@ -28,17 +28,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from cli_runs import cli_env, run_cli, start_cli, wait_for
+from cli_runs import cli_env, process_alive, run_cli, start_cli, wait_for
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 from fastavro import parse_schema, schemaless_reader
 from topic_offsets import end_offsets, message_count
 
-from connection.paths import CONTRACT_FILE, REPO_ROOT
+from connection.paths import CONTRACT_FILE, LOCAL_STACK, STACK_CACHE
 from producer.events import GeneratorPlan, generate_events
 
 pytestmark = [pytest.mark.reliability, pytest.mark.integration]
 
-LOCAL_STACK = REPO_ROOT / "scripts" / "local-stack.sh"
 START = datetime(2026, 11, 27, 9, 30, tzinfo=timezone.utc)
 PORT_VARIABLES = (
     "STACK_KAFKA_PORT",
@@ -64,15 +63,6 @@ def free_ports(count: int) -> list[int]:
     finally:
         for probe in sockets:
             probe.close()
-
-
-def process_alive(pid: int) -> bool:
-    """True while pid runs (a zombie waiting for its parent counts as gone)."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return False
-    return "\nState:\tZ" not in status
 
 
 @dataclass
@@ -134,7 +124,7 @@ def private_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateS
         **os.environ,
         **ports,
         "STACK_HOME": str(home),
-        "STACK_CACHE": os.environ.get("STACK_CACHE", str(REPO_ROOT / ".stack" / "cache")),
+        "STACK_CACHE": os.environ.get("STACK_CACHE", str(STACK_CACHE)),
     }
     stack = PrivateStack(script_env=script_env, home=home, settings={})
     try:

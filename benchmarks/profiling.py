@@ -30,16 +30,16 @@ def is_kafka_client(frame: Frame) -> bool:
 
 
 def is_generation(frame: Frame) -> bool:
-    return frame.function in ("generate_records", "generate_events") or (
+    return frame.function in ("generate_batches", "generate_records", "generate_events") or (
         frame.file_path_short or ""
     ).endswith("random.py")
 
 
 #: Where a sample's time goes: the first rule matching the frame or its nearest caller.
 CATEGORIES: tuple[tuple[str, Callable[[Frame], bool]], ...] = (
-    ("serialization (to_record + serializers)", is_serialization),
+    ("serialization (serializers and encoders)", is_serialization),
     ("Kafka client (produce, poll, flush, delivery callbacks)", is_kafka_client),
-    ("event generation (generate_records, random)", is_generation),
+    ("event generation (generate_batches, numpy)", is_generation),
     ("progress bar (tqdm)", lambda frame: "tqdm" in (frame.file_path_short or "")),
     ("send loop itself (send_events)", lambda frame: frame.function == "send_events"),
 )

@@ -153,8 +153,8 @@ def stops_section(results: BenchResults) -> str:
         per_event = 1e6 * ours / produce.events
         raw_per_event = 1e6 * raw / produce.events
         generation = (
-            f" `generate_records` alone takes {1e6 / results.generator_events_per_s:.2f} µs "
-            "per event (the seeded Python random stream, replayed exactly)."
+            f" `generate_batches` alone takes {1e6 / results.generator_events_per_s:.2f} µs "
+            "per event (seeded numpy streams, replayed exactly)."
             if results.generator_events_per_s
             else ""
         )
@@ -288,7 +288,7 @@ def producer_profile_heading(results: BenchResults) -> str:
     lines = ["## Where the producer's time goes (pyinstrument)"]
     if results.generator_events_per_s:
         lines.append(
-            f"- `generate_records` alone, nothing sent: {results.generator_events_per_s:,.0f} "
+            f"- `generate_batches` alone, nothing sent: {results.generator_events_per_s:,.0f} "
             f"events/s ({1e6 / results.generator_events_per_s:.1f} µs per event)."
         )
     if results.client_events_per_s:
@@ -320,8 +320,9 @@ def profile_section(profile: Profile) -> str:
 
 METHOD = """## How this was measured
 
-- Producer: every way sends the same seeded events (`producer.events.generate_records`,
-  generated inside the timed loop, as `producer.run` does) to its own fresh topic with
+- Producer: every way sends the same seeded events (`producer.events.generate_batches`,
+  generated inside the timed loop, as `producer.run` does; the baselines take them as
+  records) to its own fresh topic with
   3 partitions, created and given leaders before the clock starts, with the project
   producer's client settings (`producer.send.producer_config`: idempotent, `acks=all`,
   lz4, `linger.ms` 20). Time runs from the first send to the last acknowledgement

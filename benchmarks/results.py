@@ -166,7 +166,7 @@ class BenchResults:
     variants: list[SparkVariant] = field(default_factory=list)
     stages: list[StageTiming] = field(default_factory=list)
     profiles: list[Profile] = field(default_factory=list)
-    generator_events_per_s: float = 0.0  # generate_records alone: any producer's ceiling
+    generator_events_per_s: float = 0.0  # generate_batches alone: any producer's ceiling
     client_events_per_s: float = 0.0  # the Kafka client's produce loop alone: another ceiling
     default_min_partitions: int = 0
     default_shuffle_partitions: int = 0

@@ -1,4 +1,4 @@
-"""The schema file, its registration under the topic's subject, and the serializers."""
+"""The schema file, its registration under the topic's subject, and the message encoder."""
 
 from __future__ import annotations
 
@@ -19,12 +19,7 @@ from connection.clients import (
 )
 from connection.settings import RegistrySettings
 from producer.errors import ProducerError
-from producer.serialization import (
-    FramedAvroSerializer,
-    MemoizedSerializer,
-    RecordSerializer,
-    Serializer,
-)
+from producer.serialization import FramedAvroSerializer, MessageEncoder
 
 KEY_SCHEMA = Schema(json.dumps({"type": "string"}), "AVRO")
 HTTP_CONFLICT = 409
@@ -112,20 +107,17 @@ def register_contract(
     )
 
 
-def serializers(
-    contract: RegisteredContract, value_schema: Schema
-) -> tuple[MemoizedSerializer, Serializer]:
-    """Key and value serializers writing the ids the registry gave the contract: values
-    of a record of plain fields (the contract's) with RecordSerializer, others with
-    fastavro.
+def message_encoder(contract: RegisteredContract, value_schema: Schema) -> MessageEncoder:
+    """Keys and values of event batches, written with the ids the registry gave the
+    contract.
 
-    Never registering anything themselves, they write exactly the bytes an
-    ``AvroSerializer`` with ``auto.register.schemas`` off writes for the topic's
-    ``-key`` / ``-value`` subjects (TopicNameStrategy).
+    Never registering anything itself, it writes exactly the bytes an ``AvroSerializer``
+    with ``auto.register.schemas`` off writes for the topic's ``-key`` / ``-value``
+    subjects (TopicNameStrategy).
     """
     if contract.value.schema_id is None:
         raise ProducerError(f"the registry returned no schema id for {contract.value_subject}")
-    key = MemoizedSerializer(FramedAvroSerializer(contract.key_schema_id, KEY_SCHEMA))
-    value_id = contract.value.schema_id
-    fast = RecordSerializer.of(value_id, value_schema)
-    return key, fast if fast is not None else FramedAvroSerializer(value_id, value_schema)
+    return MessageEncoder(
+        FramedAvroSerializer(contract.key_schema_id, KEY_SCHEMA),
+        FramedAvroSerializer(contract.value.schema_id, value_schema),
+    )

@@ -19,9 +19,9 @@ from connection.kafka import (
     ensure_topic,
 )
 from connection.settings import ConnectionSettings
-from producer.contract import has_field, load_schema, register_contract, serializers
+from producer.contract import has_field, load_schema, message_encoder, register_contract
 from producer.errors import ProducerError
-from producer.events import DEFAULT_CURRENCY, GeneratorPlan, generate_records
+from producer.events import DEFAULT_CURRENCY, GeneratorPlan, generate_batches, generate_records
 from producer.send import DEFAULT_COMPRESSION, DeliveryReport, producer_config, send_events
 
 
@@ -88,15 +88,10 @@ def produce(settings: ConnectionSettings, options: ProducerOptions) -> ProduceSu
             f"cannot create topic {settings.topic}: no answer from {settings.bootstrap_servers} "
             f"within {BROKER_TIMEOUT_S:.0f} s"
         ) from None
-    key_serializer, value_serializer = serializers(contract, value_schema)
+    encode = message_encoder(contract, value_schema)
     started = time.perf_counter()
     report = send_events(
-        producer,
-        settings.topic,
-        generate_records(options.plan),
-        key_serializer,
-        value_serializer,
-        total=options.plan.count,
+        producer, settings.topic, map(encode, generate_batches(options.plan)), options.plan.count
     )
     seconds = time.perf_counter() - started
     if not report.complete:

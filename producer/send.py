@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import islice
 from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
@@ -14,20 +13,18 @@ from tqdm import tqdm
 from connection.clients import librdkafka_config
 from connection.kafka import silent_librdkafka_logger
 from connection.settings import ConnectionSettings
-from producer.events import PriceRecord
-from producer.serialization import Serializer
+from producer.serialization import Messages
 
 # Waiting for room in the local queue polls at most this long per attempt.
 POLL_INTERVAL_S = 0.1
-# Events serialized and handed to librdkafka per produce_batch() call.
-BATCH_EVENTS = 2_000
 # Batch compression codecs librdkafka and Kafka share. The default stores these events in
 # 2.3x fewer bytes than none (measured here); its CPU cost is within run-to-run noise of
 # the producer's throughput on a 2-core machine shared with the broker.
 COMPRESSION_TYPES = ("lz4", "zstd", "snappy", "gzip", "none")
 DEFAULT_COMPRESSION = "lz4"
 # librdkafka's local queue limit (its default), set explicitly: send_events keeps a whole
-# batch's room free below it, so no message of a batch is refused for a full queue.
+# batch's room free below it, so no message of a batch (far fewer) is refused for a full
+# queue.
 QUEUE_MAX_MESSAGES = 100_000
 
 
@@ -97,27 +94,23 @@ def wait_for_room(producer: Producer, messages: int) -> None:
 
 
 def send_events(
-    producer: Producer,
-    topic: str,
-    records: Iterable[PriceRecord],
-    key_serializer: Serializer,
-    value_serializer: Serializer,
-    total: int,
+    producer: Producer, topic: str, batches: Iterable[Messages], total: int
 ) -> DeliveryReport:
-    """Produce every record once (keyed by symbol, so each symbol keeps its order), in
-    batches, then wait until every message is acknowledged or has failed.
+    """Produce every message once, a batch per produce_batch() call, then wait until every
+    message is acknowledged or has failed. Messages are keyed by symbol, so each symbol
+    keeps its order.
 
     Sending stops at the first failure: the run has failed, and a dead broker then costs
     at most about two delivery timeouts (the events in flight expire), not one per
     queue-full of the remaining events.
     """
     report = DeliveryReport()
-    records = iter(records)
     with tqdm(total=total, unit="ev", disable=not sys.stderr.isatty(), leave=False) as bar:
-        while not report.failed and (batch := list(islice(records, BATCH_EVENTS))):
+        for keys, values in batches:
+            if report.failed:
+                break
             messages: list[dict[str, Any]] = [
-                {"key": key_serializer(record["symbol"]), "value": value_serializer(record)}
-                for record in batch
+                {"key": key, "value": value} for key, value in zip(keys, values, strict=True)
             ]
             wait_for_room(producer, len(messages))
             queued = producer.produce_batch(topic, messages, on_delivery=report.on_delivery)

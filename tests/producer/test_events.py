@@ -24,6 +24,7 @@ from producer.events import (
     GeneratorPlan,
     PriceEvent,
     anomaly_positions,
+    generate_batches,
     generate_events,
     generate_records,
 )
@@ -98,6 +99,15 @@ def test_records_are_the_events_with_epoch_millisecond_timestamps() -> None:
     assert records == [event.to_record() for event in generate_events(plan)]
     assert [PriceEvent.from_record(record) for record in records] == list(generate_events(plan))
     assert records[0]["ts"] > int(START.timestamp() * 1000)
+
+
+@pytest.mark.parametrize("size", [1, 7, 1999, 5000])
+def test_events_do_not_depend_on_the_batch_size(size: int) -> None:
+    plan = GeneratorPlan(3000, 21, START, anomalies=15, currencies=("USD", "EUR", "GBP"))
+    reference = list(generate_records(plan))
+    batches = list(generate_batches(plan, size))
+    assert [len(batch) for batch in batches[:-1]] == [size] * (len(batches) - 1)
+    assert [record for batch in batches for record in batch.records()] == reference
 
 
 def test_start_is_truncated_to_utc_milliseconds_so_printed_start_replays() -> None:

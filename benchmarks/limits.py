@@ -27,10 +27,11 @@ from benchmarks.machine import load_average
 from benchmarks.producing import benchmark_plan, client_rate, produce_way
 from benchmarks.results import OURS_UNCOMPRESSED, RATE, TIME, LimitRatio, PairedRun
 from benchmarks.topics import RunTopics
-from connection.class_data import ENV_SWITCH, make_archive
+from connection.class_data import ENV_SWITCH
 from connection.defaults import DEFAULTS
 from connection.paths import REPO_ROOT
 from connection.settings import ConnectionSettings, spark_settings_from_env
+from consumer.class_data import make_archive
 
 START_UP_TARGET = 1.15  # ours at most this many times the bare start
 PRODUCER_TARGET = 0.6  # ours at least this share of the raw produce rate

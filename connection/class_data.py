@@ -4,9 +4,8 @@ verifying those classes again.
 
 The archive is keyed by the pyspark install and version and by the Java runtime that
 will run it, and lives beside the connector jars in the stack's cache. It is made by
-``python -m connection.class_data`` (``make bench`` runs it): a bare session started
-with ``-XX:ArchiveClassesAtExit``, whose JVM writes the archive when it exits. A start
-uses it only when it exists; a JVM that finds it unusable (another JDK build, pyspark
+``python -m consumer.class_data`` from a session that runs the consumer's data path. A
+start uses it only when it exists; a JVM that finds it unusable (another JDK build, pyspark
 reinstalled) ignores it, with its CDS messages turned off so stdout stays the report's.
 ``SPARK_CLASS_DATA_SHARING=off`` starts without it (connection.settings reads it).
 """
@@ -14,17 +13,11 @@ reinstalled) ignores it, with its CDS messages turned off so stdout stays the re
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
-import subprocess
-import sys
-import time
 from collections.abc import Mapping
 from pathlib import Path
 
 import pyspark
-
-from connection.paths import REPO_ROOT
 
 ENV_SWITCH = "SPARK_CLASS_DATA_SHARING"
 #: The JVM's CDS messages (an unusable archive, classes it cannot hold) go nowhere.
@@ -79,62 +72,3 @@ def java_options(archive: Path | None) -> str:
 def archiving_options(partial: Path) -> str:
     """The driver JVM's options to write its loaded classes to partial when it exits."""
     return f"-XX:ArchiveClassesAtExit={partial} {QUIET}"
-
-
-BARE_SESSION = """
-import sys
-from pathlib import Path
-from connection.class_data import archiving_options
-from connection.settings import spark_settings_from_env
-from connection.spark import build_spark_session
-settings = spark_settings_from_env("local[*]")
-java = archiving_options(Path(sys.argv[1]))
-spark = build_spark_session(settings, app_name="class-data", extra_java_options=java)
-spark.range(1).count()
-spark.stop()
-"""
-
-
-def make_archive(archive: Path) -> bool:
-    """Make archive (if missing) from a bare session's JVM; False when that failed."""
-    if archive.is_file():
-        return True
-    archive.parent.mkdir(parents=True, exist_ok=True)
-    partial = archive.with_suffix(f".{os.getpid()}.partial")
-    # stdout is inherited by the JVM too: reading it to its end waits for the JVM to exit,
-    # which is when the archive is written.
-    result = subprocess.run(
-        [sys.executable, "-c", BARE_SESSION, str(partial)],
-        cwd=REPO_ROOT,
-        env={**os.environ, ENV_SWITCH: "off"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        check=False,
-    )
-    if result.returncode != 0 or not partial.is_file():
-        partial.unlink(missing_ok=True)
-        return False
-    os.replace(partial, archive)  # atomic: a start sees the whole archive or none
-    return True
-
-
-def main() -> int:
-    from connection.settings import spark_settings_from_env
-
-    archive = spark_settings_from_env("local[*]").class_data_archive
-    if archive is None:
-        print(f"class-data: no archive (Java runtime unknown, or {ENV_SWITCH} is off)")
-        return 1
-    if archive.is_file():
-        print(f"class-data: {archive} (made before)")
-        return 0
-    started = time.perf_counter()
-    if not make_archive(archive):
-        print("class-data: no archive (the bare Spark session failed)")
-        return 1
-    print(f"class-data: {archive} (made in {time.perf_counter() - started:.0f} s)")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -200,9 +200,8 @@ class ColumnSerializer:
         pieces = [header, *(encode_column(kind, columns[name]) for name, kind in self._fields)]
         matrix = np.concatenate([piece.data for piece in pieces], axis=1)
         if all(piece.sizes is None for piece in pieces):
-            size = matrix.shape[1]
-            raw = matrix.tobytes()
-            return [raw[start : start + size] for start in range(0, rows * size, size)]
+            # Rows of one size: each row as one opaque item, whose tolist() is its bytes.
+            return np.ascontiguousarray(matrix).view(f"V{matrix.shape[1]}").ravel().tolist()
         used = np.concatenate([piece.used() for piece in pieces], axis=1)
         raw = matrix[used].tobytes()
         ends = np.cumsum(used.sum(axis=1)).tolist()

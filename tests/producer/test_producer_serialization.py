@@ -145,6 +145,18 @@ def test_column_serializer_writes_any_long_double_and_string() -> None:
     assert fast(columns) == expected
 
 
+def test_rows_of_one_size_keep_their_trailing_zero_bytes() -> None:
+    fields = [{"name": "s", "type": "string"}, {"name": "n", "type": "long"}]
+    schema = Schema(json.dumps({"type": "record", "name": "R", "fields": fields}), "AVRO")
+    fast = ColumnSerializer.of(0, schema)
+    assert fast is not None
+    columns: dict[str, Column] = {
+        "s": Categorical(np.zeros(3, np.int64), ("",)),
+        "n": np.zeros(3, np.int64),
+    }
+    assert fast(columns) == [b"\x00" * 7] * 3
+
+
 def test_column_serializer_leaves_other_schemas_to_fastavro() -> None:
     union = {"type": "record", "name": "R", "fields": [{"name": "u", "type": ["null", "long"]}]}
     assert ColumnSerializer.of(1, Schema(json.dumps(union), "AVRO")) is None

@@ -12,6 +12,7 @@ it already includes is skipped. See docs/follow.md for the whole argument and it
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -66,6 +67,10 @@ SIGKILL_AFTER_STATE_SAVED = "PRICES_FOLLOW_TEST_SIGKILL_AFTER_STATE_SAVED"
 OFFSETS_TIMEOUT_S = 5.0
 FIRST_RETRY_WAIT_S, LONGEST_RETRY_WAIT_S = 0.5, 5.0
 POLL_S = 1  # seconds between the driver's looks at signals, idleness and the query
+BROKER_CHECK_S = 5.0  # seconds between the driver's own checks that the broker answers
+#: How long stopping the query may wait for its thread: one blocked in Spark's retries
+#: against a broker that is gone does not end sooner (the process exits anyway).
+STOP_TIMEOUT_MS = 10_000
 
 
 @dataclass(frozen=True)
@@ -442,6 +447,7 @@ class Follower:
     # -- the query
 
     def start_query(self) -> StreamingQuery:
+        self.spark.conf.set("spark.sql.streaming.stopTimeout", str(STOP_TIMEOUT_MS))
         stream = (
             self.spark.readStream.format("kafka")
             .options(**spark_kafka_options(self.settings))
@@ -501,11 +507,16 @@ class Follower:
                 if self.stop.wait(min(LONGEST_RETRY_WAIT_S, self.options.max_wait_s)):
                     return self.state
             finally:
-                if query.isActive:
-                    query.stop()
+                stop_query(query)
 
     def watch(self, query: StreamingQuery) -> None:
-        """Wait for the query to end or to be asked to end (between batches)."""
+        """Wait for the query to end or to be asked to end (between batches).
+
+        Spark's Kafka source waits for a broker that is gone, retrying for minutes without
+        failing the query, so the driver checks the broker itself: one that has not
+        answered for --max-wait ends the run with one line (a restart resumes exactly).
+        """
+        broker = BrokerWatch(self.admin, self.settings.bootstrap_servers, self.options.max_wait_s)
         while not query.awaitTermination(POLL_S):
             if not self.stop.is_set() and self.idle():
                 self.stop.set()
@@ -516,3 +527,40 @@ class Follower:
                     pass
                 query.stop()
                 return
+            broker.check()
+
+
+def stop_query(query: StreamingQuery) -> None:
+    """Stop the query if it runs, waiting at most STOP_TIMEOUT_MS for its thread; a thread
+    stuck in a call to a broker that is gone is left to the process's exit (its batch is
+    not committed, so a restart runs it again)."""
+    if not query.isActive:
+        return
+    with contextlib.suppress(PySparkException, Py4JError):
+        query.stop()
+
+
+class BrokerWatch:
+    """Whether the broker has answered within the last max_wait_s, asked every
+    BROKER_CHECK_S seconds; ConsumerError once it has not."""
+
+    def __init__(self, admin: AdminClient, bootstrap_servers: str, max_wait_s: float) -> None:
+        self.admin = admin
+        self.bootstrap_servers = bootstrap_servers
+        self.max_wait_s = max_wait_s
+        self.last_answer = self.last_check = time.monotonic()
+
+    def check(self) -> None:
+        now = time.monotonic()
+        if now - self.last_check < BROKER_CHECK_S:
+            return
+        self.last_check = now
+        try:
+            self.admin.list_topics(timeout=BROKER_CHECK_S)
+            self.last_answer = time.monotonic()
+        except KafkaException:
+            if now - self.last_answer >= self.max_wait_s:
+                raise ConsumerError(
+                    f"Kafka broker unreachable at {self.bootstrap_servers} "
+                    f"(gave up after {self.max_wait_s:g} s); a restart resumes from the checkpoint"
+                ) from None

@@ -458,3 +458,63 @@ def registry_stopped(stack: dict[str, str]) -> Iterator[None]:
             check=False,
         )
         assert up.returncode == 0, up.stderr
+
+
+# --- a broker outage on the session's stack -------------------------------------------------
+
+
+@contextmanager
+def broker_stopped() -> Iterator[None]:
+    """The session stack's broker stopped (by its own pid) for the block, then started
+    again by the stack's script (its log is kept on disk)."""
+    stop = subprocess.run(
+        [str(LOCAL_STACK), "stop-broker", "1"], capture_output=True, text=True, check=False
+    )
+    assert stop.returncode == 0, stop.stderr
+    try:
+        yield
+    finally:
+        start = subprocess.run(
+            [str(LOCAL_STACK), "start-broker", "1"], capture_output=True, text=True, check=False
+        )
+        assert start.returncode == 0, start.stderr
+
+
+def test_a_broker_gone_past_max_wait_ends_the_run_in_one_line_and_a_restart_resumes(
+    fresh: ConnectionSettings,
+    follow_env: dict[str, str],
+    registry: SchemaRegistryClient,
+    spark: SparkSession,
+    tmp_path: Path,
+) -> None:
+    checkpoint = tmp_path / "ck"
+    schema_id = register(registry, fresh.value_subject, V2_SCHEMA)
+    writer = TopicWriter(fresh)
+    writer.events(schema_id, V2_SCHEMA, plan(2000, seed=41), ("USD", "EUR"))
+    first = FollowRun(
+        follow_env, fresh.topic, checkpoint, "--trigger-seconds", "1", "--max-wait", "15"
+    )
+    try:
+        wait_for(lambda: first.decoded() == 2000, "the first events decoded", RUN_TIMEOUT_S)
+        with broker_stopped():
+            code = first.wait()
+    finally:
+        first.kill()
+    errors = [line for line in first.stderr if line.startswith("consumer: error")]
+    assert code == 1, "".join(first.stderr)[-3000:]
+    assert len(errors) == 1 and "Kafka broker unreachable at" in errors[0], errors
+    assert "gave up after 15 s" in errors[0]
+    assert "Traceback" not in "".join(first.stderr)
+
+    writer.events(schema_id, V2_SCHEMA, plan(1000, seed=42, minutes=3), ("USD", "EUR"))
+    second = FollowRun(
+        follow_env, fresh.topic, checkpoint, "--trigger-seconds", "1", "--until-idle", "10"
+    )
+    try:
+        assert second.wait() == 0, "".join(second.stderr)[-3000:]
+    finally:
+        second.kill()
+    last = second.last
+    assert last["decoded"] == writer.written.events == 3000
+    assert_statistics_equal(last["statistics"], writer.written)
+    assert_equal_to_batch_mode(last["statistics"], spark, fresh)

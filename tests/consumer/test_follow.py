@@ -128,6 +128,17 @@ def plan(count: int, seed: int, minutes: int = 0) -> GeneratorPlan:
     return GeneratorPlan(count=count, seed=seed, start=START + timedelta(minutes=minutes))
 
 
+@dataclass
+class ContractTopic:
+    """The test's fresh topic with the shipped contract (v2) registered, and its writer."""
+
+    schema_id: int
+    writer: TopicWriter
+
+    def events(self, events: GeneratorPlan, currencies: Sequence[str] = ()) -> None:
+        self.writer.events(self.schema_id, V2_SCHEMA, events, currencies)
+
+
 def register(registry: SchemaRegistryClient, subject: str, schema: str) -> int:
     return registry.register_schema(subject, Schema(schema, "AVRO"))
 
@@ -194,6 +205,11 @@ class FollowRun:
         with suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(30)
+
+
+@pytest.fixture
+def v2_topic(fresh: ConnectionSettings, registry: SchemaRegistryClient) -> ContractTopic:
+    return ContractTopic(register(registry, fresh.value_subject, V2_SCHEMA), TopicWriter(fresh))
 
 
 @pytest.fixture
@@ -291,20 +307,18 @@ def test_killed_and_restarted_follow_counts_every_record_once(
     kill: str,
     fresh: ConnectionSettings,
     follow_env: dict[str, str],
-    registry: SchemaRegistryClient,
+    v2_topic: ContractTopic,
     spark: SparkSession,
     tmp_path: Path,
 ) -> None:
     checkpoint = tmp_path / "ck"
-    schema_id = register(registry, fresh.value_subject, V2_SCHEMA)
-    writer = TopicWriter(fresh)
     restarted, done = threading.Event(), threading.Event()
 
     def keep_writing() -> None:
         """Chunks of 200 events every 0.5 s until 10 chunks after the restart."""
         chunk, after_restart = 0, 0
         while after_restart < 10 and chunk < 2000:
-            writer.events(schema_id, V2_SCHEMA, plan(200, seed=100 + chunk, minutes=chunk))
+            v2_topic.events(plan(200, seed=100 + chunk, minutes=chunk))
             chunk += 1
             after_restart += restarted.is_set()
             time.sleep(0.5)
@@ -340,12 +354,12 @@ def test_killed_and_restarted_follow_counts_every_record_once(
         first.kill()
         producer.join(RUN_TIMEOUT_S)
     state = load_state(checkpoint)
-    assert state.decoded == state.messages == writer.written.events
+    assert state.decoded == state.messages == v2_topic.writer.written.events
     assert_lines_valid(second.lines)
     final = second.last["statistics"] if second.lines else None
     assert final is not None, "the restarted run counted no batch"
-    assert second.last["decoded"] == writer.written.events
-    assert_statistics_equal(final, writer.written)
+    assert second.last["decoded"] == v2_topic.writer.written.events
+    assert_statistics_equal(final, v2_topic.writer.written)
     assert_equal_to_batch_mode(final, spark, fresh)
 
 
@@ -395,13 +409,11 @@ def test_poison_and_a_registry_outage_lose_nothing_and_count_nothing_as_unknown(
 def test_sigterm_finishes_the_batch_commits_and_prints_the_final_table(
     fresh: ConnectionSettings,
     follow_env: dict[str, str],
-    registry: SchemaRegistryClient,
+    v2_topic: ContractTopic,
     tmp_path: Path,
 ) -> None:
     checkpoint = tmp_path / "ck"
-    schema_id = register(registry, fresh.value_subject, V2_SCHEMA)
-    writer = TopicWriter(fresh)
-    writer.events(schema_id, V2_SCHEMA, plan(3000, seed=31), ("USD", "EUR"))
+    v2_topic.events(plan(3000, seed=31), ("USD", "EUR"))
     process = start_cli(
         "consumer",
         follow_env,
@@ -483,14 +495,12 @@ def broker_stopped() -> Iterator[None]:
 def test_a_broker_gone_past_max_wait_ends_the_run_in_one_line_and_a_restart_resumes(
     fresh: ConnectionSettings,
     follow_env: dict[str, str],
-    registry: SchemaRegistryClient,
+    v2_topic: ContractTopic,
     spark: SparkSession,
     tmp_path: Path,
 ) -> None:
     checkpoint = tmp_path / "ck"
-    schema_id = register(registry, fresh.value_subject, V2_SCHEMA)
-    writer = TopicWriter(fresh)
-    writer.events(schema_id, V2_SCHEMA, plan(2000, seed=41), ("USD", "EUR"))
+    v2_topic.events(plan(2000, seed=41), ("USD", "EUR"))
     first = FollowRun(
         follow_env, fresh.topic, checkpoint, "--trigger-seconds", "1", "--max-wait", "15"
     )
@@ -506,7 +516,7 @@ def test_a_broker_gone_past_max_wait_ends_the_run_in_one_line_and_a_restart_resu
     assert "gave up after 15 s" in errors[0]
     assert "Traceback" not in "".join(first.stderr)
 
-    writer.events(schema_id, V2_SCHEMA, plan(1000, seed=42, minutes=3), ("USD", "EUR"))
+    v2_topic.events(plan(1000, seed=42, minutes=3), ("USD", "EUR"))
     second = FollowRun(
         follow_env, fresh.topic, checkpoint, "--trigger-seconds", "1", "--until-idle", "10"
     )
@@ -515,6 +525,6 @@ def test_a_broker_gone_past_max_wait_ends_the_run_in_one_line_and_a_restart_resu
     finally:
         second.kill()
     last = second.last
-    assert last["decoded"] == writer.written.events == 3000
-    assert_statistics_equal(last["statistics"], writer.written)
+    assert last["decoded"] == v2_topic.writer.written.events == 3000
+    assert_statistics_equal(last["statistics"], v2_topic.writer.written)
     assert_equal_to_batch_mode(last["statistics"], spark, fresh)

@@ -202,6 +202,9 @@ class SparkSettings:
     #: The driver JVM's class-data archive for this install (connection.class_data), used
     #: once it is made; None: never (switched off, or the Java runtime is unknown).
     class_data_archive: Path | None = None
+    #: A driver for a short run (a small topic's report, a few records): its JIT compiles
+    #: with C1 only, which starts and warms up faster; long runs keep C2's faster code.
+    short_run: bool = False
 
 
 def spark_settings_from_env(master: str, env: Mapping[str, str] | None = None) -> SparkSettings:

@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from pyspark.sql import SparkSession
@@ -122,11 +123,12 @@ def records_parser() -> OneLineErrorParser:
     return parser
 
 
-def start_spark(master: str) -> SparkSession:
+def start_spark(master: str, short_run: bool = False) -> SparkSession:
     """The one SparkSession of this process; ConsumerError when its jars are missing."""
     try:
         with interrupts_held_while_spark_starts():
-            return build_spark_session(spark_settings_from_env(master))
+            settings = replace(spark_settings_from_env(master), short_run=short_run)
+            return build_spark_session(settings)
     except ConnectorJarsMissing as error:
         raise ConsumerError(str(error)) from None
 
@@ -144,7 +146,7 @@ def report_output(args: argparse.Namespace, settings: ConnectionSettings, timing
         report = empty_report(settings, options)
     else:
         with timings.phase("Spark session start"):
-            spark = start_spark(args.master)
+            spark = start_spark(args.master, short_run=topic.small)
         report = report_on(spark, settings, options, topic, topic.contract, timings)
     with timings.phase("render (plot if asked, text or JSON)"):
         if args.plot:
@@ -175,7 +177,9 @@ def records_output(args: argparse.Namespace, settings: ConnectionSettings, timin
     records = []
     if plan.contract is not None:
         with timings.phase("Spark session start"):
-            spark = start_spark(args.master)
+            spark = start_spark(
+                args.master, short_run=options.limit <= DEFAULTS.small_topic_records
+            )
         with timings.phase("job: read records"):
             records = read_records(spark, settings, plan, options.limit)
     if args.format == "jsonl":

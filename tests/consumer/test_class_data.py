@@ -1,16 +1,20 @@
-"""The class-data archive: a training run of the consumer's data path makes it, and a
-later Spark start maps it, the data path's classes included."""
+"""The driver JVM's start: the class-data archive (a training run of the consumer's data
+path makes it, a later Spark start maps it, the data path's classes included) and a
+short run's JIT."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from connection.class_data import archive_for
 from connection.paths import REPO_ROOT
+from connection.settings import SparkSettings
+from connection.spark import SHORT_RUN_JIT, driver_java_options
 from consumer.class_data import make_archive
 
 # A session that must map the archive (-Xshare:on: the JVM refuses to start otherwise),
@@ -69,3 +73,15 @@ def test_no_archive_when_switched_off(tmp_path: Path) -> None:
 
 def test_no_archive_for_an_unknown_java_runtime(tmp_path: Path) -> None:
     assert archive_for(tmp_path / "jars", {"JAVA_HOME": str(tmp_path)}) is None
+
+
+def test_a_short_runs_driver_compiles_with_c1_only_and_maps_the_archive(tmp_path: Path) -> None:
+    archive = tmp_path / "made.jsa"
+    archive.write_bytes(b"")
+    settings = SparkSettings("local[2]", tmp_path, "127.0.0.1", class_data_archive=archive)
+    short = driver_java_options(replace(settings, short_run=True)).split()
+    long = driver_java_options(settings).split()
+    assert SHORT_RUN_JIT in short and SHORT_RUN_JIT not in long
+    assert (
+        f"-XX:SharedArchiveFile={archive}" in short and f"-XX:SharedArchiveFile={archive}" in long
+    )

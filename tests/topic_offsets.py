@@ -1,16 +1,27 @@
-"""What a topic holds, read from the broker's own end offsets: the tests' ground truth."""
+"""What a topic holds, read from the broker's own end offsets and by an independent reader
+of its records: the tests' ground truth."""
 
 from __future__ import annotations
 
+import io
+import json
 import time
 import uuid
+from collections import Counter
+from datetime import datetime
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from fastavro import parse_schema, schemaless_reader
+
+from connection.paths import CONTRACT_FILE
+from producer.events import GeneratorPlan, generate_events
 
 # A topic created a moment ago (by the producer under test) may not have elected its
 # partition leaders yet; the broker answers these until it has.
 LEADER_PENDING = (KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE)
 LEADER_WAIT_S = 10.0
+
+EventKey = tuple[datetime, str, float, str]  # ts, symbol, price, currency
 
 
 def end_offsets(bootstrap: str, topic: str) -> dict[int, int] | None:
@@ -40,3 +51,40 @@ def high_watermark(client: Consumer, partition: TopicPartition) -> int:
 def message_count(bootstrap: str, topic: str) -> int:
     """Records in topic (0 when it does not exist)."""
     return sum((end_offsets(bootstrap, topic) or {}).values())
+
+
+def topic_events(bootstrap: str, topic: str) -> Counter[EventKey]:
+    """An independent reader: every value in the topic, read with a plain consumer and
+    decoded with fastavro past the 5-byte header, as a multiset of
+    (ts, symbol, price, currency)."""
+    schema = parse_schema(json.loads(CONTRACT_FILE.read_text()))
+    remaining = {p: end for p, end in (end_offsets(bootstrap, topic) or {}).items() if end > 0}
+    client = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": uuid.uuid4().hex, "enable.auto.commit": False}
+    )
+    client.assign([TopicPartition(topic, p, 0) for p in remaining])
+    events: Counter[EventKey] = Counter()
+    try:
+        while remaining:
+            batch = client.consume(10_000, timeout=10)
+            assert batch, f"no records within 10 s; still expected up to {remaining}"
+            for message in batch:
+                if message.error() is not None:
+                    raise KafkaException(message.error())
+                value = message.value()
+                assert value is not None and value[0] == 0
+                record = schemaless_reader(io.BytesIO(value[5:]), schema, None)
+                key = (record["ts"], record["symbol"], record["price"], record["currency"])
+                events[key] += 1
+                if message.offset() + 1 >= remaining.get(message.partition(), 0):
+                    remaining.pop(message.partition(), None)
+    finally:
+        client.close()
+    return events
+
+
+def expected_events(*plans: GeneratorPlan) -> Counter[EventKey]:
+    """The events the seeded generator makes for plans, as topic_events reads them."""
+    return Counter(
+        (e.ts, e.symbol, e.price, e.currency) for plan in plans for e in generate_events(plan)
+    )

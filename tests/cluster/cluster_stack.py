@@ -1,74 +1,26 @@
-"""The cluster tests' view of their private stack: its script, its processes, its topics."""
+"""The cluster tests' view of their private stack: its nodes, its topics, its executors."""
 
 from __future__ import annotations
 
-import io
-import json
 import math
 import os
-import socket
-import subprocess
 import uuid
-from collections import Counter
-from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
-from cli_runs import cli_env, wait_for
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from cli_runs import wait_for
 from confluent_kafka.admin import AdminClient, NewTopic
-from fastavro import parse_schema, schemaless_reader
-from topic_offsets import end_offsets
-
-from connection.paths import CONTRACT_FILE, LOCAL_STACK
+from private_stack import PrivateStack
 
 ESTABLISHED = "01"  # the TCP state's code in /proc/net/tcp
 
-EventKey = tuple[datetime, str, float, str]
 
-
-def port_free(port: int) -> bool:
-    """Nothing listens on 127.0.0.1:port."""
-    with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) != 0
-
-
-@dataclass
-class ClusterStack:
-    """A local-stack.sh stack of 3 brokers and 2 Spark workers, and its `env` output."""
-
-    script_env: dict[str, str]
-    home: Path
-    settings: dict[str, str] = field(default_factory=dict)
-
-    def script(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(LOCAL_STACK), *args],
-            env=self.script_env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-
-    def up(self) -> None:
-        """Start whatever is not running (the data is kept) and read `env`."""
-        result = self.script("up")
-        assert result.returncode == 0, result.stderr
-        env_output = self.script("env").stdout
-        self.settings = dict(line.split("=", 1) for line in env_output.splitlines() if "=" in line)
-
-    def pid(self, service: str) -> int:
-        return int((self.home / "run" / f"{service}.pid").read_text())
+class ClusterStack(PrivateStack):
+    """A private stack of 3 brokers and 2 Spark workers: its nodes, topics and executors."""
 
     def broker(self, command: str, node: int) -> None:
         """kill-broker, stop-broker or start-broker node; each returns when it is done."""
         result = self.script(command, str(node))
         assert result.returncode == 0, result.stderr
-
-    @property
-    def bootstrap(self) -> str:
-        return self.settings["KAFKA_BOOTSTRAP_SERVERS"]
 
     @property
     def broker_ports(self) -> set[int]:
@@ -80,10 +32,6 @@ class ClusterStack:
             for name in lists
             for server in self.settings[name].split(",")
         }
-
-    def client_env(self, **variables: str) -> dict[str, str]:
-        """The environment of a producer, consumer or gate run against this stack."""
-        return cli_env(self.settings, **variables)
 
     def admin(self) -> AdminClient:
         return AdminClient({"bootstrap.servers": self.bootstrap})
@@ -149,36 +97,6 @@ def connected_ports(pid: int) -> set[int]:
             if columns[3] == ESTABLISHED and columns[9] in sockets:
                 ports.add(int(columns[2].rsplit(":", 1)[1], 16))
     return ports
-
-
-def topic_events(bootstrap: str, topic: str) -> Counter[EventKey]:
-    """An independent reader: every value in the topic, read with a plain consumer and
-    decoded with fastavro past the 5-byte header, as a multiset of
-    (ts, symbol, price, currency)."""
-    schema = parse_schema(json.loads(CONTRACT_FILE.read_text()))
-    remaining = {p: end for p, end in (end_offsets(bootstrap, topic) or {}).items() if end > 0}
-    client = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": uuid.uuid4().hex, "enable.auto.commit": False}
-    )
-    client.assign([TopicPartition(topic, p, 0) for p in remaining])
-    events: Counter[EventKey] = Counter()
-    try:
-        while remaining:
-            batch = client.consume(10_000, timeout=10)
-            assert batch, f"no records within 10 s; still expected up to {remaining}"
-            for message in batch:
-                if message.error() is not None:
-                    raise KafkaException(message.error())
-                value = message.value()
-                assert value is not None and value[0] == 0
-                record = schemaless_reader(io.BytesIO(value[5:]), schema, None)
-                key = (record["ts"], record["symbol"], record["price"], record["currency"])
-                events[key] += 1
-                if message.offset() + 1 >= remaining.get(message.partition(), 0):
-                    remaining.pop(message.partition(), None)
-    finally:
-        client.close()
-    return events
 
 
 def assert_same_report(actual: object, expected: object, path: str = "$") -> None:

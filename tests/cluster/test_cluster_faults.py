@@ -14,15 +14,14 @@ import os
 import signal
 import subprocess
 import threading
-from collections import Counter
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from cli_runs import process_alive, run_cli, start_cli, wait_for
-from cluster_stack import ClusterStack, EventKey, assert_same_report, topic_events
-from topic_offsets import message_count
+from cluster_stack import ClusterStack, assert_same_report
+from topic_offsets import expected_events, message_count, topic_events
 
-from producer.events import GeneratorPlan, generate_events
+from producer.events import GeneratorPlan
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
@@ -32,12 +31,6 @@ SPARK_RUN_TIMEOUT_S = 600
 
 def plan_args(plan: GeneratorPlan) -> list[str]:
     return ["--count", str(plan.count), "--seed", str(plan.seed), "--start", f"{plan.start}"]
-
-
-def expected_events(*plans: GeneratorPlan) -> Counter[EventKey]:
-    return Counter(
-        (e.ts, e.symbol, e.price, e.currency) for plan in plans for e in generate_events(plan)
-    )
 
 
 def assert_each_event_once(cluster: ClusterStack, topic: str, *plans: GeneratorPlan) -> None:

@@ -281,7 +281,7 @@ def test_version_registered_mid_stream_is_decoded_without_restart(
     tmp_path: Path,
 ) -> None:
     run = FollowRun(
-        follow_env, fresh.topic, tmp_path / "ck", "--trigger-seconds", "1", "--until-idle", "30"
+        follow_env, fresh.topic, tmp_path / "ck", "--trigger-seconds", "1", "--until-idle", "10"
     )
     writer = TopicWriter(fresh)
     try:
@@ -381,7 +381,7 @@ def test_poison_and_a_registry_outage_lose_nothing_and_count_nothing_as_unknown(
         "--trigger-seconds",
         "1",
         "--until-idle",
-        "15",
+        "10",
         "--max-wait",
         "300",
     )

@@ -1,10 +1,11 @@
 """Reliability against a private stack that these tests start, kill by pid, and stop.
 
 The shared stack (default ports) is never touched: this module starts its own Kafka and
-registry once (own STACK_HOME under pytest's tmp dir, free loopback ports, the shared
-download cache), kills services by the pids local-stack.sh wrote, restarts them with
-`local-stack.sh up` on the same data, and stops everything at teardown. Its broker also
-has the SASL_PLAINTEXT (PLAIN) listener that the secured-cluster cases use.
+registry once (tests/private_stack.py: own STACK_HOME under pytest's tmp dir, free
+loopback ports, the shared download cache), kills services by the pids local-stack.sh
+wrote, restarts them with `local-stack.sh up` on the same data, and stops everything at
+teardown. Its broker also has the SASL_PLAINTEXT (PLAIN) listener that the
+secured-cluster cases use.
 
 Tests are ordered so the stack is restarted as little as possible; each still brings
 back whatever it needs (`PrivateStack.up` restarts only missing services).
@@ -12,131 +13,42 @@ back whatever it needs (`PrivateStack.up` restarts only missing services).
 
 from __future__ import annotations
 
-import io
 import json
-import os
 import re
-import signal
-import socket
-import subprocess
 import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
-from cli_runs import cli_env, process_alive, run_cli, start_cli, wait_for
-from confluent_kafka import Consumer, KafkaException, TopicPartition
-from fastavro import parse_schema, schemaless_reader
-from topic_offsets import end_offsets, message_count
+from cli_runs import run_cli, start_cli, wait_for
+from private_stack import PrivateStack
+from topic_offsets import end_offsets, expected_events, message_count, topic_events
 
-from connection.paths import CONTRACT_FILE, LOCAL_STACK, STACK_CACHE
 from producer.events import GeneratorPlan, generate_events
 
 pytestmark = [pytest.mark.reliability, pytest.mark.integration]
 
 START = datetime(2026, 11, 27, 9, 30, tzinfo=timezone.utc)
-PORT_VARIABLES = (
-    "STACK_KAFKA_PORT",
-    "STACK_KAFKA_CONTROLLER_PORT",
-    "STACK_KAFKA_SASL_PORT",
-    "STACK_KAFKA_SSL_PORT",
-    "STACK_KAFKA_SASL_SSL_PORT",
-    "STACK_REGISTRY_PORT",
-    "STACK_REGISTRY_TLS_PORT",
-    "STACK_REGISTRY_MANAGEMENT_PORT",
-)
-# Connection and security variables the CLIs read: never inherited from the test run.
 SPARK_RUN_TIMEOUT_S = 240
-
-
-def free_ports(count: int) -> list[int]:
-    """Ports nothing listens on right now (held open together, so all differ)."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for probe in sockets:
-            probe.bind(("127.0.0.1", 0))
-        return [probe.getsockname()[1] for probe in sockets]
-    finally:
-        for probe in sockets:
-            probe.close()
-
-
-@dataclass
-class PrivateStack:
-    """A local-stack.sh stack of our own: its script environment and its `env` output."""
-
-    script_env: dict[str, str]
-    home: Path
-    settings: dict[str, str]
-
-    def script(self, command: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(LOCAL_STACK), command],
-            env=self.script_env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-
-    def up(self) -> None:
-        """Start whatever is not running (the data directory is kept)."""
-        result = self.script("up")
-        assert result.returncode == 0, result.stderr
-
-    def kill(self, service: str) -> None:
-        """SIGKILL the service by the pid local-stack.sh wrote; return when it is gone."""
-        pid = int((self.home / "run" / f"{service}.pid").read_text())
-        os.kill(pid, signal.SIGKILL)
-        wait_for(lambda: not process_alive(pid), f"{service} (pid {pid}) to die", timeout=30)
-
-    @property
-    def bootstrap(self) -> str:
-        return self.settings["KAFKA_BOOTSTRAP_SERVERS"]
-
-    @property
-    def registry_url(self) -> str:
-        return self.settings["SCHEMA_REGISTRY_URL"]
-
-    def client_env(self, **variables: str) -> dict[str, str]:
-        """The environment of a producer or consumer run against this stack."""
-        return cli_env(self.settings, **variables)
-
-    def sasl_env(self, password: str) -> dict[str, str]:
-        return self.client_env(
-            KAFKA_BOOTSTRAP_SERVERS=self.settings["STACK_SASL_BOOTSTRAP_SERVERS"],
-            KAFKA_SECURITY_PROTOCOL="SASL_PLAINTEXT",
-            KAFKA_SASL_MECHANISM="PLAIN",
-            KAFKA_SASL_USERNAME=self.settings["STACK_SASL_USERNAME"],
-            KAFKA_SASL_PASSWORD=password,
-        )
 
 
 @pytest.fixture(scope="module")
 def private_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateStack]:
-    home = tmp_path_factory.mktemp("stack")
-    ports = dict(zip(PORT_VARIABLES, map(str, free_ports(len(PORT_VARIABLES))), strict=True))
-    script_env = {
-        **os.environ,
-        **ports,
-        "STACK_HOME": str(home),
-        "STACK_CACHE": os.environ.get("STACK_CACHE", str(STACK_CACHE)),
-    }
-    stack = PrivateStack(script_env=script_env, home=home, settings={})
-    try:
-        stack.up()
-        env_output = stack.script("env").stdout
-        stack.settings = dict(line.split("=", 1) for line in env_output.splitlines() if "=" in line)
+    with PrivateStack.running(tmp_path_factory.mktemp("stack")) as stack:
         yield stack
-    finally:
-        down = stack.script("down")
-        assert down.returncode == 0, down.stderr
-        for service in ("kafka", "registry"):
-            assert not (home / "run" / f"{service}.pid").exists(), f"{service} left running"
+
+
+def sasl_env(stack: PrivateStack, password: str) -> dict[str, str]:
+    """A run against the broker's SASL_PLAINTEXT (PLAIN) listener with password."""
+    return stack.client_env(
+        KAFKA_BOOTSTRAP_SERVERS=stack.settings["STACK_SASL_BOOTSTRAP_SERVERS"],
+        KAFKA_SECURITY_PROTOCOL="SASL_PLAINTEXT",
+        KAFKA_SASL_MECHANISM="PLAIN",
+        KAFKA_SASL_USERNAME=stack.settings["STACK_SASL_USERNAME"],
+        KAFKA_SASL_PASSWORD=password,
+    )
 
 
 def one_line_failure(stdout: str, stderr: str, prefix: str) -> str:
@@ -157,40 +69,6 @@ def new_topic() -> str:
     return f"test-reliability-{uuid.uuid4().hex[:12]}"
 
 
-def offset_client(bootstrap: str) -> Consumer:
-    return Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": uuid.uuid4().hex, "enable.auto.commit": False}
-    )
-
-
-def decoded_events(bootstrap: str, topic: str) -> Counter[tuple[datetime, str, float]]:
-    """Every value in the topic decoded with the contract's schema (fastavro, past the
-    5-byte header), as a multiset of (ts, symbol, price)."""
-    schema = parse_schema(json.loads(CONTRACT_FILE.read_text()))
-    ends = end_offsets(bootstrap, topic) or {}
-    remaining = {p: end for p, end in ends.items() if end > 0}
-    client = offset_client(bootstrap)
-    client.assign([TopicPartition(topic, p, 0) for p in remaining])
-    events: Counter[tuple[datetime, str, float]] = Counter()
-    try:
-        while remaining:
-            batch = client.consume(10_000, timeout=10)
-            assert batch, f"no records within 10 s; still expected up to {remaining}"
-            for message in batch:
-                if message.error() is not None:
-                    raise KafkaException(message.error())
-                value = message.value()
-                assert value is not None and value[0] == 0
-                record = schemaless_reader(io.BytesIO(value[5:]), schema, None)
-                events[(record["ts"], record["symbol"], record["price"])] += 1
-                partition, offset = message.partition(), message.offset()
-                if offset + 1 >= remaining.get(partition, 0):
-                    remaining.pop(partition, None)
-    finally:
-        client.close()
-    return events
-
-
 # --- secured cluster: the broker's SASL_PLAINTEXT (PLAIN) listener ------------------------
 
 
@@ -199,7 +77,7 @@ def test_producer_and_consumer_work_end_to_end_over_sasl_with_the_right_credenti
 ) -> None:
     private_stack.up()
     password = private_stack.settings["STACK_SASL_PASSWORD"]
-    env = private_stack.sasl_env(password)
+    env = sasl_env(private_stack, password)
     plan = GeneratorPlan(count=3000, seed=606, start=START)
     topic = new_topic()
 
@@ -225,7 +103,7 @@ def test_wrong_sasl_password_fails_fast_with_an_authentication_error_and_no_secr
     private_stack.up()
     wrong = f"not-the-password-{uuid.uuid4().hex[:8]}"
     started = time.monotonic()
-    result = run_cli(cli, private_stack.sasl_env(wrong), "--topic", new_topic(), timeout=60)
+    result = run_cli(cli, sasl_env(private_stack, wrong), "--topic", new_topic(), timeout=60)
     seconds = time.monotonic() - started
     assert result.returncode == 1
     line = one_line_failure(result.stdout, result.stderr, f"{cli}: error: ")
@@ -272,8 +150,7 @@ def test_broker_killed_and_restarted_mid_run_loses_and_duplicates_nothing(
     assert producer.returncode == 0, stderr
     assert stdout.startswith("sent 1000000 events, 1000000 acknowledged"), stdout
     assert message_count(bootstrap, topic) == plan.count
-    expected = Counter((e.ts, e.symbol, e.price) for e in generate_events(plan))
-    assert decoded_events(bootstrap, topic) == expected
+    assert topic_events(bootstrap, topic) == expected_events(plan)
 
 
 def test_broker_down_for_good_makes_the_producer_give_up_within_two_delivery_timeouts(

@@ -12,16 +12,14 @@ when it exits (``-XX:ArchiveClassesAtExit``). ``python -m consumer.class_data`` 
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import subprocess
 import sys
 import time
-from io import BytesIO
 from pathlib import Path
 
-from fastavro import parse_schema, schemaless_writer
+from confluent_kafka.schema_registry import Schema
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import (
     BinaryType,
@@ -46,6 +44,7 @@ from connection.spark import build_spark_session
 from consumer.analysis import AnalysisOptions, analyse
 from consumer.source import read_topic
 from consumer.writer_schemas import ReaderSchema, WriterSchemas
+from producer.serialization import FramedAvroSerializer
 
 #: The columns of a Kafka batch DataFrame, as Spark's Kafka source gives them.
 KAFKA_RECORDS = StructType(
@@ -66,16 +65,15 @@ NO_SERVICE = "127.0.0.1:1"
 
 
 def training_records(spark: SparkSession) -> DataFrame:
-    """TRAINING_EVENTS events framed with the contract, and one record that is not framed."""
-    parsed = parse_schema(json.loads(CONTRACT_FILE.read_text()))
+    """TRAINING_EVENTS events framed with the contract as the producer frames them, and
+    one record that is not framed."""
+    frame = FramedAvroSerializer(TRAINING_SCHEMA_ID, Schema(CONTRACT_FILE.read_text(), "AVRO"))
     draw = random.Random(0)
     rows = []
     for offset in range(TRAINING_EVENTS):
-        body = BytesIO(b"\x00" + TRAINING_SCHEMA_ID.to_bytes(4, "big"))
-        body.seek(0, 2)
         event = {"ts": 1_767_225_600_000 + offset, "symbol": draw.choice("ABC")}
-        schemaless_writer(body, parsed, {**event, "price": draw.gauss(100, 5), "currency": "USD"})
-        rows.append((None, body.getvalue(), "class-data", 0, offset, None, 0))
+        value = frame({**event, "price": draw.gauss(100, 5), "currency": "USD"})
+        rows.append((None, value, "class-data", 0, offset, None, 0))
     rows.append((None, b"\x07", "class-data", 0, TRAINING_EVENTS, None, 0))
     return spark.createDataFrame(rows, KAFKA_RECORDS)
 

@@ -254,6 +254,7 @@ class Follower:
         on_update: Callable[[Update], None],
     ) -> None:
         self.spark = spark
+        spark.conf.set("spark.sql.streaming.stopTimeout", str(STOP_TIMEOUT_MS))
         self.settings = settings
         self.options = options
         self.on_update = on_update
@@ -447,7 +448,6 @@ class Follower:
     # -- the query
 
     def start_query(self) -> StreamingQuery:
-        self.spark.conf.set("spark.sql.streaming.stopTimeout", str(STOP_TIMEOUT_MS))
         stream = (
             self.spark.readStream.format("kafka")
             .options(**spark_kafka_options(self.settings))

@@ -103,10 +103,9 @@ class Piece:
 
     def used(self) -> npt.NDArray[np.bool_]:
         """Which bytes of data are row's own."""
-        columns = np.arange(self.data.shape[1])
         if self.sizes is None:
             return np.ones(self.data.shape, np.bool_)
-        return columns < self.sizes[:, None]
+        return np.arange(self.data.shape[1]) < self.sizes[:, None]
 
 
 def varint_piece(values: npt.NDArray[np.int64]) -> Piece:
@@ -182,11 +181,13 @@ class ColumnSerializer:
         parsed = underlying_types(json.loads(schema.schema_str))
         if not isinstance(parsed, dict) or parsed.get("type") != "record":
             return None
-        fields = [(field["name"], plain_type(field["type"])) for field in parsed["fields"]]
-        if any(kind not in (*VARINT_TYPES, *FIXED_TYPES, "string") for _, kind in fields):
-            return None
-        named = [(name, kind) for name, kind in fields if kind is not None]
-        return cls(schema_id, named) if named else None
+        fields = []
+        for field in parsed["fields"]:
+            kind = plain_type(field["type"])
+            if kind is None or kind not in (*VARINT_TYPES, *FIXED_TYPES, "string"):
+                return None
+            fields.append((field["name"], kind))
+        return cls(schema_id, fields) if fields else None
 
     def fits(self, column_names: Collection[str]) -> bool:
         """Every field of the schema has a column of that name."""

@@ -21,15 +21,6 @@ from pathlib import Path
 
 from confluent_kafka.schema_registry import Schema
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql.types import (
-    BinaryType,
-    IntegerType,
-    LongType,
-    StringType,
-    StructField,
-    StructType,
-    TimestampType,
-)
 
 from connection.class_data import ENV_SWITCH, archiving_options
 from connection.clients import registry_client
@@ -42,22 +33,10 @@ from connection.settings import (
 )
 from connection.spark import build_spark_session
 from consumer.analysis import AnalysisOptions, analyse
-from consumer.source import read_topic
+from consumer.source import KAFKA_RECORDS, read_topic
 from consumer.writer_schemas import ReaderSchema, WriterSchemas
 from producer.serialization import FramedAvroSerializer
 
-#: The columns of a Kafka batch DataFrame, as Spark's Kafka source gives them.
-KAFKA_RECORDS = StructType(
-    [
-        StructField("key", BinaryType()),
-        StructField("value", BinaryType()),
-        StructField("topic", StringType()),
-        StructField("partition", IntegerType()),
-        StructField("offset", LongType()),
-        StructField("timestamp", TimestampType()),
-        StructField("timestampType", IntegerType()),
-    ]
-)
 TRAINING_EVENTS = 2_000
 TRAINING_SCHEMA_ID = 1
 #: Nothing listens here: the training session plans a source and never reads it.

@@ -8,11 +8,33 @@ from dataclasses import dataclass
 from confluent_kafka import KafkaException, TopicPartition
 from confluent_kafka.admin import OffsetSpec
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.types import (
+    BinaryType,
+    IntegerType,
+    LongType,
+    StringType,
+    StructField,
+    StructType,
+    TimestampType,
+)
 
 from connection.clients import spark_kafka_options
 from connection.kafka import BROKER_TIMEOUT_S, BrokerCheckFailed, admin_client, cluster_metadata
 from connection.settings import ConnectionSettings
 from consumer.errors import ConsumerError
+
+#: The columns of a Kafka batch DataFrame, as Spark's Kafka source gives them.
+KAFKA_RECORDS = StructType(
+    [
+        StructField("key", BinaryType()),
+        StructField("value", BinaryType()),
+        StructField("topic", StringType()),
+        StructField("partition", IntegerType()),
+        StructField("offset", LongType()),
+        StructField("timestamp", TimestampType()),
+        StructField("timestampType", IntegerType()),
+    ]
+)
 
 
 def check_topic(settings: ConnectionSettings) -> int:

@@ -20,7 +20,6 @@ from fastavro import parse_schema, schemaless_writer
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import (
-    BinaryType,
     DoubleType,
     IntegerType,
     LongType,
@@ -33,6 +32,7 @@ from pyspark.testing import assertDataFrameEqual
 
 from consumer.decoding import decoded_records
 from consumer.framing import UNKNOWN_SCHEMA_ID
+from consumer.source import KAFKA_RECORDS
 from consumer.statistics import record_summary
 from producer.serialization import confluent_header
 
@@ -41,13 +41,6 @@ pytestmark = pytest.mark.spark
 V1_ID, V2_ID, UNKNOWN_ID = 11, 12, 99
 V1, V2 = V1_SCHEMA_FILE.read_text(), V2_SCHEMA_FILE.read_text()
 T0 = datetime(2026, 11, 27, 9, 30, tzinfo=timezone.utc)
-KAFKA = StructType(
-    [
-        StructField("partition", IntegerType()),
-        StructField("offset", LongType()),
-        StructField("value", BinaryType()),
-    ]
-)
 DECODED = StructType(
     [
         StructField("partition", IntegerType()),
@@ -85,9 +78,10 @@ def kafka_batch(spark: SparkSession) -> DataFrame:
         if currency is not None:
             record["currency"] = currency
         schema = V1 if schema_id == V1_ID else V2
-        rows.append((0, offset, framed(schema_id, schema, record)))
-    rows.append((0, len(WRITTEN), confluent_header(UNKNOWN_ID) + b"\x02"))
-    return spark.createDataFrame(rows, KAFKA)
+        rows.append((None, framed(schema_id, schema, record), "t", 0, offset, None, 0))
+    unknown = confluent_header(UNKNOWN_ID) + b"\x02"
+    rows.append((None, unknown, "t", 0, len(WRITTEN), None, 0))
+    return spark.createDataFrame(rows, KAFKA_RECORDS)
 
 
 def test_every_reader_field_reaches_the_rows_and_v1_reads_as_the_default_currency(

@@ -105,6 +105,15 @@ def test_memory_growing_with_the_count_is_not_met() -> None:
     assert evaluate(results)[4].met is False
 
 
+def test_memory_is_compared_above_the_small_topic_threshold_only() -> None:
+    results = results_meeting_every_target()
+    results.consumer_cli = [  # 100k caches in memory, 1M on disk: not a growth pair
+        ConsumerCliRun(100_000, 14.0, 15.0, 500 * MIB, 80 * MIB, 1.0),
+        ConsumerCliRun(1_000_000, 20.0, 21.0, 1000 * MIB, 80 * MIB, 1.0),
+    ]
+    assert evaluate(results)[4].met is None
+
+
 def test_targets_of_a_quick_run_are_not_measured() -> None:
     assert {check.met for check in evaluate(BenchResults(machine(), quick=True))} == {None}
 

@@ -7,8 +7,10 @@ max of the per-repeat ratios.
 
 - start-up: `python -m consumer` on the report topic, whole process, against a bare
   PySpark process (the session as connection.spark builds it for a short run,
-  `spark.range(1).count()`, stop); both with the class-data archive, and the bare start
-  without it too.
+  `spark.range(1).count()`, stop); both with the class-data archive. Two reference rows
+  beside it: the bare start without the archive (what the archive saves), and a bare
+  process that reads the report's topic with Spark's Kafka source to the noop sink, no
+  decode (how much of ours the Kafka source alone takes).
 - producer: ours uncompressed against the same client settings sending one pre-encoded
   event in a loop (benchmarks.producing.client_rate).
 - consumer: consume() against Spark's Kafka source alone, read to the noop sink
@@ -22,6 +24,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from benchmarks.consumer_cli import run_consumer_cli
 from benchmarks.machine import load_average
@@ -45,9 +48,19 @@ from connection.settings import spark_settings_from_env
 from connection.spark import build_spark_session
 settings = replace(spark_settings_from_env({DEFAULTS.spark_master!r}), short_run=True)
 spark = build_spark_session(settings)
-spark.range(1).count()
-spark.stop()
 """
+BARE_START = BARE_SESSION + "spark.range(1).count()\nspark.stop()\n"
+
+
+def bare_read(topic: ConnectionSettings) -> str:
+    """A bare process reading every record of topic with Spark's Kafka source, no decode."""
+    return BARE_SESSION + (
+        'spark.read.format("kafka")'
+        f'.option("kafka.bootstrap.servers", {topic.bootstrap_servers!r})'
+        f'.option("subscribe", {topic.topic!r}).load()'
+        '.write.format("noop").mode("overwrite").save()\n'
+        "spark.stop()\n"
+    )
 
 
 class BareStartFailed(RuntimeError):
@@ -65,12 +78,12 @@ def ensure_class_data() -> str:
     return "class-data archive: could not be made (starts run without)"
 
 
-def bare_start_seconds(class_data: bool) -> float:
-    """Wall seconds of a bare PySpark process, from its start to its exit."""
+def bare_start_seconds(class_data: bool, script: str = BARE_START) -> float:
+    """Wall seconds of a bare PySpark process running script, from its start to its exit."""
     env = {**os.environ, ENV_SWITCH: "on" if class_data else "off"}
     started = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-c", BARE_SESSION],
+        [sys.executable, "-c", script],
         cwd=REPO_ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -83,36 +96,59 @@ def bare_start_seconds(class_data: bool) -> float:
     return seconds
 
 
+@dataclass(frozen=True)
+class StartUpRatios:
+    ours: LimitRatio  # against the bare start
+    archive: LimitRatio  # the bare start with the class-data archive, against without
+    kafka_read: LimitRatio  # a bare read of the report's topic, against the bare start
+
+
 def start_up_ratios(
     report: ConnectionSettings, events: int, repeats: int, progress: Callable[[str], None]
-) -> tuple[LimitRatio, LimitRatio]:
-    """Ours (`python -m consumer`, process start to exit) against the bare start, and the
-    bare start with the class-data archive against the bare start without it."""
-    ours_runs, archive_runs = [], []
+) -> StartUpRatios:
+    """Ours (`python -m consumer`, process start to exit), the bare start without the
+    class-data archive and the bare Kafka read, each paired with the bare start."""
+    ours_runs, archive_runs, read_runs = [], [], []
+    read_script = bare_read(report)
     for _ in range(repeats):
         without = bare_start_seconds(class_data=False)
         bare = bare_start_seconds(class_data=True)
+        read = bare_start_seconds(class_data=True, script=read_script)
         ours = run_consumer_cli(report, events).exit_seconds
         load = load_average()
         ours_runs.append(PairedRun(bare, ours, load))
         archive_runs.append(PairedRun(without, bare, load))
-        progress(f"start: bare {without:.1f} s, with archive {bare:.1f} s, ours {ours:.1f} s")
-    return (
-        LimitRatio(
+        read_runs.append(PairedRun(bare, read, load))
+        progress(
+            f"start: bare {without:.1f} s, with archive {bare:.1f} s, "
+            f"bare Kafka read {read:.1f} s, ours {ours:.1f} s"
+        )
+    bare_limit = "bare PySpark process: session, `spark.range(1).count()`, stop"
+    return StartUpRatios(
+        ours=LimitRatio(
             f"`python -m consumer`, {events:,}-event report, process start to exit",
-            "bare PySpark process: session, `spark.range(1).count()`, stop",
+            bare_limit,
             events,
             TIME,
             START_UP_TARGET,
             ours_runs,
         ),
-        LimitRatio(
+        archive=LimitRatio(
             "bare PySpark process with the class-data archive",
             "the same without it",
             0,
             TIME,
             1.0,
             archive_runs,
+        ),
+        kafka_read=LimitRatio(
+            f"bare PySpark process reading the {events:,}-event topic with Spark's Kafka "
+            "source to the noop sink (no decode, no statistics)",
+            bare_limit,
+            events,
+            TIME,
+            START_UP_TARGET,
+            read_runs,
         ),
     )
 

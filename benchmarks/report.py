@@ -114,7 +114,8 @@ def phases_section(results: BenchResults) -> str:
 
 
 def limit_by_kind(results: BenchResults, index: int) -> LimitRatio | None:
-    """The ratio table's row at index (start-up 0, producer 1, consumer 2), if measured."""
+    """The ratio table's row at index (start-up 0, producer 1, consumer 2, then the
+    references: class-data archive 3, bare Kafka read 4), if measured."""
     rows = [ratio for ratio in results.limits if ratio.runs]
     return rows[index] if index < len(rows) else None
 
@@ -146,6 +147,16 @@ def stops_section(results: BenchResults) -> str:
             "and imports, the checks before Spark, the Kafka source's offset look-up, the "
             "decode plan and the two jobs (summary, outliers); each job pays Spark's first-use "
             "costs (code generation, class loading) that `spark.range(1).count()` does not."
+        )
+    read = limit_by_kind(results, 4)
+    if start and read:
+        read_seconds, bare = median_seconds(read)
+        verdict = "already over" if not read.met() else "within"
+        lines.append(
+            f"- A bare process that only reads the same topic with Spark's Kafka source (no "
+            f"decode, no statistics) takes {read_seconds:.1f} s, "
+            f"{statistics.median(read.ratios()):.2f}x the bare start: {verdict} the "
+            f"{start.target:.2f}x target before any of our work."
         )
     produce = limit_by_kind(results, 1)
     if produce:

@@ -8,7 +8,13 @@ from functools import partial
 
 from benchmarks.consumer_cli import run_consumer_cli
 from benchmarks.follow import describe, follow_benchmarks
-from benchmarks.limits import consumer_ratio, ensure_class_data, producer_ratio, start_up_ratios
+from benchmarks.limits import (
+    StartUpRatios,
+    consumer_ratio,
+    ensure_class_data,
+    producer_ratio,
+    start_up_ratios,
+)
 from benchmarks.machine import describe_machine, load_average
 from benchmarks.producing import (
     benchmark_plan,
@@ -25,7 +31,6 @@ from benchmarks.results import (
     OURS,
     PRODUCER_WAYS,
     BenchResults,
-    LimitRatio,
 )
 from benchmarks.spark_probe import SparkProbeRequest, run_spark_probe
 from benchmarks.topics import RunTopics
@@ -65,25 +70,28 @@ class Bench:
         try:
             self.producers()
             self.profiles()
-            archive = self.start_up_limit()
+            start_up = self.start_up_limit()
             self.producer_limit()
             self.consumer_cli()
             self.consumer_in_process()
-            self.results.limits.append(archive)  # what the archive saves: last row
+            # References after the three figures: what the archive saves, and the
+            # start-up with nothing but Spark's Kafka read.
+            self.results.limits += [start_up.archive, start_up.kafka_read]
             self.plain_python()
             self.follow()
         finally:
             self.topics.remove_all()
         return self.results
 
-    def start_up_limit(self) -> LimitRatio:
-        """The start-up row of the ratio table; returns the class-data row (shown last)."""
+    def start_up_limit(self) -> StartUpRatios:
+        """The start-up row of the ratio table; returns every start-up pair, for the
+        reference rows shown last."""
         count = self.options.report_events
-        ours, archive = start_up_ratios(
+        ratios = start_up_ratios(
             self.topic_with(count), count, self.options.start_repeats, progress
         )
-        self.results.limits.append(ours)
-        return archive
+        self.results.limits.append(ratios.ours)
+        return ratios
 
     def producer_limit(self) -> None:
         self.results.limits.append(

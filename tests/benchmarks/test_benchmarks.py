@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -226,3 +226,17 @@ def test_consumer_timings_are_read_from_its_stderr() -> None:
         "WARNING: x\ntimings: Spark session start     4.250 s\ntimings: job: summary  1.000 s\n"
     )
     assert timings_from(stderr) == (("Spark session start", 4.25), ("job: summary", 1.0))
+
+
+def test_the_bare_kafka_read_says_whether_it_alone_breaks_the_start_up_target() -> None:
+    results = results_meeting_every_target()
+    results.consumer_cli[0] = replace(
+        results.consumer_cli[0], phases=(("Spark session start", 4.0), ("job: summary", 2.0))
+    )
+    start = LimitRatio("5k report", "bare start", 5_000, TIME, 1.15, [PairedRun(6.0, 11.0, 1.0)])
+    other = LimitRatio("other", "limit", 1, RATE, 0.5, [PairedRun(1.0, 1.0, 1.0)])
+    read = LimitRatio("bare read", "bare start", 5_000, TIME, 1.15, [PairedRun(6.0, 8.4, 1.0)])
+    results.limits = [start, other, other, other, read]
+    text = render_markdown(results, "benchmarks.png")
+    line = next(line for line in text.splitlines() if "only reads the same topic" in line)
+    assert "takes 8.4 s, 1.40x the bare start: already over the 1.15x target" in line

@@ -8,8 +8,9 @@ from pyspark.sql import DataFrame, SparkSession
 
 from benchmarks.machine import load_average
 from benchmarks.results import SPARK_CONSUMER, ConsumerRun, SparkVariant, StageTiming
+from connection.services import Clients
 from connection.settings import ConnectionSettings
-from consumer.batch import ConsumerOptions, consume, topic_contract
+from consumer.batch import ConsumerOptions, check_sources, consume
 from consumer.decoding import decode_frames
 from consumer.framing import split_frames
 from consumer.report import Report
@@ -33,7 +34,7 @@ def checked(report: Report, events: int) -> None:
 def time_consume(spark: SparkSession, settings: ConnectionSettings, events: int) -> ConsumerRun:
     """consume() as `python -m consumer` calls it, in this process's (warm) SparkSession."""
     started = time.perf_counter()
-    report = consume(spark, settings, DEFAULT_OPTIONS)
+    report = consume(spark, Clients.of(settings), settings, DEFAULT_OPTIONS)
     seconds = time.perf_counter() - started
     checked(report, events)
     return ConsumerRun(SPARK_CONSUMER, events, seconds, load_average())
@@ -50,7 +51,7 @@ def time_variant(
     spark.conf.set("spark.sql.shuffle.partitions", str(shuffle_partitions))
     options = ConsumerOptions(min_partitions=min_partitions)
     started = time.perf_counter()
-    report = consume(spark, settings, options)
+    report = consume(spark, Clients.of(settings), settings, options)
     seconds = time.perf_counter() - started
     checked(report, events)
     return SparkVariant(min_partitions, shuffle_partitions, events, seconds)
@@ -76,7 +77,8 @@ def stage_breakdown(
 ) -> list[StageTiming]:
     """Time of a job stopping after each step: read, + frame split, + Avro decode,
     + consume()'s one aggregation (its first job, here without the cache it fills)."""
-    contract = topic_contract(settings, None)
+    contract = check_sources(Clients.of(settings), settings, DEFAULT_OPTIONS).contract
+    assert contract is not None, f"{settings.topic} has no contract"
     records = read_topic(spark, settings, min_partitions)
     frames = split_frames(records)
     decoded = decode_frames(frames, contract.writers.known, contract.reader.schema)

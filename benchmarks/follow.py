@@ -30,9 +30,11 @@ from confluent_kafka.schema_registry import Schema
 from benchmarks.results import FollowBenchmark
 from connection.clients import registry_client
 from connection.paths import CONTRACT_FILE
+from connection.services import Clients
 from connection.settings import ConnectionSettings, spark_settings_from_env
 from connection.spark import build_spark_session
-from consumer.follow import Follower, FollowOptions, Update
+from consumer.follow import Follower, FollowOptions
+from consumer.state import Update
 from producer.events import GeneratorPlan, generate_records
 
 CHUNKS_PER_S = 10
@@ -89,21 +91,22 @@ def measure_follow(
                 trigger_seconds=trigger_seconds,
                 until_idle_s=max(10.0, 3 * trigger_seconds),
             )
-            follower = Follower(spark, settings, options, updates.append)
+            follower = Follower(Clients.of(settings), settings, options, None, updates.append)
+            follower.prepare()
             steady_from: list[float] = []
 
             def write_after_warm_up() -> None:
                 """One event, then, once the query has counted it (Spark's start and first
                 batch are not steady state), the steady stream."""
                 write_steadily(settings, schema_id, 1, rate)
-                while not updates and not follower.stop.is_set():
+                while not updates and not follower.stop.requested:
                     time.sleep(0.05)
                 steady_from.append(time.time())
                 write_steadily(settings, schema_id, events, rate)
 
             writer = threading.Thread(target=write_after_warm_up)
             writer.start()
-            state = follower.run()
+            state = follower.run(spark)
             writer.join()
     finally:
         admin.delete_topics([topic])

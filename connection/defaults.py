@@ -40,6 +40,10 @@ class Defaults:
     registry_max_retries: int
     delivery_timeout_s: float
     small_topic_records: int
+    follow_trigger_s: float
+    follow_min_count: int
+    follow_max_wait_s: float
+    records_limit: int
 
     @property
     def bootstrap_servers(self) -> str:
@@ -66,6 +70,10 @@ def load_defaults(path: Path = DEFAULTS_FILE) -> Defaults:
         registry_max_retries=int(env["PRICES_REGISTRY_MAX_RETRIES"]),
         delivery_timeout_s=float(env["PRICES_DELIVERY_TIMEOUT_S"]),
         small_topic_records=int(env["PRICES_SMALL_TOPIC_RECORDS"]),
+        follow_trigger_s=float(env["PRICES_FOLLOW_TRIGGER_S"]),
+        follow_min_count=int(env["PRICES_FOLLOW_MIN_COUNT"]),
+        follow_max_wait_s=float(env["PRICES_FOLLOW_MAX_WAIT_S"]),
+        records_limit=int(env["PRICES_RECORDS_LIMIT"]),
     )
 
 

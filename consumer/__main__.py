@@ -1,7 +1,9 @@
-"""python -m consumer: read every price event in a topic, print statistics and outliers.
+"""python -m consumer: price statistics and outliers of a topic, its typed records, or a
+live topic followed as it grows.
 
-python -m consumer [options]            the report (text, JSON, plot)
-python -m consumer records [options]    typed records, as a registry-aware UI shows them
+  python -m consumer [report] [options]   the report: statistics, outliers, bad records
+  python -m consumer records [options]    typed records, as a registry-aware UI shows them
+  python -m consumer follow [options]     a live topic, counted exactly once (docs/follow.md)
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pyspark.sql import SparkSession
 
 from connection.cli import OneLineErrorParser, non_negative_int, positive_float, positive_int
 from connection.defaults import DEFAULTS
+from connection.services import Clients
 from connection.settings import (
     ConnectionSettings,
     SettingsError,
@@ -26,16 +29,17 @@ from connection.settings import (
     spark_settings_from_env,
 )
 from connection.spark import ConnectorJarsMissing, build_spark_session
-from consumer.batch import ConsumerOptions, check_sources, empty_report, report_on
-from consumer.errors import ConsumerError
-from consumer.follow_cli import add_follow_arguments, follow_format_error, run_follow
+from consumer.errors import ConsumerError, one_line_failures
 from consumer.interrupts import interrupts_held_while_spark_starts, quiet_interrupts
-from consumer.records import RecordsOptions, plan_records, read_records
 from consumer.timings import Timings
+from contract.schemas import ContractError, reader_schema_from_file
 
 HISTOGRAM_BINS = 40
 BROKEN_PIPE_EXIT = 141  # what a shell reports for a process ended by SIGPIPE
-RECORDS_COMMAND = "records"
+COMMANDS = ("report", "records", "follow")
+#: `python -m consumer --follow ...`, as compose files and scripts wrote it before the
+#: commands existed: still runs `follow`.
+FOLLOW_FLAG = "--follow"
 
 
 def png_file(text: str) -> Path:
@@ -46,15 +50,10 @@ def png_file(text: str) -> Path:
     return path
 
 
-def common_arguments(parser: argparse.ArgumentParser) -> None:
+def add_reading_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of every command: where the topic is, how to decode it, where Spark runs."""
     add_connection_arguments(parser)
     add_spark_argument(parser)
-    parser.add_argument(
-        "--timings",
-        action="store_true",
-        help="print on stderr where the seconds went: process start, checks, Spark start, "
-        "each Spark job, output",
-    )
     parser.add_argument(
         "--reader-schema",
         type=Path,
@@ -63,9 +62,16 @@ def common_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def report_parser() -> OneLineErrorParser:
-    parser = OneLineErrorParser(prog="python -m consumer", description=__doc__)
-    common_arguments(parser)
+def add_timings_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--timings",
+        action="store_true",
+        help="print on stderr where the seconds went: process start, checks, Spark start, "
+        "each Spark job, output",
+    )
+
+
+def add_z_threshold_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--z-threshold",
         type=positive_float,
@@ -73,12 +79,21 @@ def report_parser() -> OneLineErrorParser:
         help="an outlier is more than this many standard deviations from its "
         "(symbol, currency) group's mean (default %(default)s)",
     )
+
+
+def add_format_argument(
+    parser: argparse.ArgumentParser, formats: tuple[str, ...], meaning: str
+) -> None:
     parser.add_argument(
-        "--format",
-        choices=("text", "json", "jsonl"),
-        default="text",
-        help="report format (default %(default)s; jsonl: --follow's one object per batch)",
+        "--format", choices=formats, default=formats[0], help=f"{meaning} (default %(default)s)"
     )
+
+
+def add_report_arguments(parser: argparse.ArgumentParser) -> None:
+    add_reading_arguments(parser)
+    add_timings_argument(parser)
+    add_z_threshold_argument(parser)
+    add_format_argument(parser, ("text", "json"), "a table, or one JSON document")
     parser.add_argument(
         "--plot",
         type=png_file,
@@ -91,19 +106,16 @@ def report_parser() -> OneLineErrorParser:
         help="Spark tasks to split the topic into (default: partitions or "
         "cores, whichever is more)",
     )
-    add_follow_arguments(parser)
-    return parser
 
 
-def records_parser() -> OneLineErrorParser:
-    parser = OneLineErrorParser(
-        prog=f"python -m consumer {RECORDS_COMMAND}",
-        description="Print decoded records: partition, offset, timestamp, key, writer schema "
-        "id and subject version, and the value as JSON of every reader field.",
-    )
-    common_arguments(parser)
+def add_records_arguments(parser: argparse.ArgumentParser) -> None:
+    add_reading_arguments(parser)
+    add_timings_argument(parser)
     parser.add_argument(
-        "--limit", type=positive_int, default=20, help="records to print (default %(default)s)"
+        "--limit",
+        type=positive_int,
+        default=DEFAULTS.records_limit,
+        help="records to print (default %(default)s)",
     )
     parser.add_argument(
         "--from-offset",
@@ -114,26 +126,97 @@ def records_parser() -> OneLineErrorParser:
     parser.add_argument(
         "--partition", type=non_negative_int, help="only this partition (default: all)"
     )
-    parser.add_argument(
-        "--format",
-        choices=("text", "jsonl"),
-        default="text",
-        help="a table, or one JSON object per line (default %(default)s)",
+    add_format_argument(parser, ("text", "jsonl"), "a table, or one JSON object per record")
+
+
+def add_follow_arguments(parser: argparse.ArgumentParser) -> None:
+    add_reading_arguments(parser)
+    add_z_threshold_argument(parser)
+    add_format_argument(
+        parser,
+        ("text", "jsonl"),
+        "a table (refreshed in place on a terminal), or one JSON object per micro-batch",
     )
+    parser.add_argument(
+        "--trigger-seconds",
+        type=positive_float,
+        default=DEFAULTS.follow_trigger_s,
+        metavar="S",
+        help="seconds between micro-batches (default %(default)g)",
+    )
+    parser.add_argument(
+        "--checkpoint",
+        type=Path,
+        metavar="DIR",
+        help="Spark's checkpoint and the running statistics (default checkpoints/<topic>)",
+    )
+    parser.add_argument(
+        "--min-count",
+        type=positive_int,
+        default=DEFAULTS.follow_min_count,
+        help="judge a group's events for outliers once it has this many (default %(default)s)",
+    )
+    parser.add_argument(
+        "--until-idle",
+        type=positive_float,
+        metavar="SECONDS",
+        help="stop once the topic is read to its end and no record arrived for this long",
+    )
+    parser.add_argument(
+        "--max-wait",
+        type=positive_float,
+        default=DEFAULTS.follow_max_wait_s,
+        metavar="SECONDS",
+        help="how long a batch retries an unreachable registry or broker before the run "
+        "fails (default %(default)g)",
+    )
+
+
+def build_parser() -> OneLineErrorParser:
+    parser = OneLineErrorParser(
+        prog="python -m consumer",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", metavar="{report,records,follow}")
+    adders: dict[str, tuple[Callable[[argparse.ArgumentParser], None], str]] = {
+        "report": (add_report_arguments, "statistics and outliers of every record (default)"),
+        "records": (add_records_arguments, "typed records: where, key, writer schema, value"),
+        "follow": (add_follow_arguments, "follow a live topic until stopped"),
+    }
+    for name, (add_arguments, summary) in adders.items():
+        command = commands.add_parser(
+            name,
+            help=summary,
+            description=summary,
+            prog=f"python -m consumer {name}",
+        )
+        add_arguments(command)
     return parser
 
 
+def command_line(argv: list[str]) -> list[str]:
+    """argv with its command made explicit: none is `report`; a leading --follow, `follow`."""
+    if argv[:1] == [FOLLOW_FLAG]:
+        return ["follow", *argv[1:]]
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+        return ["report", *argv]
+    return argv
+
+
 def start_spark(master: str, short_run: bool = False) -> SparkSession:
-    """The one SparkSession of this process; ConsumerError when its jars are missing."""
+    """The one SparkSession of this process; ConsumerError when it cannot start."""
     try:
-        with interrupts_held_while_spark_starts():
+        with interrupts_held_while_spark_starts(), one_line_failures("Spark did not start"):
             settings = replace(spark_settings_from_env(master), short_run=short_run)
             return build_spark_session(settings)
     except ConnectorJarsMissing as error:
         raise ConsumerError(str(error)) from None
 
 
-def report_output(args: argparse.Namespace, settings: ConnectionSettings, timings: Timings) -> str:
+def run_report(args: argparse.Namespace, settings: ConnectionSettings, timings: Timings) -> str:
+    from consumer.batch import ConsumerOptions, check_sources, empty_report, report_on
+
     options = ConsumerOptions(
         z_threshold=args.z_threshold,
         reader_schema_file=args.reader_schema,
@@ -141,7 +224,7 @@ def report_output(args: argparse.Namespace, settings: ConnectionSettings, timing
         histogram_bins=HISTOGRAM_BINS if args.plot else 0,
     )
     with timings.phase("checks before Spark (broker, topic offsets, registry)"):
-        topic = check_sources(settings, options)  # before Spark starts: fails in seconds
+        topic = check_sources(Clients.of(settings), settings, options)
     if topic.contract is None:
         report = empty_report(settings, options)
     else:
@@ -165,7 +248,9 @@ def report_output(args: argparse.Namespace, settings: ConnectionSettings, timing
         return render_text(report)
 
 
-def records_output(args: argparse.Namespace, settings: ConnectionSettings, timings: Timings) -> str:
+def run_records(args: argparse.Namespace, settings: ConnectionSettings, timings: Timings) -> str:
+    from consumer.records import RecordsOptions, plan_records, read_records
+
     options = RecordsOptions(
         limit=args.limit,
         from_offset=args.from_offset,
@@ -173,7 +258,7 @@ def records_output(args: argparse.Namespace, settings: ConnectionSettings, timin
         reader_schema_file=args.reader_schema,
     )
     with timings.phase("checks before Spark (broker, topic offsets, registry)"):
-        plan = plan_records(settings, options)  # before Spark starts: fails in seconds
+        plan = plan_records(Clients.of(settings), settings, options)
     records = []
     if plan.contract is not None:
         with timings.phase("Spark session start"):
@@ -191,27 +276,50 @@ def records_output(args: argparse.Namespace, settings: ConnectionSettings, timin
     return render_records_text(records) if records else "no records"
 
 
+def run_follow(args: argparse.Namespace, settings: ConnectionSettings, _timings: Timings) -> str:
+    """Follow until stopped; what is left to print (the final table, in text format)."""
+    from consumer.follow import Follower, FollowOptions
+    from consumer.views.live import LiveView
+
+    checkpoint = args.checkpoint or Path("checkpoints") / settings.topic
+    options = FollowOptions(
+        checkpoint=checkpoint.resolve(),
+        trigger_seconds=args.trigger_seconds,
+        z_threshold=args.z_threshold,
+        min_count=args.min_count,
+        until_idle_s=args.until_idle,
+        max_wait_s=args.max_wait,
+    )
+    reader = None
+    if args.reader_schema:
+        try:
+            reader = reader_schema_from_file(args.reader_schema)
+        except ContractError as error:
+            raise ConsumerError(str(error)) from None
+    view = LiveView(settings.topic, args.format)
+    print(f"consumer: following {settings.topic}, checkpoint {options.checkpoint}", file=sys.stderr)
+    follower = Follower(Clients.of(settings), settings, options, reader, view.show)
+    follower.prepare()
+    spark = start_spark(args.master)
+    follower.stop.install()
+    with one_line_failures("Spark failed"):
+        state = follower.run(spark)
+    return view.final(state)
+
+
 def main(argv: list[str] | None = None) -> int:
     timings = Timings()
     quiet_interrupts()
-    argv = sys.argv[1:] if argv is None else argv
-    output: Callable[[argparse.Namespace, ConnectionSettings, Timings], str]
-    if argv[:1] == [RECORDS_COMMAND]:
-        parser, argv, output = records_parser(), argv[1:], records_output
-    else:
-        parser, output = report_parser(), report_output
-    args = parser.parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(command_line(sys.argv[1:] if argv is None else argv))
     try:
         settings = settings_from_args(args)
     except SettingsError as error:
         parser.error(str(error))
-    if output is report_output and (mismatch := follow_format_error(args)) is not None:
-        parser.error(mismatch)
-    if output is report_output and args.follow:
-        return run_follow(args, settings, start_spark)
+    run = {"report": run_report, "records": run_records, "follow": run_follow}[args.command]
     timings.mark("process start to arguments parsed (interpreter, imports)")
     try:
-        text = output(args, settings, timings)
+        text = run(args, settings, timings)
     except ConsumerError as error:
         one_line = " ".join(str(error).split())  # registry and Spark messages may span lines
         print(f"consumer: error: {one_line}", file=sys.stderr)
@@ -220,8 +328,9 @@ def main(argv: list[str] | None = None) -> int:
         print("consumer: interrupted", file=sys.stderr)
         return 130
     try:
-        print(text, flush=True)
-        if args.timings:
+        if text:
+            print(text, flush=True)
+        if getattr(args, "timings", False):
             print(timings.render(), file=sys.stderr, flush=True)
     except BrokenPipeError:  # stdout closed early (e.g. `| head -1`): nobody reads the rest
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -5,24 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from py4j.protocol import Py4JError
-from pyspark.errors import PySparkException
 from pyspark.sql import SparkSession
 
-from connection.clients import RegistryFailure, registry_client
 from connection.defaults import DEFAULTS
+from connection.services import Clients
 from connection.settings import ConnectionSettings
 from consumer.analysis import AnalysisOptions, analyse
-from consumer.errors import ConsumerError
+from consumer.errors import one_line_failures
 from consumer.report import Report
-from consumer.source import OffsetRange, check_topic, partition_offsets, read_topic
+from consumer.source import OffsetRange, partition_offsets, read_topic, topic_partitions
 from consumer.timings import Timings
-from consumer.writer_schemas import (
-    ReaderSchema,
-    SubjectNotRegistered,
-    WriterSchemas,
-    latest_reader_schema,
-)
+from contract.schemas import Contract, SubjectNotRegistered, topic_contract
 
 
 @dataclass(frozen=True)
@@ -31,13 +24,6 @@ class ConsumerOptions:
     reader_schema_file: Path | None = None
     min_partitions: int | None = None  # default: partitions or cores, whichever is more
     histogram_bins: int = 0  # > 0 when a plot is asked for
-
-
-def reader_schema_from_file(path: Path) -> ReaderSchema:
-    try:
-        return ReaderSchema(schema=path.read_text(), source=str(path))
-    except OSError as error:
-        raise ConsumerError(f"cannot read reader schema {path}: {error.strerror}") from None
 
 
 def empty_report(settings: ConnectionSettings, options: ConsumerOptions) -> Report:
@@ -52,34 +38,6 @@ def empty_report(settings: ConnectionSettings, options: ConsumerOptions) -> Repo
         statistics=[],
         outliers=[],
     )
-
-
-@dataclass(frozen=True)
-class Contract:
-    """How a topic's records are read: the reader schema, and the writer schemas by id."""
-
-    reader: ReaderSchema
-    writers: WriterSchemas
-
-
-def topic_contract(settings: ConnectionSettings, reader_schema_file: Path | None) -> Contract:
-    """The reader schema (the file, else the subject's latest version) and the writer
-    schemas registered under the subject; SubjectNotRegistered without either."""
-    client = registry_client(settings.registry)
-    reader = (
-        reader_schema_from_file(reader_schema_file)
-        if reader_schema_file
-        else latest_reader_schema(client, settings.registry, settings.value_subject)
-    )
-    writers = WriterSchemas(client, settings.registry)
-    writers.add_subject(settings.value_subject)
-    return Contract(reader, writers)
-
-
-def spark_errors(error: Exception) -> ConsumerError:
-    """A Spark or py4j failure as one line."""
-    text = str(error).strip()
-    return ConsumerError(f"Spark job failed: {text.splitlines()[0] if text else repr(error)}")
 
 
 @dataclass(frozen=True)
@@ -103,20 +61,27 @@ class CheckedTopic:
         return self.records <= DEFAULTS.small_topic_records
 
 
-def check_sources(settings: ConnectionSettings, options: ConsumerOptions) -> CheckedTopic:
-    """Broker, topic and registry, checked without Spark, so a missing topic or an
-    unreachable service fails in seconds with one line; ConsumerError when one fails."""
-    partitions = check_topic(settings)
-    offsets = partition_offsets(settings, partitions)
-    try:
-        contract = topic_contract(settings, options.reader_schema_file)
-    except SubjectNotRegistered:
-        # A topic nobody has written to yet has no contract either: nothing to decode.
-        if all(r.earliest == r.latest for r in offsets.values()):
-            return CheckedTopic(partitions, offsets, None)
-        raise
-    except RegistryFailure as error:
-        raise ConsumerError(str(error)) from None
+def check_sources(
+    clients: Clients, settings: ConnectionSettings, options: ConsumerOptions
+) -> CheckedTopic:
+    """Broker, topic and registry (and the reader schema), checked without Spark, so a
+    missing topic or an unreachable service fails in seconds with one line;
+    ConsumerError when one fails."""
+    partitions = topic_partitions(clients.admin, settings)
+    offsets = partition_offsets(clients.admin, settings.topic, partitions)
+    with one_line_failures():
+        try:
+            contract = topic_contract(
+                clients.registry,
+                settings.registry,
+                settings.value_subject,
+                options.reader_schema_file,
+            )
+        except SubjectNotRegistered:
+            # A topic nobody has written to yet has no contract either: nothing to decode.
+            if all(r.earliest == r.latest for r in offsets.values()):
+                return CheckedTopic(partitions, offsets, None)
+            raise
     return CheckedTopic(partitions, offsets, contract)
 
 
@@ -155,20 +120,12 @@ def report_on(
     try:
         if topic.small:
             spark.conf.set(SHUFFLE_PARTITIONS, "1")
-        with timings.phase("Kafka source (Spark looks up the topic's offsets)"):
-            records = read_topic(spark, settings, min_partitions)
-        return analyse(
-            records,
-            settings.topic,
-            contract.writers,
-            contract.reader,
-            analysis,
-            timings,
-        )
-    except RegistryFailure as error:
-        raise ConsumerError(str(error)) from None
-    except (PySparkException, Py4JError) as error:
-        raise spark_errors(error) from None
+        with one_line_failures():
+            with timings.phase("Kafka source (Spark looks up the topic's offsets)"):
+                records = read_topic(spark, settings, min_partitions)
+            return analyse(
+                records, settings.topic, contract.writers, contract.reader, analysis, timings
+            )
     finally:
         if shuffle_partitions is None:
             spark.conf.unset(SHUFFLE_PARTITIONS)
@@ -176,9 +133,11 @@ def report_on(
             spark.conf.set(SHUFFLE_PARTITIONS, shuffle_partitions)
 
 
-def consume(spark: SparkSession, settings: ConnectionSettings, options: ConsumerOptions) -> Report:
+def consume(
+    spark: SparkSession, clients: Clients, settings: ConnectionSettings, options: ConsumerOptions
+) -> Report:
     """The report on every record in settings.topic; ConsumerError on any failure."""
-    topic = check_sources(settings, options)
+    topic = check_sources(clients, settings, options)
     if topic.contract is None:
         return empty_report(settings, options)
     return report_on(spark, settings, options, topic, topic.contract)

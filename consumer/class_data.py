@@ -34,7 +34,7 @@ from connection.settings import (
 from connection.spark import build_spark_session
 from consumer.analysis import AnalysisOptions, analyse
 from consumer.source import KAFKA_RECORDS, read_topic
-from consumer.writer_schemas import ReaderSchema, WriterSchemas
+from contract.schemas import ReaderSchema, WriterSchemas
 from producer.serialization import FramedAvroSerializer
 
 TRAINING_EVENTS = 2_000

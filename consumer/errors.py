@@ -1,5 +1,34 @@
-"""The consumer's one failure type: a message fit for a single line on stderr."""
+"""The consumer's one failure type, and the failures of the libraries under it as one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from py4j.protocol import Py4JError
+from pyspark.errors import PySparkException
+
+from connection.clients import RegistryFailure
+from contract.schemas import ContractError
 
 
 class ConsumerError(Exception):
     """A failure the user can act on; str(error) is the whole explanation."""
+
+
+def first_line(error: BaseException) -> str:
+    """An exception's first line (Spark's and Java's messages run to stack traces)."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else repr(error)
+
+
+@contextmanager
+def one_line_failures(spark_doing: str = "Spark job failed") -> Iterator[None]:
+    """Registry, contract, Spark and py4j failures inside the block as one ConsumerError
+    each, Spark's named by spark_doing."""
+    try:
+        yield
+    except (RegistryFailure, ContractError) as error:
+        raise ConsumerError(str(error)) from None
+    except (PySparkException, Py4JError) as error:
+        raise ConsumerError(f"{spark_doing}: {first_line(error)}") from None

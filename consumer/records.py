@@ -9,20 +9,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from py4j.protocol import Py4JError
-from pyspark.errors import PySparkException
 from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.avro.functions import from_avro
 
-from connection.clients import RegistryFailure
+from connection.services import Clients
 from connection.settings import ConnectionSettings
-from consumer.analysis import utc_from_micros
-from consumer.batch import Contract, spark_errors, topic_contract
 from consumer.decoding import decoded_records, reader_fields
-from consumer.errors import ConsumerError
+from consumer.errors import ConsumerError, one_line_failures
 from consumer.framing import HEADER_BYTES, UNKNOWN_SCHEMA_ID
-from consumer.source import OffsetRange, check_topic, partition_offsets, read_topic
+from consumer.report import utc_from_micros
+from consumer.source import OffsetRange, partition_offsets, read_topic, topic_partitions
+from contract.schemas import Contract, topic_contract
 
 
 @dataclass(frozen=True)
@@ -107,20 +105,24 @@ class RecordsPlan:
     contract: Contract | None  # None when there is nothing to read
 
 
-def plan_records(settings: ConnectionSettings, options: RecordsOptions) -> RecordsPlan:
+def plan_records(
+    clients: Clients, settings: ConnectionSettings, options: RecordsOptions
+) -> RecordsPlan:
     """Broker, topic, partition, offsets and registry, checked without Spark."""
-    partitions = check_topic(settings)
+    partitions = topic_partitions(clients.admin, settings)
     if options.partition is not None and options.partition >= partitions:
         raise ConsumerError(
             f"topic {settings.topic} has no partition {options.partition} (it has {partitions})"
         )
-    ranges = wanted_ranges(partition_offsets(settings, partitions), options)
+    offsets = partition_offsets(clients.admin, settings.topic, partitions)
+    ranges = wanted_ranges(offsets, options)
     if all(r.earliest == r.latest for r in ranges.values()):
         return RecordsPlan(ranges, None)
-    try:
-        return RecordsPlan(ranges, topic_contract(settings, options.reader_schema_file))
-    except RegistryFailure as error:
-        raise ConsumerError(str(error)) from None
+    with one_line_failures():
+        contract = topic_contract(
+            clients.registry, settings.registry, settings.value_subject, options.reader_schema_file
+        )
+    return RecordsPlan(ranges, contract)
 
 
 def read_records(
@@ -130,16 +132,12 @@ def read_records(
     contract = plan.contract
     if contract is None:
         return []
-    try:
+    with one_line_failures():
         records = read_topic(spark, settings, len(plan.ranges), plan.ranges)
         result = first_rows(records, contract.writers.known, contract.reader.schema, limit)
         missing = {r["schema_id"] for r in result if r["reason"] == UNKNOWN_SCHEMA_ID}
         if contract.writers.add_ids(missing):
             result = first_rows(records, contract.writers.known, contract.reader.schema, limit)
-    except RegistryFailure as error:
-        raise ConsumerError(str(error)) from None
-    except (PySparkException, Py4JError) as error:
-        raise spark_errors(error) from None
     versions = contract.writers.versions
     return [
         TypedRecord(

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
+
+UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def utc_from_micros(micros: int) -> datetime:
+    """The aware UTC datetime of microseconds since the Unix epoch."""
+    return UNIX_EPOCH + timedelta(microseconds=micros)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 
 from confluent_kafka import KafkaException, TopicPartition
@@ -19,9 +20,16 @@ from pyspark.sql.types import (
 )
 
 from connection.clients import spark_kafka_options
-from connection.kafka import BROKER_TIMEOUT_S, BrokerCheckFailed, admin_client, cluster_metadata
+from connection.kafka import (
+    BROKER_TIMEOUT_S,
+    BrokerCheckFailed,
+    WatchedAdminClient,
+    cluster_metadata,
+)
 from connection.settings import ConnectionSettings
 from consumer.errors import ConsumerError
+
+TOPIC_POLL_S = 1.0  # seconds between looks for a topic not created yet
 
 #: The columns of a Kafka batch DataFrame, as Spark's Kafka source gives them.
 KAFKA_RECORDS = StructType(
@@ -37,22 +45,30 @@ KAFKA_RECORDS = StructType(
 )
 
 
-def check_topic(settings: ConnectionSettings) -> int:
-    """The topic's partition count; ConsumerError when the broker or topic is missing.
+def topic_partitions(
+    admin: WatchedAdminClient, settings: ConnectionSettings, wait_s: float = 0
+) -> int:
+    """The topic's partition count, waiting up to wait_s for it to be created (a follower
+    may start before the producer's first run); ConsumerError when the broker does not
+    answer or the topic is still missing.
 
     Checked before Spark starts, so a typo fails in seconds with a clear line.
     """
-    admin = admin_client(settings)
-    try:
-        metadata = cluster_metadata(admin, settings.bootstrap_servers)
-    except BrokerCheckFailed as error:
-        raise ConsumerError(str(error)) from None
-    topic = metadata.topics.get(settings.topic)
-    if topic is None:
-        raise ConsumerError(
-            f"topic {settings.topic} does not exist on {settings.bootstrap_servers}"
-        )
-    return len(topic.partitions)
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            metadata = cluster_metadata(admin, settings.bootstrap_servers)
+        except BrokerCheckFailed as error:
+            raise ConsumerError(str(error)) from None
+        topic = metadata.topics.get(settings.topic)
+        if topic is not None and topic.error is None:
+            return len(topic.partitions)
+        if time.monotonic() >= deadline:
+            waited = f" (waited {wait_s:g} s for it)" if wait_s else ""
+            raise ConsumerError(
+                f"topic {settings.topic} does not exist on {settings.bootstrap_servers}{waited}"
+            )
+        time.sleep(TOPIC_POLL_S)
 
 
 @dataclass(frozen=True)
@@ -63,23 +79,53 @@ class OffsetRange:
     latest: int
 
 
-def partition_offsets(settings: ConnectionSettings, partitions: int) -> dict[int, OffsetRange]:
-    """Each partition's offset range, from the brokers."""
-    admin = admin_client(settings)
+def partition_offsets(
+    admin: WatchedAdminClient, topic: str, partitions: int
+) -> dict[int, OffsetRange]:
+    """Each partition's offset range, from the brokers; ConsumerError when they do not
+    answer within the broker timeout."""
     ends = []
     # confluent-kafka leaves OffsetSpec's factory methods unannotated.
     specs = (OffsetSpec.earliest(), OffsetSpec.latest())  # type: ignore[no-untyped-call]
     for spec in specs:
-        requests = {TopicPartition(settings.topic, p): spec for p in range(partitions)}
+        requests = {TopicPartition(topic, p): spec for p in range(partitions)}
         try:
             futures = admin.list_offsets(requests, request_timeout=BROKER_TIMEOUT_S)
-            ends.append({tp.partition: f.result().offset for tp, f in futures.items()})
+            ends.append(
+                {
+                    tp.partition: f.result(timeout=BROKER_TIMEOUT_S).offset
+                    for tp, f in futures.items()
+                }
+            )
         except KafkaException as error:
             raise ConsumerError(
-                f"cannot read the offsets of topic {settings.topic}: {error.args[0].str()}"
+                f"cannot read the offsets of topic {topic}: {error.args[0].str()}"
+            ) from None
+        except TimeoutError:
+            raise ConsumerError(
+                f"cannot read the offsets of topic {topic}: no answer within {BROKER_TIMEOUT_S:g} s"
             ) from None
     earliest, latest = ends
     return {p: OffsetRange(earliest[p], latest[p]) for p in range(partitions)}
+
+
+def kafka_options(settings: ConnectionSettings) -> dict[str, str]:
+    """The options of Spark's Kafka source, batch and streaming alike.
+
+    The security options reach Spark's Java Kafka client; Spark redacts option values
+    mentioning a password in its plans and logs.
+    """
+    return {
+        **spark_kafka_options(settings),
+        "startingOffsets": "earliest",  # streaming: only for a query without a checkpoint
+        "failOnDataLoss": "true",  # records deleted unread: fail, never skip
+    }
+
+
+def stream_topic(spark: SparkSession, settings: ConnectionSettings) -> DataFrame:
+    """The topic's records as a stream (follow mode)."""
+    source = spark.readStream.format("kafka").options(**kafka_options(settings))
+    return source.option("subscribe", settings.topic).load()
 
 
 def read_topic(
@@ -92,21 +138,15 @@ def read_topic(
     all of them, or those in offsets' ranges.
 
     minPartitions splits large offset ranges so a one-partition topic still keeps every
-    core busy. The security options reach Spark's Java Kafka client; Spark redacts option
-    values mentioning a password in its plans and logs.
+    core busy.
     """
     reader = (
         spark.read.format("kafka")
-        .options(**spark_kafka_options(settings))
+        .options(**kafka_options(settings))
         .option("minPartitions", str(min_partitions))
     )
     if offsets is None:
-        return (
-            reader.option("subscribe", settings.topic)
-            .option("startingOffsets", "earliest")
-            .option("endingOffsets", "latest")
-            .load()
-        )
+        return reader.option("subscribe", settings.topic).option("endingOffsets", "latest").load()
     return (
         reader.option("assign", json.dumps({settings.topic: sorted(offsets)}))
         .option("startingOffsets", offsets_json(settings.topic, offsets, "earliest"))

@@ -1,88 +1,40 @@
-"""The follow mode's running totals: exact per-group statistics merged batch by batch.
+"""The follow mode's running totals, merged batch by batch, and the file that keeps them.
 
-Pure Python, no Spark. A group (symbol, currency) keeps n, mean, M2 (the sum of squared
-deviations from the mean), min and max; a micro-batch's own figures (one Spark
-aggregation) are merged in with the parallel formula of Chan, Golub and LeVeque (1979):
-
-    n = na + nb;  d = mean_b - mean_a;  mean = mean_a + d * nb / n
-    M2 = M2_a + M2_b + d^2 * na * nb / n
-
-The state also counts messages, decoded records and bad records by reason, remembers the
-writer schema ids seen and the next offset of each partition, and names the last batch
-it includes. It is saved atomically (a temp file in the same directory, fsync,
-os.replace, fsync of the directory), so a crash leaves either the old file or the new
-one, never a mix: a batch is either wholly in the file or not at all.
+Pure Python, no Spark. The state counts messages, decoded records and bad records by
+reason, remembers the writer schema ids seen and the next offset of each partition,
+keeps each group's running statistics (consumer.summary), and names the last batch it
+includes. It is saved atomically (a temp file in the same directory, fsync, os.replace,
+fsync of the directory), so a crash leaves either the old file or the new one, never a
+mix: a batch is either wholly in the file or not at all.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from consumer.report import GroupStatistics
+from consumer.report import Outlier
+from consumer.summary import (
+    GroupKey,
+    RunningStatistics,
+    Summary,
+    add_counts,
+    group_order,
+    merge_groups,
+)
 
 STATE_FILE = "follow-state.json"
 FORMAT_VERSION = 1
 NO_BATCH = -1  # last_batch_id of a state that includes no batch yet
 
-#: (symbol, currency); currency is None when the reader schema has no currency field.
-GroupKey = tuple[str, str | None]
-
 
 class StateFileError(Exception):
     """The state file exists but cannot be read as a follow state (message: one line)."""
-
-
-@dataclass(frozen=True)
-class RunningStatistics:
-    """Exact running statistics of one group's prices."""
-
-    n: int
-    mean: float
-    m2: float  # sum of squared deviations from the mean
-    min: float
-    max: float
-
-    @property
-    def stddev(self) -> float | None:
-        """Sample standard deviation (n - 1); None for a single event."""
-        return math.sqrt(max(self.m2, 0.0) / (self.n - 1)) if self.n > 1 else None
-
-    def reported(self, group: GroupKey) -> GroupStatistics:
-        """This group's statistics in the batch report's shape."""
-        symbol, currency = group
-        return GroupStatistics(symbol, currency, self.n, self.min, self.max, self.mean, self.stddev)
-
-    def merged(self, other: RunningStatistics) -> RunningStatistics:
-        """Both groups' events as one group (Chan et al.'s parallel formula)."""
-        n = self.n + other.n
-        delta = other.mean - self.mean
-        return RunningStatistics(
-            n=n,
-            mean=self.mean + delta * other.n / n,
-            m2=self.m2 + other.m2 + delta * delta * self.n * other.n / n,
-            min=min(self.min, other.min),
-            max=max(self.max, other.max),
-        )
-
-
-@dataclass(frozen=True)
-class BatchSummary:
-    """What one micro-batch adds: its own counts and per-group statistics."""
-
-    batch_id: int
-    messages: int
-    decoded: int
-    undecodable: Mapping[str, int]  # by reason
-    writer_schema_ids: frozenset[int]
-    groups: Mapping[GroupKey, RunningStatistics]
-    next_offsets: Mapping[int, int]  # by partition: 1 + the highest offset in the batch
 
 
 @dataclass(frozen=True)
@@ -101,30 +53,23 @@ class FollowState:
         """True when batch_id's records are already counted (a replayed batch)."""
         return batch_id <= self.last_batch_id
 
-    def merged(self, batch: BatchSummary) -> FollowState:
-        """This state with batch's records added; ValueError if batch is already in it."""
-        if self.includes(batch.batch_id):
-            raise ValueError(
-                f"batch {batch.batch_id} is already included (last {self.last_batch_id})"
-            )
-        groups = dict(self.groups)
-        for key, statistics in batch.groups.items():
-            groups[key] = groups[key].merged(statistics) if key in groups else statistics
-        undecodable = dict(self.undecodable)
-        for reason, count in batch.undecodable.items():
-            undecodable[reason] = undecodable.get(reason, 0) + count
-        next_offsets = dict(self.next_offsets)
-        for partition, offset in batch.next_offsets.items():
-            next_offsets[partition] = max(offset, next_offsets.get(partition, 0))
+    def merged(self, batch_id: int, batch: Summary, next_offsets: Mapping[int, int]) -> FollowState:
+        """This state with batch (the records of batch_id up to next_offsets) added;
+        ValueError if batch_id is already in it."""
+        if self.includes(batch_id):
+            raise ValueError(f"batch {batch_id} is already included (last {self.last_batch_id})")
+        offsets = dict(self.next_offsets)
+        for partition, offset in next_offsets.items():
+            offsets[partition] = max(offset, offsets.get(partition, 0))
         return replace(
             self,
-            last_batch_id=batch.batch_id,
+            last_batch_id=batch_id,
             messages=self.messages + batch.messages,
             decoded=self.decoded + batch.decoded,
-            undecodable=undecodable,
+            undecodable=add_counts(self.undecodable, batch.undecodable),
             writer_schema_ids=self.writer_schema_ids | batch.writer_schema_ids,
-            groups=groups,
-            next_offsets=next_offsets,
+            groups=merge_groups(self.groups, batch.groups.items()),
+            next_offsets=offsets,
         )
 
     def with_currency_default(self, currency: str) -> FollowState:
@@ -133,32 +78,30 @@ class FollowState:
         records, so the totals equal a batch read with the newer reader."""
         if all(key[1] is not None for key in self.groups):
             return self
-        groups: dict[GroupKey, RunningStatistics] = {}
-        for (symbol, group_currency), statistics in self.groups.items():
-            key = (symbol, currency if group_currency is None else group_currency)
-            groups[key] = groups[key].merged(statistics) if key in groups else statistics
-        return replace(self, groups=groups)
+        moved = (
+            ((symbol, currency if group_currency is None else group_currency), statistics)
+            for (symbol, group_currency), statistics in self.groups.items()
+        )
+        return replace(self, groups=merge_groups({}, moved))
 
 
-def statistics_of(prices: Iterable[float]) -> RunningStatistics:
-    """A group's statistics computed directly (two passes): for tests and small inputs."""
-    values = list(prices)
-    if not values:
-        raise ValueError("no prices")
-    mean = math.fsum(values) / len(values)
-    return RunningStatistics(
-        n=len(values),
-        mean=mean,
-        m2=math.fsum((v - mean) ** 2 for v in values),
-        min=min(values),
-        max=max(values),
-    )
+@dataclass(frozen=True)
+class Update:
+    """One micro-batch counted: what it held, and the totals including it."""
 
+    batch_id: int
+    records: int  # Kafka records in this batch
+    state: FollowState  # totals so far, this batch included
+    new_outliers: list[Outlier]
+    lag: int | None  # records behind the end of the topic after this batch (None: unknown)
+    seconds: float  # the batch's processing time in this process
+    finished_at: float  # time.time() when the batch was counted
+    oldest_record_ms: int | None  # Kafka timestamps of the batch's records
+    newest_record_ms: int | None
 
-def group_order(item: tuple[GroupKey, object]) -> tuple[str, str]:
-    """Sort key of (group, ...) pairs: by symbol, then currency (none first)."""
-    (symbol, currency), _ = item
-    return symbol, currency or ""
+    @property
+    def events_per_s(self) -> float | None:
+        return self.records / self.seconds if self.records and self.seconds > 0 else None
 
 
 # --- the file ------------------------------------------------------------------------

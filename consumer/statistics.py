@@ -1,17 +1,16 @@
-"""Per-group price statistics and the outliers they reveal; a group is (symbol, currency).
+"""Per-group price statistics in Spark; a group is (symbol, currency).
 
 One aggregation grouped by (reason, symbol, currency) gives, in a single job, every
 reason's record count, the schema ids seen, and (in the rows whose reason is null) each
-group's statistics, including the sum of squared deviations (m2) that running statistics
-merge. The statistics are collected (one row per group) and come back into Spark as
-literals for the outlier and histogram jobs.
+group's n, mean, M2, min and max: a Summary, which batch mode reports and follow mode
+merges. Statistics come back into Spark as literals for the outlier and histogram jobs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import (
     ArrayType,
@@ -22,7 +21,9 @@ from pyspark.sql.types import (
     StructType,
 )
 
+from consumer.framing import UNDECODABLE
 from consumer.report import GroupStatistics
+from consumer.summary import GroupKey, RunningStatistics, Summary
 
 #: What statistics are computed per: a price in EUR is never averaged with one in USD.
 GROUP_COLUMNS = ("symbol", "currency")
@@ -41,9 +42,9 @@ STATISTICS = StructType(
 
 
 def record_summary(records: DataFrame) -> DataFrame:
-    """reason, symbol, currency, count, schema_ids, min, max, mean, m2, stddev of price per
-    (reason, symbol, currency) of records. stddev is the sample standard deviation (n - 1),
-    null for a group seen once; m2 is the sum of squared deviations from the mean."""
+    """reason, symbol, currency, count, schema_ids, min, max, mean, m2 of price per
+    (reason, symbol, currency) of decoded records; m2 is the sum of squared deviations
+    from the mean."""
     price = F.col("price")
     count = F.count(F.lit(1))
     return records.groupBy("reason", *GROUP_COLUMNS).agg(
@@ -53,8 +54,37 @@ def record_summary(records: DataFrame) -> DataFrame:
         F.max(price).alias("max"),
         F.mean(price).alias("mean"),
         F.coalesce(F.var_pop(price) * count, F.lit(0.0)).alias("m2"),
-        F.stddev_samp(price).alias("stddev"),
     )
+
+
+def summary_of_rows(rows: Iterable[Row]) -> Summary:
+    """A Summary from record_summary's rows."""
+    decoded = 0
+    undecodable: dict[str, int] = {}
+    ids: dict[str | None, set[int]] = {}
+    groups: dict[GroupKey, RunningStatistics] = {}
+    for row in rows:
+        reason, n = row["reason"], int(row["count"])
+        ids.setdefault(reason, set()).update(int(i) for i in row["schema_ids"])
+        if reason is None:
+            decoded += n
+            groups[(row["symbol"], row["currency"])] = RunningStatistics(
+                n=n, mean=row["mean"], m2=row["m2"], min=row["min"], max=row["max"]
+            )
+        else:
+            undecodable[reason] = undecodable.get(reason, 0) + n
+    return Summary(
+        decoded=decoded,
+        undecodable=undecodable,
+        writer_schema_ids=frozenset(ids.get(None, set()) | ids.get(UNDECODABLE, set())),
+        schema_ids_by_reason={reason: frozenset(s) for reason, s in ids.items()},
+        groups=groups,
+    )
+
+
+def summarise(decoded: DataFrame) -> Summary:
+    """One job: the Summary of decoded records (decoding.decoded_records' columns)."""
+    return summary_of_rows(record_summary(decoded).collect())
 
 
 def statistics_frame(spark: SparkSession, statistics: Iterable[GroupStatistics]) -> DataFrame:
@@ -70,7 +100,7 @@ def statistics_frame(spark: SparkSession, statistics: Iterable[GroupStatistics])
     return spark.range(1).select(F.inline(F.array(*rows).cast(ArrayType(STATISTICS))))
 
 
-def _join_groups(events: DataFrame, statistics: DataFrame, *columns: str) -> DataFrame:
+def join_groups(events: DataFrame, statistics: DataFrame, *columns: str) -> DataFrame:
     """events with columns of their own group's statistics (small: broadcast).
 
     Null-safe on currency, so a reader without currency still finds its group.
@@ -82,18 +112,6 @@ def _join_groups(events: DataFrame, statistics: DataFrame, *columns: str) -> Dat
     return events.join(F.broadcast(stats), condition)
 
 
-def outliers(events: DataFrame, statistics: DataFrame, z_threshold: float) -> DataFrame:
-    """Events whose price is more than z_threshold standard deviations from their group's
-    mean: ts, symbol, currency, price, z."""
-    z = (F.col("price") - F.col("mean")) / F.col("stddev")
-    return (
-        _join_groups(events, statistics, "mean", "stddev")
-        .where(F.col("stddev") > 0)
-        .select("ts", *GROUP_COLUMNS, "price", z.alias("z"))
-        .where(F.abs(F.col("z")) > F.lit(z_threshold))
-    )
-
-
 def price_histograms(events: DataFrame, statistics: DataFrame, bins: int) -> DataFrame:
     """symbol, currency, bin, count: each group's prices in `bins` equal-width bins from its
     min to its max (bin bins - 1 includes the max). Small enough to collect for a plot."""
@@ -101,7 +119,7 @@ def price_histograms(events: DataFrame, statistics: DataFrame, bins: int) -> Dat
     raw_bin = F.floor((F.col("price") - F.col("min")) / width)
     bin_index = F.when(width == 0, F.lit(0)).otherwise(F.least(raw_bin, F.lit(bins - 1)))
     return (
-        _join_groups(events, statistics, "min", "max")
+        join_groups(events, statistics, "min", "max")
         .groupBy(*GROUP_COLUMNS, bin_index.cast("int").alias("bin"))
         .count()
     )

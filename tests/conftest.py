@@ -69,11 +69,10 @@ def registry(registry_url: str) -> SchemaRegistryClient:
 
 
 @pytest.fixture(scope="session")
-def spark(stack: dict[str, str]) -> Iterator[SparkSession]:
+def spark() -> Iterator[SparkSession]:
+    """A local SparkSession; needs no stack (tests that read Kafka ask for one too)."""
     from connection.spark import build_spark_session
 
-    session = build_spark_session(
-        spark_settings_from_env("local[2]", stack), app_name="prices-tests"
-    )
+    session = build_spark_session(spark_settings_from_env("local[2]"), app_name="prices-tests")
     yield session
     session.stop()

@@ -9,19 +9,14 @@ from pathlib import Path
 from typing import TextIO
 
 from connection.timestamps import format_timestamp
-from consumer.follow import Update
-from consumer.report import GroupStatistics, Outlier
-from consumer.state import FollowState, group_order
+from consumer.report import Outlier
+from consumer.state import FollowState, Update
+from consumer.summary import reported_statistics
 from consumer.views.json import statistics_item
 from consumer.views.text import statistics_table
 
 SCHEMA_FILE = Path(__file__).resolve().parent / "follow.schema.json"
 CLEAR_TO_END = "\x1b[J"
-
-
-def group_statistics(state: FollowState) -> list[GroupStatistics]:
-    """The running state's groups as the batch report's statistics, in report order."""
-    return [s.reported(group) for group, s in sorted(state.groups.items(), key=group_order)]
 
 
 def outlier_item(outlier: Outlier) -> dict[str, object]:
@@ -44,7 +39,7 @@ def update_document(update: Update) -> dict[str, object]:
         "decoded": state.decoded,
         "undecodable": dict(sorted(state.undecodable.items())),
         "writer_schema_ids": sorted(state.writer_schema_ids),
-        "statistics": [statistics_item(s) for s in group_statistics(state)],
+        "statistics": [statistics_item(s) for s in reported_statistics(state.groups)],
         "new_outliers": [outlier_item(o) for o in update.new_outliers],
         "lag": update.lag,
     }
@@ -69,7 +64,7 @@ def status_table(
         f"{'?' if lag is None else lag}; "
         f"{'-' if events_per_s is None else f'{events_per_s:,.0f}'} events/s in the last batch"
     )
-    return head + "\n" + statistics_table(group_statistics(state))
+    return head + "\n" + statistics_table(reported_statistics(state.groups))
 
 
 class LiveView:
@@ -99,13 +94,13 @@ class LiveView:
                 self.out.write(outlier_line(outlier) + "\n")
         self.out.flush()
 
-    def finish(self, state: FollowState) -> None:
-        """The final table (text formats); the table on a terminal is already current."""
+    def final(self, state: FollowState) -> str:
+        """What is left to print when the run ends: the final table (text formats),
+        unless the table on a terminal already shows it."""
         if self.format == "jsonl":
-            return
+            return ""
         if self.refresh and self.last is not None and self.last.state == state:
-            return
+            return ""
         lag = self.last.lag if self.last else None
         rate = self.last.events_per_s if self.last else None
-        self.out.write(status_table(self.topic, state, lag, rate) + "\n")
-        self.out.flush()
+        return status_table(self.topic, state, lag, rate)

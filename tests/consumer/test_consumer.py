@@ -30,8 +30,9 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from connection.paths import CONTRACT_FILE
+from connection.services import Clients
 from connection.settings import ConnectionSettings, RegistrySettings
-from consumer.batch import ConsumerOptions, consume, topic_contract
+from consumer.batch import ConsumerOptions, consume
 from consumer.decoding import decoded_records
 from consumer.framing import (
     NULL_VALUE,
@@ -45,6 +46,7 @@ from consumer.source import read_topic
 from consumer.views.json import REPORT_SCHEMA_FILE, report_document
 from consumer.views.plot import draw_report
 from consumer.views.text import render_text
+from contract.schemas import topic_contract
 from producer.events import GeneratorPlan, PriceEvent, anomaly_positions, generate_events
 from producer.run import ProducerOptions, produce
 
@@ -128,7 +130,7 @@ def seeded(stack: dict[str, str], spark: SparkSession) -> tuple[ConnectionSettin
     """A 5000-event seeded run with anomalies (3 partitions), and the consumer's report."""
     settings = settings_for(stack, f"test-consumer-{uuid.uuid4().hex[:12]}")
     produce_plan(settings, SEEDED_PLAN)
-    return settings, consume(spark, settings, LOCAL)
+    return settings, consume(spark, Clients.of(settings), settings, LOCAL)
 
 
 def test_statistics_equal_an_independent_python_computation(
@@ -182,7 +184,7 @@ def test_outlier_timestamps_are_utc_whatever_the_driver_time_zone(
     monkeypatch.setenv("TZ", "America/New_York")
     time.tzset()
     try:
-        report = consume(spark, settings, LOCAL)
+        report = consume(spark, Clients.of(settings), settings, LOCAL)
     finally:
         monkeypatch.undo()
         time.tzset()
@@ -196,7 +198,7 @@ def test_empty_topic_reports_zero_messages(
     # empty topic without a subject, which is answered before Spark starts).
     schema = Schema(CONTRACT_FILE.read_text(), "AVRO")
     registry.register_schema(settings.value_subject, schema)
-    report = consume(spark, settings, LOCAL)
+    report = consume(spark, Clients.of(settings), settings, LOCAL)
     assert (report.messages, report.decoded) == (0, 0)
     assert (report.statistics, report.outliers, report.undecodable) == ([], [], [])
     jsonschema.validate(report_document(report), REPORT_SCHEMA)
@@ -226,7 +228,7 @@ def two_versions(stack: dict[str, str]) -> ConnectionSettings:
 def test_v1_and_v2_events_in_usd_and_eur_give_per_currency_groups_equal_to_python(
     two_versions: ConnectionSettings, spark: SparkSession
 ) -> None:
-    report = consume(spark, two_versions, LOCAL)
+    report = consume(spark, Clients.of(two_versions), two_versions, LOCAL)
     assert "version 2" in report.reader_schema
     assert len(report.writer_schema_ids) == 2
     assert report.messages == report.decoded == sum(plan.count for plan in TWO_VERSION_PLANS)
@@ -253,7 +255,9 @@ def test_v1_and_v2_events_in_usd_and_eur_give_per_currency_groups_equal_to_pytho
 def test_plot_of_a_mixed_topic_has_a_panel_per_group_labelled_with_its_currency(
     two_versions: ConnectionSettings, spark: SparkSession
 ) -> None:
-    report = consume(spark, two_versions, ConsumerOptions(histogram_bins=10))
+    report = consume(
+        spark, Clients.of(two_versions), two_versions, ConsumerOptions(histogram_bins=10)
+    )
     figure = draw_report(report)
     labels = {
         axis.get_title(loc="left").split(":")[0]: axis.get_xlabel() for axis in figure.get_axes()
@@ -267,7 +271,12 @@ def test_plot_of_a_mixed_topic_has_a_panel_per_group_labelled_with_its_currency(
 def test_currency_reads_as_usd_for_v1_records_through_the_reader_default(
     two_versions: ConnectionSettings, spark: SparkSession
 ) -> None:
-    contract = topic_contract(two_versions, None)
+    contract = topic_contract(
+        Clients.of(two_versions).registry,
+        two_versions.registry,
+        two_versions.value_subject,
+        None,
+    )
     rows = (
         decoded_records(
             read_topic(spark, two_versions, min_partitions=2),
@@ -293,7 +302,12 @@ def test_currency_reads_as_usd_for_v1_records_through_the_reader_default(
 def test_v1_reader_schema_file_reads_v2_records_by_symbol_alone(
     two_versions: ConnectionSettings, spark: SparkSession
 ) -> None:
-    report = consume(spark, two_versions, ConsumerOptions(reader_schema_file=V1_SCHEMA_FILE))
+    report = consume(
+        spark,
+        Clients.of(two_versions),
+        two_versions,
+        ConsumerOptions(reader_schema_file=V1_SCHEMA_FILE),
+    )
     assert report.reader_schema == str(V1_SCHEMA_FILE)
     events = [event for plan in TWO_VERSION_PLANS for event in generate_events(plan)]
     assert_report_matches(report, expected_from(events, by_currency=False))
@@ -361,7 +375,7 @@ def test_bad_records_are_counted_by_reason_and_left_out_of_the_statistics(
     good_and_bad: tuple[ConnectionSettings, dict[str, list[bytes | None]]], spark: SparkSession
 ) -> None:
     settings, bad = good_and_bad
-    report = consume(spark, settings, LOCAL)
+    report = consume(spark, Clients.of(settings), settings, LOCAL)
     bad_total = sum(len(values) for values in bad.values())
     assert report.messages == GOOD_PLAN.count + bad_total
     assert {u.reason: u.count for u in report.undecodable} == {
@@ -375,7 +389,7 @@ def test_undecodable_examples_are_the_first_three_offsets_of_each_reason(
     good_and_bad: tuple[ConnectionSettings, dict[str, list[bytes | None]]], spark: SparkSession
 ) -> None:
     settings, bad = good_and_bad
-    report = consume(spark, settings, LOCAL)
+    report = consume(spark, Clients.of(settings), settings, LOCAL)
     expected, offset = {}, GOOD_PLAN.count  # bad records follow the good ones, in order
     for reason, values in bad.items():
         expected[reason] = [(0, offset + i) for i in range(min(3, len(values)))]
@@ -426,7 +440,7 @@ def test_records_with_an_id_of_another_subject_decode_and_unknown_ids_are_counte
     other_subject: tuple[ConnectionSettings, int], spark: SparkSession
 ) -> None:
     settings, other_id = other_subject
-    report = consume(spark, settings, LOCAL)
+    report = consume(spark, Clients.of(settings), settings, LOCAL)
     assert report.messages == OTHER_SUBJECT_PLAN.count + 2
     assert report.writer_schema_ids == [other_id]  # the ids seen, not every version
     assert [(u.reason, u.count) for u in report.undecodable] == [(UNKNOWN_SCHEMA_ID, 2)]

@@ -36,9 +36,9 @@ from contract_files import V1_SCHEMA_FILE, V2_SCHEMA_FILE
 from pyspark.sql import SparkSession
 
 from connection.paths import LOCAL_STACK, REPO_ROOT
+from connection.services import Clients
 from connection.settings import ConnectionSettings, RegistrySettings
 from consumer.batch import ConsumerOptions, consume
-from consumer.follow import SIGKILL_AFTER_STATE_SAVED
 from consumer.framing import NULL_VALUE, TOO_SHORT, UNKNOWN_SCHEMA_ID, WRONG_MAGIC_BYTE
 from consumer.state import STATE_FILE, load_state
 from consumer.views.live import SCHEMA_FILE as FOLLOW_SCHEMA_FILE
@@ -150,11 +150,23 @@ class FollowRun:
     """python -m consumer --follow --format jsonl in its own process group; its lines read
     as they come."""
 
-    def __init__(self, env: dict[str, str], topic: str, checkpoint: Path, *args: str) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        topic: str,
+        checkpoint: Path,
+        *args: str,
+        crash_after_batch: int | None = None,
+    ) -> None:
+        command = (
+            ("consumer", "--follow")
+            if crash_after_batch is None
+            else ("tests.consumer.crash_after_state_saved", str(crash_after_batch))
+        )
         self.process = start_cli(
-            "consumer",
+            *command[:1],
             env,
-            "--follow",
+            *command[1:],
             "--format",
             "jsonl",
             "--topic",
@@ -254,7 +266,7 @@ def assert_equal_to_batch_mode(
     items: list[dict[str, Any]], spark: SparkSession, settings: ConnectionSettings
 ) -> None:
     """Follow's statistics against batch mode's report on the same topic."""
-    report = consume(spark, settings, ConsumerOptions())
+    report = consume(spark, Clients.of(settings), settings, ConsumerOptions())
     batch = {(s.symbol, s.currency): s for s in report.statistics}
     got = {(i["symbol"], i["currency"]): i for i in items}
     assert set(got) == set(batch)
@@ -324,10 +336,15 @@ def test_killed_and_restarted_follow_counts_every_record_once(
             time.sleep(0.5)
         done.set()
 
-    env = dict(follow_env)
-    if kill == "between state saved and commit":
-        env[SIGKILL_AFTER_STATE_SAVED] = "1"
-    first = FollowRun(env, fresh.topic, checkpoint, "--trigger-seconds", "1")
+    crash_after_batch = 1 if kill == "between state saved and commit" else None
+    first = FollowRun(
+        follow_env,
+        fresh.topic,
+        checkpoint,
+        "--trigger-seconds",
+        "1",
+        crash_after_batch=crash_after_batch,
+    )
     producer = threading.Thread(target=keep_writing)
     producer.start()
     try:

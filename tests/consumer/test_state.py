@@ -12,17 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from consumer.state import (
-    STATE_FILE,
-    BatchSummary,
-    FollowState,
-    GroupKey,
-    RunningStatistics,
-    StateFileError,
-    load_state,
-    save_state,
-    statistics_of,
-)
+from consumer.state import STATE_FILE, FollowState, StateFileError, load_state, save_state
+from consumer.summary import GroupKey, RunningStatistics, Summary, statistics_of
 
 # Prices like the producer's: cents, from a cent to a few thousand.
 PRICES = st.integers(min_value=1, max_value=500_000).map(lambda cents: cents / 100)
@@ -30,20 +21,21 @@ GROUPS = st.sampled_from([("AAPL", "USD"), ("AAPL", "EUR"), ("TSLA", "USD")])
 EVENTS = st.lists(st.tuples(GROUPS, PRICES), min_size=0, max_size=60)
 
 
-def batch_of(batch_id: int, events: Sequence[tuple[GroupKey, float]]) -> BatchSummary:
-    """A batch's summary as the Spark aggregation computes it (its own n, mean, M2)."""
+def batch_of(
+    batch_id: int, events: Sequence[tuple[GroupKey, float]]
+) -> tuple[int, Summary, dict[int, int]]:
+    """A batch's id, its summary as the Spark aggregation computes it (its own n, mean,
+    M2), and its next offsets: FollowState.merged's arguments."""
     by_group: dict[GroupKey, list[float]] = {}
     for group, price in events:
         by_group.setdefault(group, []).append(price)
-    return BatchSummary(
-        batch_id=batch_id,
-        messages=len(events) + 1,
+    summary = Summary(
         decoded=len(events),
         undecodable={"too_short": 1},
         writer_schema_ids=frozenset({batch_id % 3}),
         groups={group: statistics_of(prices) for group, prices in by_group.items()},
-        next_offsets={0: 10 * (batch_id + 1)},
     )
+    return batch_id, summary, {0: 10 * (batch_id + 1)}
 
 
 def relative(a: float, b: float) -> float:
@@ -57,7 +49,7 @@ def test_merging_batches_equals_a_two_pass_computation_of_all_events(
 ) -> None:
     state = FollowState()
     for batch_id, events in enumerate(batches):
-        state = state.merged(batch_of(batch_id, events))
+        state = state.merged(*batch_of(batch_id, events))
     everything = [event for events in batches for event in events]
     assert state.decoded == len(everything)
     assert state.messages == len(everything) + len(batches)
@@ -96,39 +88,31 @@ def test_merge_is_exact_for_a_long_series_of_small_batches() -> None:
 
 
 def test_a_batch_already_included_cannot_be_merged_again() -> None:
-    state = FollowState().merged(batch_of(0, [(("AAPL", "USD"), 1.0)]))
+    state = FollowState().merged(*batch_of(0, [(("AAPL", "USD"), 1.0)]))
     assert state.includes(0) and not state.includes(1)
     with pytest.raises(ValueError, match="already included"):
-        state.merged(batch_of(0, [(("AAPL", "USD"), 1.0)]))
+        state.merged(*batch_of(0, [(("AAPL", "USD"), 1.0)]))
 
 
 def test_offsets_only_move_forward() -> None:
     state = FollowState(next_offsets={0: 50, 1: 7})
-    merged = state.merged(
-        BatchSummary(
-            batch_id=0,
-            messages=0,
-            decoded=0,
-            undecodable={},
-            writer_schema_ids=frozenset(),
-            groups={},
-            next_offsets={0: 40, 2: 3},
-        )
-    )
+    merged = state.merged(0, Summary(), {0: 40, 2: 3})
     assert merged.next_offsets == {0: 50, 1: 7, 2: 3}
 
 
 def test_saved_state_loads_back_equal(tmp_path: Path) -> None:
     state = FollowState()
     for batch_id in range(3):
-        state = state.merged(batch_of(batch_id, [(("AAPL", "EUR"), 0.1 * 3), (("TSLA", "USD"), 7)]))
+        state = state.merged(
+            *batch_of(batch_id, [(("AAPL", "EUR"), 0.1 * 3), (("TSLA", "USD"), 7)])
+        )
     save_state(tmp_path / "checkpoint", state)
     assert load_state(tmp_path / "checkpoint") == state
 
 
 def test_saving_replaces_the_file_and_leaves_no_temporary_file(tmp_path: Path) -> None:
     save_state(tmp_path, FollowState())
-    later = FollowState().merged(batch_of(0, [(("AAPL", "USD"), 1.5)]))
+    later = FollowState().merged(*batch_of(0, [(("AAPL", "USD"), 1.5)]))
     save_state(tmp_path, later)
     assert [p.name for p in tmp_path.iterdir()] == [STATE_FILE]
     assert json.loads((tmp_path / STATE_FILE).read_text())["last_batch_id"] == 0
@@ -158,7 +142,7 @@ def test_groups_without_a_currency_merge_into_the_default_currency() -> None:
         (("AAPL", "USD"), 5.0),
         (("AAPL", "EUR"), 9.0),
     ]
-    moved = FollowState().merged(batch_of(0, events)).with_currency_default("USD")
+    moved = FollowState().merged(*batch_of(0, events)).with_currency_default("USD")
     assert set(moved.groups) == {("AAPL", "USD"), ("AAPL", "EUR")}
     usd, expected = moved.groups[("AAPL", "USD")], statistics_of([1.0, 3.0, 5.0])
     assert (usd.n, usd.min, usd.max) == (3, 1.0, 5.0)

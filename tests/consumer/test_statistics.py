@@ -16,8 +16,9 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from consumer.analysis import summarise
-from consumer.statistics import outliers, price_histograms, record_summary, statistics_frame
+from consumer.outliers import outliers
+from consumer.statistics import price_histograms, record_summary, statistics_frame, summarise
+from consumer.summary import reported_statistics
 
 pytestmark = pytest.mark.spark
 
@@ -53,20 +54,20 @@ def events(
 
 def symbol_statistics(spark: SparkSession, frame: DataFrame) -> DataFrame:
     """frame's statistics the way the consumer gets them: collected, then a local frame."""
-    return statistics_frame(spark, summarise(frame).statistics)
+    return statistics_frame(spark, reported_statistics(summarise(frame).groups))
 
 
 def test_stddev_is_the_sample_standard_deviation_and_null_for_one_event(
     spark: SparkSession,
 ) -> None:
-    rows = {r.symbol: r for r in record_summary(events(spark, PRICES)).collect()}
-    spike = rows["SPIKE"]
-    assert (spike["count"], spike["min"], spike["max"]) == (5, 10.0, 20.0)
-    assert spike["mean"] == pytest.approx(12.0)
-    assert spike["stddev"] == pytest.approx(statistics.stdev(PRICES["SPIKE"]))
-    assert spike["stddev"] != pytest.approx(statistics.pstdev(PRICES["SPIKE"]))
-    assert rows["FLAT"]["stddev"] == 0.0
-    assert rows["ONCE"]["count"] == 1 and rows["ONCE"]["stddev"] is None
+    groups = {s.symbol: s for s in reported_statistics(summarise(events(spark, PRICES)).groups)}
+    spike = groups["SPIKE"]
+    assert (spike.count, spike.min, spike.max) == (5, 10.0, 20.0)
+    assert spike.mean == pytest.approx(12.0)
+    assert spike.stddev == pytest.approx(statistics.stdev(PRICES["SPIKE"]))
+    assert spike.stddev != pytest.approx(statistics.pstdev(PRICES["SPIKE"]))
+    assert groups["FLAT"].stddev == 0.0
+    assert groups["ONCE"].count == 1 and groups["ONCE"].stddev is None
 
 
 def test_m2_is_the_sum_of_squared_deviations_and_zero_for_one_event(spark: SparkSession) -> None:
@@ -84,12 +85,14 @@ def test_a_symbol_in_two_currencies_is_two_groups_each_judging_its_own_outliers(
     eur = {"AAPL": [90.0, 91.0, 89.0, 90.0, 90.0]}
     frame = events(spark, usd, "USD").union(events(spark, eur, "EUR"))
     summary = summarise(frame)
-    assert [(s.symbol, s.currency, s.count) for s in summary.statistics] == [
+    assert [(s.symbol, s.currency, s.count) for s in reported_statistics(summary.groups)] == [
         ("AAPL", "EUR", 5),
         ("AAPL", "USD", 5),
     ]
-    assert [s.mean for s in summary.statistics] == pytest.approx([90.0, 106.0])
-    found = outliers(frame, statistics_frame(spark, summary.statistics), 1.5).collect()
+    assert [s.mean for s in reported_statistics(summary.groups)] == pytest.approx([90.0, 106.0])
+    found = outliers(
+        frame, statistics_frame(spark, reported_statistics(summary.groups)), 1.5
+    ).collect()
     # 130 is far from the USD mean; judged against both currencies at once it would also
     # drag every EUR price out as an outlier.
     assert {(r.currency, r.price) for r in found} == {("USD", 130.0)}
@@ -97,7 +100,7 @@ def test_a_symbol_in_two_currencies_is_two_groups_each_judging_its_own_outliers(
 
 def test_a_reader_without_currency_groups_by_symbol_alone(spark: SparkSession) -> None:
     frame = events(spark, {"AAPL": [1.0, 3.0]}, currency=None)
-    (group,) = summarise(frame).statistics
+    (group,) = reported_statistics(summarise(frame).groups)
     assert (group.symbol, group.currency, group.count, group.mean) == ("AAPL", None, 2, 2.0)
 
 
@@ -152,19 +155,16 @@ def test_summary_counts_every_reason_with_its_schema_ids_and_keeps_bad_records_o
     ]
     decoded = events(spark, PRICES).union(spark.createDataFrame(bad, EVENTS))
     summary = summarise(decoded)
-    assert summary.reason_counts == {
-        None: 9,
-        "undecodable": 2,
-        "unknown_schema_id": 2,
-        "too_short": 1,
-    }
-    assert summary.schema_ids == {
+    assert summary.decoded == 9
+    assert summary.undecodable == {"undecodable": 2, "unknown_schema_id": 2, "too_short": 1}
+    assert summary.schema_ids_by_reason == {
         None: {1},
         "undecodable": {1, 4},
         "unknown_schema_id": {9},
         "too_short": set(),
     }
-    assert [(s.symbol, s.count) for s in summary.statistics] == [
+    assert summary.writer_schema_ids == {1, 4}
+    assert [(s.symbol, s.count) for s in reported_statistics(summary.groups)] == [
         ("FLAT", 3),
         ("ONCE", 1),
         ("SPIKE", 5),

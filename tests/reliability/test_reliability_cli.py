@@ -24,8 +24,8 @@ from topic_offsets import message_count
 
 from connection.paths import CONTRACT_FILE, REPO_ROOT
 from connection.settings import ConnectionSettings, RegistrySettings
+from consumer.__main__ import build_parser
 from consumer.__main__ import main as consumer_main
-from consumer.__main__ import report_parser
 from producer.__main__ import main as producer_main
 from producer.__main__ import parse_args
 from producer.events import GeneratorPlan
@@ -124,12 +124,12 @@ def test_producer_refuses_a_missing_schema_file_before_connecting(
 def test_consumer_refuses_each_wrong_flag_value_in_one_line(
     argv: list[str], mentions: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert mentions in usage_error(lambda: report_parser().parse_args(argv), capsys)
+    assert mentions in usage_error(lambda: build_parser().parse_args(["report", *argv]), capsys)
 
 
 def test_consumer_accepts_the_spark_master_urls_it_documents() -> None:
     for master in ("local", "local[*]", "local[4]", "local[2,3]", "spark://127.0.0.1:7077"):
-        assert report_parser().parse_args(["--master", master]).master == master
+        assert build_parser().parse_args(["report", "--master", master]).master == master
 
 
 @pytest.mark.parametrize(

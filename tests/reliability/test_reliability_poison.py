@@ -20,6 +20,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from pyspark.sql import SparkSession
 
 from connection.paths import CONTRACT_FILE
+from connection.services import Clients
 from connection.settings import ConnectionSettings, RegistrySettings
 from consumer.batch import ConsumerOptions, consume
 from consumer.framing import NULL_VALUE, TOO_SHORT, UNDECODABLE, UNKNOWN_SCHEMA_ID, WRONG_MAGIC_BYTE
@@ -154,7 +155,7 @@ def poisoned(
 
     reasons = Counter(expected_reason(kind, value) for kind, value in bad)
     good = [*generate_events(FIRST_GOOD), *generate_events(SECOND_GOOD)]
-    return reasons, good, consume(spark, settings, ConsumerOptions())
+    return reasons, good, consume(spark, Clients.of(settings), settings, ConsumerOptions())
 
 
 def test_consumer_reads_every_record_of_a_poisoned_topic(

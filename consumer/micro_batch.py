@@ -1,0 +1,99 @@
+"""One micro-batch of follow mode, as steps over its DataFrame (no registry, no Kafka):
+first an overview (what the batch holds: records, offsets, writer schema ids, times),
+then, once the driver knows every writer schema the batch needs, its count: the same
+decode, summary and outlier steps as batch mode, judged against the running totals."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from pyspark import StorageLevel
+from pyspark.sql import Column, DataFrame, Row
+from pyspark.sql import functions as F
+
+from consumer.decoding import decoded_records
+from consumer.framing import split_frames
+from consumer.outliers import collect_outliers, judged_statistics
+from consumer.report import Outlier
+from consumer.statistics import GROUP_COLUMNS, summarise
+from consumer.summary import GroupKey, RunningStatistics, Summary, merge_groups
+from contract.schemas import ReaderSchema
+
+
+@dataclass(frozen=True)
+class BatchOverview:
+    """What a micro-batch holds, known before it is decoded."""
+
+    records: int
+    schema_ids: frozenset[int]  # of its framed records
+    next_offsets: Mapping[int, int]  # by partition: 1 + the highest offset in the batch
+    oldest_ms: int | None  # Kafka timestamps of its records
+    newest_ms: int | None
+
+
+def overview_rows(records: DataFrame) -> DataFrame:
+    """Per partition: records, next offset, the framed records' schema ids, and the
+    oldest and newest Kafka timestamps (ms)."""
+    framed = split_frames(records.select("partition", "offset", "value")).join(
+        records.select("partition", "offset", "timestamp"), ["partition", "offset"]
+    )
+    ms: Column = F.unix_millis("timestamp")
+    return framed.groupBy("partition").agg(
+        F.count(F.lit(1)).alias("records"),
+        (F.max("offset") + 1).alias("next_offset"),
+        F.collect_set("schema_id").alias("schema_ids"),
+        F.min(ms).alias("oldest_ms"),
+        F.max(ms).alias("newest_ms"),
+    )
+
+
+def overview_of(rows: list[Row]) -> BatchOverview:
+    oldest = [row["oldest_ms"] for row in rows if row["oldest_ms"] is not None]
+    newest = [row["newest_ms"] for row in rows if row["newest_ms"] is not None]
+    return BatchOverview(
+        records=sum(int(row["records"]) for row in rows),
+        schema_ids=frozenset(int(i) for row in rows for i in row["schema_ids"]),
+        next_offsets={int(row["partition"]): int(row["next_offset"]) for row in rows},
+        oldest_ms=min(oldest) if oldest else None,
+        newest_ms=max(newest) if newest else None,
+    )
+
+
+def batch_overview(records: DataFrame) -> BatchOverview:
+    """One job: the batch's overview."""
+    return overview_of(overview_rows(records).collect())
+
+
+@dataclass(frozen=True)
+class BatchCount:
+    """A micro-batch counted: its own summary, and its outliers judged against the
+    running statistics with this batch included."""
+
+    summary: Summary = field(default_factory=Summary)
+    new_outliers: list[Outlier] = field(default_factory=list)
+
+
+def count_batch(
+    records: DataFrame,
+    writers: Mapping[int, str],
+    reader: ReaderSchema,
+    totals: Mapping[GroupKey, RunningStatistics],
+    z_threshold: float,
+    min_count: int,
+) -> BatchCount:
+    """records (a Kafka batch DataFrame) decoded with writers into reader, summarised,
+    and their outliers among the groups that have min_count events once this batch is
+    merged into totals."""
+    decoded = decoded_records(records, writers, reader.schema).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        summary = summarise(decoded)
+        judged = judged_statistics(
+            decoded.sparkSession, merge_groups(totals, summary.groups.items()), min_count
+        )
+        if judged is None or not summary.decoded:
+            return BatchCount(summary)
+        events = decoded.where(F.col("reason").isNull()).select("ts", *GROUP_COLUMNS, "price")
+        return BatchCount(summary, collect_outliers(events, judged, z_threshold))
+    finally:
+        decoded.unpersist()

@@ -1,0 +1,75 @@
+"""Follow mode's per-batch steps on an in-memory Kafka batch: no Kafka, no registry."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pytest
+from framed_records import T0, UNKNOWN_ID, V1, V1_ID, V2, V2_ID, WRITTEN, kafka_batch
+from pyspark.sql import SparkSession
+
+from consumer.framing import UNKNOWN_SCHEMA_ID
+from consumer.micro_batch import batch_overview, count_batch
+from consumer.summary import RunningStatistics, statistics_of
+from contract.schemas import ReaderSchema
+
+pytestmark = pytest.mark.spark
+
+READER = ReaderSchema(V2, "v2")
+
+
+def written_prices() -> dict[tuple[str, str], list[float]]:
+    prices: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for _, symbol, price, currency in WRITTEN:
+        prices[(symbol, currency or "USD")].append(price)
+    return prices
+
+
+def test_the_overview_lists_every_schema_id_the_next_offset_and_the_times(
+    spark: SparkSession,
+) -> None:
+    overview = batch_overview(kafka_batch(spark))
+    assert overview.records == len(WRITTEN) + 1
+    assert overview.schema_ids == {V1_ID, V2_ID, UNKNOWN_ID}
+    assert overview.next_offsets == {0: len(WRITTEN) + 1}
+
+
+def test_a_batch_counts_each_group_exactly_and_its_unknown_ids_as_such(
+    spark: SparkSession,
+) -> None:
+    counted = count_batch(kafka_batch(spark), {V1_ID: V1, V2_ID: V2}, READER, {}, 3.0, 2)
+    summary = counted.summary
+    assert summary.decoded == len(WRITTEN)
+    assert summary.undecodable == {UNKNOWN_SCHEMA_ID: 1}
+    assert summary.writer_schema_ids == {V1_ID, V2_ID}
+    for group, prices in written_prices().items():
+        got, want = summary.groups[group], statistics_of(prices)
+        assert (got.n, got.min, got.max) == (want.n, want.min, want.max)
+        assert got.mean == pytest.approx(want.mean, rel=1e-12)
+        assert got.m2 == pytest.approx(want.m2, rel=1e-9)
+
+
+def test_outliers_are_judged_against_the_totals_with_the_batch_merged_in(
+    spark: SparkSession,
+) -> None:
+    # Before this batch, AAPL in EUR was steady at 103 (stddev 0.1): 92..94 is far out.
+    steady = RunningStatistics(n=1000, mean=103.0, m2=999 * 0.01, min=102.9, max=103.1)
+    counted = count_batch(
+        kafka_batch(spark), {V1_ID: V1, V2_ID: V2}, READER, {("AAPL", "EUR"): steady}, 3.0, 30
+    )
+    eur = [p for _, s, p, c in WRITTEN if (s, c) == ("AAPL", "EUR")]
+    assert [(o.symbol, o.currency, o.price) for o in counted.new_outliers] == [
+        ("AAPL", "EUR", price) for price in eur
+    ]
+    assert [o.ts for o in counted.new_outliers] == sorted(o.ts for o in counted.new_outliers)
+    assert counted.new_outliers[0].ts > T0
+    merged = steady.merged(statistics_of(eur))
+    assert merged.stddev is not None
+    assert [o.z for o in counted.new_outliers] == pytest.approx(
+        [(price - merged.mean) / merged.stddev for price in eur]
+    )
+
+
+def test_groups_below_min_count_are_not_judged(spark: SparkSession) -> None:
+    counted = count_batch(kafka_batch(spark), {V1_ID: V1, V2_ID: V2}, READER, {}, 0.1, 1000)
+    assert counted.new_outliers == []

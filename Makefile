@@ -7,7 +7,7 @@ STACK := scripts/local-stack.sh
 # Connection settings of the local stack, exported the same way compose and tests do.
 STACK_ENV = eval "$$($(STACK) env)"
 
-.PHONY: venv class-data run test lint stack-up stack-down clean
+.PHONY: venv class-data run test check lint stack-up stack-down clean
 
 venv: $(VENV)/.installed
 
@@ -39,10 +39,16 @@ PYTEST_ARGS ?=
 test: venv class-data
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+## check: the inner loop, no service started: lint, types and every test that needs none
+## (unit tests, and Spark on in-memory frames)
+CHECK_MARKS := not integration and not reliability and not slow
+check: lint
+	$(PY) -m pytest -q -m "$(CHECK_MARKS)"
+
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy producer consumer connection schemagate benchmarks
+	$(VENV)/bin/mypy producer consumer connection contract schemagate benchmarks
 
 include scripts/docker/docker.mk
 include benchmarks/bench.mk

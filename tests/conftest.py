@@ -76,3 +76,11 @@ def spark() -> Iterator[SparkSession]:
     session = build_spark_session(spark_settings_from_env("local[2]"), app_name="prices-tests")
     yield session
     session.stop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses the local stack is an integration test, marked or not, so
+    `make check` (-m "not integration ...") never starts a service."""
+    for item in items:
+        if "stack" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.integration)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
+from connection.class_data import java_home
 from connection.cli import OneLineErrorParser, non_negative_int, positive_float, positive_int
 from connection.defaults import DEFAULTS
 from connection.services import Clients
@@ -32,7 +33,7 @@ from connection.spark import ConnectorJarsMissing, build_spark_session
 from consumer.errors import ConsumerError, one_line_failures
 from consumer.interrupts import interrupts_held_while_spark_starts, quiet_interrupts
 from consumer.timings import Timings
-from contract.schemas import ContractError, reader_schema_from_file
+from contract.schemas import ReaderSchema, reader_schema_from_file
 
 HISTOGRAM_BINS = 40
 BROKEN_PIPE_EXIT = 141  # what a shell reports for a process ended by SIGPIPE
@@ -204,14 +205,34 @@ def command_line(argv: list[str]) -> list[str]:
     return argv
 
 
+def check_java() -> None:
+    """A Java runtime for Spark's JVM is there; ConsumerError (one line) when it is not,
+    instead of the launcher's own output and a Python traceback."""
+    home = java_home(os.environ)
+    if home is None:
+        raise ConsumerError("no Java runtime for Spark: set JAVA_HOME, or put java on PATH")
+    if not os.access(home / "bin" / "java", os.X_OK):
+        raise ConsumerError(f"no Java runtime for Spark in {home} (no bin/java there)")
+
+
 def start_spark(master: str, short_run: bool = False) -> SparkSession:
     """The one SparkSession of this process; ConsumerError when it cannot start."""
+    check_java()
     try:
         with interrupts_held_while_spark_starts(), one_line_failures("Spark did not start"):
             settings = replace(spark_settings_from_env(master), short_run=short_run)
             return build_spark_session(settings)
     except ConnectorJarsMissing as error:
         raise ConsumerError(str(error)) from None
+
+
+def checked_reader_file(args: argparse.Namespace) -> ReaderSchema | None:
+    """The --reader-schema file's schema, checked before anything else is (None without
+    one); ConsumerError naming the file when it cannot be used."""
+    if args.reader_schema is None:
+        return None
+    with one_line_failures():
+        return reader_schema_from_file(args.reader_schema)
 
 
 def run_report(args: argparse.Namespace, settings: ConnectionSettings, timings: Timings) -> str:
@@ -224,6 +245,7 @@ def run_report(args: argparse.Namespace, settings: ConnectionSettings, timings: 
         histogram_bins=HISTOGRAM_BINS if args.plot else 0,
     )
     with timings.phase("checks before Spark (broker, topic offsets, registry)"):
+        checked_reader_file(args)
         topic = check_sources(Clients.of(settings), settings, options)
     if topic.contract is None:
         report = empty_report(settings, options)
@@ -258,6 +280,7 @@ def run_records(args: argparse.Namespace, settings: ConnectionSettings, timings:
         reader_schema_file=args.reader_schema,
     )
     with timings.phase("checks before Spark (broker, topic offsets, registry)"):
+        checked_reader_file(args)
         plan = plan_records(Clients.of(settings), settings, options)
     records = []
     if plan.contract is not None:
@@ -290,16 +313,11 @@ def run_follow(args: argparse.Namespace, settings: ConnectionSettings, _timings:
         until_idle_s=args.until_idle,
         max_wait_s=args.max_wait,
     )
-    reader = None
-    if args.reader_schema:
-        try:
-            reader = reader_schema_from_file(args.reader_schema)
-        except ContractError as error:
-            raise ConsumerError(str(error)) from None
+    reader = checked_reader_file(args)
     view = LiveView(settings.topic, args.format)
-    print(f"consumer: following {settings.topic}, checkpoint {options.checkpoint}", file=sys.stderr)
     follower = Follower(Clients.of(settings), settings, options, reader, view.show)
     follower.prepare()
+    print(f"consumer: following {settings.topic}, checkpoint {options.checkpoint}", file=sys.stderr)
     spark = start_spark(args.master)
     follower.stop.install()
     with one_line_failures("Spark failed"):

@@ -1,0 +1,153 @@
+"""What the consumer checks before any work starts: each is one line on stderr and exit 1,
+before Spark starts (a broken contract, a checkpoint of another topic, no Java)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from cli_runs import cli_env, run_cli
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from contract_files import V2_SCHEMA_FILE
+
+from connection.settings import ConnectionSettings
+from consumer.errors import ConsumerError
+from consumer.follow import check_checkpoint
+from consumer.state import FollowState
+
+V2 = json.loads(V2_SCHEMA_FILE.read_text())
+
+
+def without(name: str) -> dict[str, object]:
+    return {**V2, "fields": [f for f in V2["fields"] if f["name"] != name]}
+
+
+def with_type(name: str, avro_type: object) -> dict[str, object]:
+    fields = [{**f, "type": avro_type} if f["name"] == name else f for f in V2["fields"]]
+    return {**V2, "fields": fields}
+
+
+BROKEN_READERS = [
+    ("not json {", "is not JSON: Expecting value: line 1 column 1 (char 0)"),
+    ('"string"', "is not an Avro record schema"),
+    (json.dumps(without("symbol")), "has no field 'symbol'"),
+    (json.dumps(with_type("price", "string")), "has field 'price' of type string, not double"),
+    (json.dumps(with_type("ts", "long")), "has field 'ts' of type long, not timestamp-millis"),
+    (json.dumps(with_type("currency", "int")), "has field 'currency' of type int, not string"),
+]
+
+
+def one_error_line(result: object) -> str:
+    assert result.returncode == 1, result.stderr  # type: ignore[attr-defined]
+    lines = result.stderr.splitlines()  # type: ignore[attr-defined]
+    assert len(lines) == 1 and lines[0].startswith("consumer: error: "), lines
+    return str(lines[0])
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("command", ["report", "records", "follow"])
+@pytest.mark.parametrize(("text", "problem"), BROKEN_READERS)
+def test_a_reader_schema_file_without_what_the_report_needs_is_one_line_before_spark(
+    command: str,
+    text: str,
+    problem: str,
+    stack: dict[str, str],
+    settings: ConnectionSettings,
+    tmp_path: Path,
+) -> None:
+    reader = tmp_path / "reader.avsc"
+    reader.write_text(text)
+    # A Spark master nothing answers at: reaching Spark would fail differently.
+    result = run_cli(
+        "consumer",
+        cli_env(stack),
+        command,
+        "--topic",
+        settings.topic,
+        "--reader-schema",
+        str(reader),
+        "--master",
+        "spark://127.0.0.1:1",
+        *(["--checkpoint", str(tmp_path / "ck")] if command == "follow" else []),
+    )
+    assert one_error_line(result).startswith(f"consumer: error: reader schema {reader} {problem}")
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("latest", "problem"),
+    [
+        (without("symbol"), "has no field 'symbol'"),
+        (with_type("price", "string"), "has field 'price' of type string, not double"),
+    ],
+)
+def test_a_registered_latest_version_without_what_the_report_needs_is_one_line(
+    latest: dict[str, object],
+    problem: str,
+    stack: dict[str, str],
+    settings: ConnectionSettings,
+    registry: SchemaRegistryClient,
+) -> None:
+    subject = settings.value_subject
+    registry.register_schema(subject, Schema(V2_SCHEMA_FILE.read_text(), "AVRO"))
+    registry.set_compatibility(subject, "NONE")
+    registered = registry.register_schema(subject, Schema(json.dumps(latest), "AVRO"))
+    result = run_cli(
+        "consumer", cli_env(stack), "--topic", settings.topic, "--master", "spark://127.0.0.1:1"
+    )
+    assert one_error_line(result).startswith(
+        f"consumer: error: reader schema {subject} version 2 (id {registered}) {problem}"
+    )
+
+
+def spark_offset_log(checkpoint: Path, topic: str) -> None:
+    """Spark's offset log entry 0 for topic, as a query on it writes it."""
+    (checkpoint / "offsets").mkdir(parents=True)
+    metadata = '{"batchWatermarkMs":0,"batchTimestampMs":0,"conf":{}}'
+    (checkpoint / "offsets" / "0").write_text(f'v1\n{metadata}\n{{"{topic}":{{"0":7}}}}')
+
+
+def test_a_checkpoint_of_another_topic_is_refused_naming_that_topic(tmp_path: Path) -> None:
+    spark_offset_log(tmp_path, "prices-yesterday")
+    with pytest.raises(ConsumerError, match="belongs to topic prices-yesterday, not prices"):
+        check_checkpoint(tmp_path, FollowState(), "prices")
+    check_checkpoint(tmp_path, FollowState(), "prices-yesterday")
+
+
+@pytest.mark.integration
+def test_follow_on_a_checkpoint_of_another_topic_is_one_line_before_spark(
+    stack: dict[str, str], settings: ConnectionSettings, tmp_path: Path
+) -> None:
+    spark_offset_log(tmp_path / "ck", "prices-yesterday")
+    result = run_cli(
+        "consumer",
+        cli_env(stack),
+        "follow",
+        "--topic",
+        settings.topic,
+        "--checkpoint",
+        str(tmp_path / "ck"),
+        "--master",
+        "spark://127.0.0.1:1",
+    )
+    assert "belongs to topic prices-yesterday, not " + settings.topic in one_error_line(result)
+
+
+@pytest.mark.integration
+def test_no_java_runtime_is_one_line(
+    stack: dict[str, str], settings: ConnectionSettings, tmp_path: Path
+) -> None:
+    from producer.events import GeneratorPlan
+    from producer.run import ProducerOptions, produce
+
+    plan = GeneratorPlan(count=10, seed=1, start=datetime(2026, 12, 1, tzinfo=timezone.utc))
+    produce(settings, ProducerOptions(plan=plan, schema_file=V2_SCHEMA_FILE))
+    env = cli_env(stack, JAVA_HOME=str(tmp_path / "no-java"))
+    for command in ("report", "records"):
+        result = run_cli("consumer", env, command, "--topic", settings.topic)
+        assert one_error_line(result) == (
+            f"consumer: error: no Java runtime for Spark in {tmp_path / 'no-java'} "
+            "(no bin/java there)"
+        )

@@ -28,7 +28,7 @@ from typing import Any
 import fastavro
 import jsonschema
 import pytest
-from cli_runs import cli_env, run_cli, start_cli, wait_for
+from cli_runs import cli_env, start_cli, wait_for
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
@@ -458,12 +458,6 @@ def test_sigterm_finishes_the_batch_commits_and_prints_the_final_table(
     state = load_state(checkpoint)
     assert state.decoded == 3000
     assert (checkpoint / STATE_FILE).exists()
-
-
-def test_jsonl_without_follow_is_a_usage_error(follow_env: dict[str, str]) -> None:
-    result = run_cli("consumer", follow_env, "--format", "jsonl")
-    assert result.returncode == 2
-    assert result.stderr.count("\n") == 1 and "--follow" in result.stderr
 
 
 # --- a registry outage on the session's stack -----------------------------------------------

@@ -29,7 +29,18 @@ from dataclasses import dataclass
 from benchmarks.consumer_cli import run_consumer_cli
 from benchmarks.machine import load_average
 from benchmarks.producing import benchmark_plan, client_rate, produce_way
-from benchmarks.results import OURS_UNCOMPRESSED, RATE, TIME, LimitRatio, PairedRun
+from benchmarks.results import (
+    CLASS_DATA_REFERENCE,
+    CONSUMER_LIMIT,
+    KAFKA_READ_REFERENCE,
+    OURS_UNCOMPRESSED,
+    PRODUCER_LIMIT,
+    RATE,
+    START_UP_LIMIT,
+    TIME,
+    LimitRatio,
+    PairedRun,
+)
 from benchmarks.topics import RunTopics
 from connection.class_data import ENV_SWITCH
 from connection.defaults import DEFAULTS
@@ -126,6 +137,7 @@ def start_up_ratios(
     bare_limit = "bare PySpark process: session, `spark.range(1).count()`, stop"
     return StartUpRatios(
         ours=LimitRatio(
+            START_UP_LIMIT,
             f"`python -m consumer`, {events:,}-event report, process start to exit",
             bare_limit,
             events,
@@ -134,6 +146,7 @@ def start_up_ratios(
             ours_runs,
         ),
         archive=LimitRatio(
+            CLASS_DATA_REFERENCE,
             "bare PySpark process with the class-data archive",
             "the same without it",
             0,
@@ -142,6 +155,7 @@ def start_up_ratios(
             archive_runs,
         ),
         kafka_read=LimitRatio(
+            KAFKA_READ_REFERENCE,
             f"bare PySpark process reading the {events:,}-event topic with Spark's Kafka "
             "source to the noop sink (no decode, no statistics)",
             bare_limit,
@@ -173,6 +187,7 @@ def producer_ratio(
             f"ours {events / ours_seconds:,.0f} ev/s"
         )
     return LimitRatio(
+        PRODUCER_LIMIT,
         f"producer, {events:,} events, acks=all + idempotent, uncompressed",
         "the same client sending one pre-encoded event in a loop",
         events,
@@ -185,6 +200,7 @@ def producer_ratio(
 def consumer_ratio(events: int, runs: list[PairedRun]) -> LimitRatio:
     """consume() against Spark's Kafka source alone (pairs measured in the Spark probe)."""
     return LimitRatio(
+        CONSUMER_LIMIT,
         f"consumer, consume() at {events:,} records (warm session)",
         "Spark's Kafka source reading the same topic to a noop sink, no decode",
         events,

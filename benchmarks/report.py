@@ -6,8 +6,11 @@ import statistics
 from collections.abc import Sequence
 
 from benchmarks.results import (
+    KAFKA_READ_REFERENCE,
     NAIVE_AVRO_BASELINE,
     PLAIN_PYTHON,
+    PRODUCER_LIMIT,
+    START_UP_LIMIT,
     TIME,
     BenchResults,
     ConsumerCliRun,
@@ -70,7 +73,7 @@ def ratio_row(ratio: LimitRatio) -> list[str]:
 
 
 def limits_section(results: BenchResults) -> str:
-    rows = [ratio_row(ratio) for ratio in results.limits if ratio.runs]
+    rows = [ratio_row(ratio) for ratio in results.measured_limits()]
     headers = [
         "figure",
         "ours (median)",
@@ -113,13 +116,6 @@ def phases_section(results: BenchResults) -> str:
     )
 
 
-def limit_by_kind(results: BenchResults, index: int) -> LimitRatio | None:
-    """The ratio table's row at index (start-up 0, producer 1, consumer 2, then the
-    references: class-data archive 3, bare Kafka read 4), if measured."""
-    rows = [ratio for ratio in results.limits if ratio.runs]
-    return rows[index] if index < len(rows) else None
-
-
 def median_seconds(ratio: LimitRatio) -> tuple[float, float]:
     """The medians of (ours, the limit) in seconds."""
     return (
@@ -131,7 +127,7 @@ def median_seconds(ratio: LimitRatio) -> tuple[float, float]:
 def stops_section(results: BenchResults) -> str:
     """What stands between each figure and its limit, from this run's own measurements."""
     lines = []
-    start = limit_by_kind(results, 0)
+    start = results.limit(START_UP_LIMIT)
     report_run = median_report_run(results)
     if start and report_run:
         ours, bare = median_seconds(start)
@@ -148,7 +144,7 @@ def stops_section(results: BenchResults) -> str:
             "decode plan and the two jobs (summary, outliers); each job pays Spark's first-use "
             "costs (code generation, class loading) that `spark.range(1).count()` does not."
         )
-    read = limit_by_kind(results, 4)
+    read = results.limit(KAFKA_READ_REFERENCE)
     if start and read:
         read_seconds, bare = median_seconds(read)
         verdict = "already over" if not read.met() else "within"
@@ -158,7 +154,7 @@ def stops_section(results: BenchResults) -> str:
             f"{statistics.median(read.ratios()):.2f}x the bare start: {verdict} the "
             f"{start.target:.2f}x target before any of our work."
         )
-    produce = limit_by_kind(results, 1)
+    produce = results.limit(PRODUCER_LIMIT)
     if produce:
         ours, raw = median_seconds(produce)
         per_event = 1e6 * ours / produce.events

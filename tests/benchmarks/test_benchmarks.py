@@ -16,11 +16,17 @@ from benchmarks.memory import descendants, parent_pids, rss_bytes
 from benchmarks.producing import SMALL_RUN_EVENTS, repeats_for
 from benchmarks.report import render_markdown, table
 from benchmarks.results import (
+    CLASS_DATA_REFERENCE,
+    CONSUMER_LIMIT,
+    KAFKA_READ_REFERENCE,
+    LIMIT_ORDER,
     NAIVE_AVRO_BASELINE,
     OURS,
     PLAIN_PYTHON,
+    PRODUCER_LIMIT,
     RATE,
     SPARK_CONSUMER,
+    START_UP_LIMIT,
     TIME,
     BenchResults,
     ConsumerCliRun,
@@ -202,17 +208,23 @@ def test_spark_probe_result_survives_the_trip_through_json() -> None:
 
 
 def test_ratios_are_taken_per_pair_as_time_or_rate() -> None:
-    start = LimitRatio("ours", "bare", 5_000, TIME, 1.15, [PairedRun(6.0, 9.0, 1.0)])
-    produce = LimitRatio("ours", "raw", 300_000, RATE, 0.6, [PairedRun(0.3, 1.0, 1.0)])
+    start = LimitRatio(
+        START_UP_LIMIT, "ours", "bare", 5_000, TIME, 1.15, [PairedRun(6.0, 9.0, 1.0)]
+    )
+    produce = LimitRatio(
+        PRODUCER_LIMIT, "ours", "raw", 300_000, RATE, 0.6, [PairedRun(0.3, 1.0, 1.0)]
+    )
     assert start.ratios() == [1.5] and not start.met()
     assert produce.ratios() == [0.3] and not produce.met()
-    assert LimitRatio("a", "b", 1, RATE, 0.25, [PairedRun(0.3, 1.0, 1.0)]).met()
+    assert LimitRatio(PRODUCER_LIMIT, "a", "b", 1, RATE, 0.25, [PairedRun(0.3, 1.0, 1.0)]).met()
 
 
 def test_the_ratio_table_comes_first_with_min_median_max() -> None:
     results = results_meeting_every_target()
     runs = [PairedRun(6.0, 6.6, 1.0), PairedRun(6.0, 9.0, 3.0), PairedRun(5.0, 5.5, 2.0)]
-    results.limits = [LimitRatio("5k report", "bare start", 5_000, TIME, 1.15, runs)]
+    results.limits = [
+        LimitRatio(START_UP_LIMIT, "5k report", "bare start", 5_000, TIME, 1.15, runs)
+    ]
     text = render_markdown(results, "benchmarks.png")
     assert text.index("## Ratio to the machine's limits") < text.index("## Machine and versions")
     row = next(line for line in text.splitlines() if line.startswith("| 5k report |"))
@@ -228,15 +240,31 @@ def test_consumer_timings_are_read_from_its_stderr() -> None:
     assert timings_from(stderr) == (("Spark session start", 4.25), ("job: summary", 1.0))
 
 
+def ratio(name: str, ours: float, limit: float, events: int = 5_000) -> LimitRatio:
+    kind = TIME if name in (START_UP_LIMIT, CLASS_DATA_REFERENCE, KAFKA_READ_REFERENCE) else RATE
+    return LimitRatio(name, name, "its limit", events, kind, 1.15, [PairedRun(limit, ours, 1.0)])
+
+
 def test_the_bare_kafka_read_says_whether_it_alone_breaks_the_start_up_target() -> None:
     results = results_meeting_every_target()
     results.consumer_cli[0] = replace(
         results.consumer_cli[0], phases=(("Spark session start", 4.0), ("job: summary", 2.0))
     )
-    start = LimitRatio("5k report", "bare start", 5_000, TIME, 1.15, [PairedRun(6.0, 11.0, 1.0)])
-    other = LimitRatio("other", "limit", 1, RATE, 0.5, [PairedRun(1.0, 1.0, 1.0)])
-    read = LimitRatio("bare read", "bare start", 5_000, TIME, 1.15, [PairedRun(6.0, 8.4, 1.0)])
-    results.limits = [start, other, other, other, read]
+    # Measured in another order than the table's, and the producer row missing.
+    results.limits = [ratio(KAFKA_READ_REFERENCE, 8.4, 6.0), ratio(START_UP_LIMIT, 11.0, 6.0)]
     text = render_markdown(results, "benchmarks.png")
     line = next(line for line in text.splitlines() if "only reads the same topic" in line)
     assert "takes 8.4 s, 1.40x the bare start: already over the 1.15x target" in line
+
+
+def test_ratio_rows_are_found_by_name_and_shown_in_table_order() -> None:
+    results = results_meeting_every_target()
+    results.limits = [ratio(name, 2.0, 1.0) for name in reversed(LIMIT_ORDER)]
+    results.limits.append(LimitRatio(CONSUMER_LIMIT, "unmeasured", "x", 1, RATE, 1.0, []))
+    assert [row.name for row in results.measured_limits()] == list(LIMIT_ORDER)
+    assert results.limit(CONSUMER_LIMIT) is results.limits[2]  # the measured one
+    text = render_markdown(results, "benchmarks.png")
+    table_rows = [line.split(" | ")[0][2:] for line in text.splitlines() if "| its limit |" in line]
+    assert table_rows == list(LIMIT_ORDER)
+    with pytest.raises(ValueError, match="not in LIMIT_ORDER"):
+        LimitRatio("consumer limit", "figure", "limit", 1, RATE, 1.0, [])

@@ -17,8 +17,10 @@ OURS_UNCOMPRESSED = "ours with --compression none"
 PRODUCER_WAYS = (JSON_BASELINE, NAIVE_AVRO_BASELINE, OURS, OURS_UNCOMPRESSED)
 
 # Consumer ways.
-SPARK_CONSUMER = "ours: consumer.run.consume (in-process, warm)"
-KAFKA_READ_LIMIT = "limit: Spark's Kafka source alone, noop sink (in-process, warm)"
+SPARK_CONSUMER = "ours: consumer.batch.consume (in-process, warm)"
+KAFKA_READ_LIMIT = (
+    "limit: Spark's Kafka source alone, read as consume() reads, noop sink (in-process, warm)"
+)
 PLAIN_PYTHON = "baseline: confluent-kafka + AvroDeserializer + statistics"
 
 
@@ -75,15 +77,6 @@ class SparkVariant:
     @property
     def records_per_s(self) -> float:
         return self.events / self.seconds
-
-
-@dataclass(frozen=True)
-class StageTiming:
-    """Seconds of one Spark job that stops after a stage (written to the noop sink)."""
-
-    stage: str
-    events: int
-    seconds: float
 
 
 @dataclass(frozen=True)
@@ -185,7 +178,6 @@ class BenchResults:
     consumer_cli: list[ConsumerCliRun] = field(default_factory=list)
     consumer: list[ConsumerRun] = field(default_factory=list)
     variants: list[SparkVariant] = field(default_factory=list)
-    stages: list[StageTiming] = field(default_factory=list)
     profiles: list[Profile] = field(default_factory=list)
     generator_events_per_s: float = 0.0  # generate_batches alone: any producer's ceiling
     client_events_per_s: float = 0.0  # the Kafka client's produce loop alone: another ceiling

@@ -172,7 +172,6 @@ class Bench:
         )
         self.results.limits.append(consumer_ratio(max(counts), probe.read_limit))
         self.results.consumer.extend(probe.consumer)
-        self.results.stages = probe.stages
         self.results.variants = probe.variants
         self.results.default_min_partitions = probe.default_min_partitions
         self.results.default_shuffle_partitions = probe.default_shuffle_partitions

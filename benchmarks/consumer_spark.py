@@ -1,21 +1,25 @@
-"""The consumer in this process: consume() timed warm, Spark knobs, a stage breakdown."""
+"""The consumer in this process: consume() timed warm, Spark knobs, and its limit.
+
+Ours goes through the batch driver's public entry, consume(), as `python -m consumer`
+does. The limit is Spark's Kafka source alone, built with the consumer's own read
+(consumer.source.read_topic) and the minPartitions consume() would choose for the topic
+(consumer.batch.read_min_partitions on what check_sources found), so the two differ only
+in what consume() does after the read.
+"""
 
 from __future__ import annotations
 
 import time
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import SparkSession
 
 from benchmarks.machine import load_average
-from benchmarks.results import SPARK_CONSUMER, ConsumerRun, SparkVariant, StageTiming
+from benchmarks.results import SPARK_CONSUMER, ConsumerRun, SparkVariant
 from connection.services import Clients
 from connection.settings import ConnectionSettings
-from consumer.batch import ConsumerOptions, check_sources, consume
-from consumer.decoding import decode_frames
-from consumer.framing import split_frames
+from consumer.batch import ConsumerOptions, check_sources, consume, read_min_partitions
 from consumer.report import Report
 from consumer.source import read_topic
-from consumer.statistics import record_summary
 
 DEFAULT_OPTIONS = ConsumerOptions()
 
@@ -57,37 +61,17 @@ def time_variant(
     return SparkVariant(min_partitions, shuffle_partitions, events, seconds)
 
 
-def run_to_noop(frame: DataFrame) -> float:
-    """Seconds to compute every row and column of frame and throw them away."""
+def consume_min_partitions(spark: SparkSession, settings: ConnectionSettings) -> int:
+    """The minPartitions consume() with its default options reads settings.topic with."""
+    topic = check_sources(Clients.of(settings), settings, DEFAULT_OPTIONS)
+    return read_min_partitions(spark, topic, DEFAULT_OPTIONS)
+
+
+def read_alone_seconds(spark: SparkSession, settings: ConnectionSettings) -> float:
+    """Seconds of Spark's Kafka source reading the whole topic to the noop sink, nothing
+    decoded: the consumer's limit, read as consume() reads (same function, same
+    minPartitions; the broker and registry checks happen before the clock starts)."""
+    records = read_topic(spark, settings, consume_min_partitions(spark, settings))
     started = time.perf_counter()
-    frame.write.format("noop").mode("overwrite").save()
+    records.write.format("noop").mode("overwrite").save()
     return time.perf_counter() - started
-
-
-def read_alone_seconds(
-    spark: SparkSession, settings: ConnectionSettings, min_partitions: int
-) -> float:
-    """Seconds of Spark's Kafka source reading the whole topic, nothing decoded: the
-    consumer's limit (the same read consume() starts with)."""
-    return run_to_noop(read_topic(spark, settings, min_partitions))
-
-
-def stage_breakdown(
-    spark: SparkSession, settings: ConnectionSettings, events: int, min_partitions: int
-) -> list[StageTiming]:
-    """Time of a job stopping after each step: read, + frame split, + Avro decode,
-    + consume()'s one aggregation (its first job, here without the cache it fills)."""
-    contract = check_sources(Clients.of(settings), settings, DEFAULT_OPTIONS).contract
-    assert contract is not None, f"{settings.topic} has no contract"
-    records = read_topic(spark, settings, min_partitions)
-    frames = split_frames(records)
-    decoded = decode_frames(frames, contract.writers.known, contract.reader.schema)
-    stages = {
-        "read Kafka": records,
-        "read + split frames": frames,
-        "read + split + decode (from_avro)": decoded,
-        "read + split + decode + summary (one aggregation)": record_summary(
-            decoded.select("reason", "schema_id", "event.*")
-        ),
-    }
-    return [StageTiming(name, events, run_to_noop(frame)) for name, frame in stages.items()]

@@ -10,11 +10,13 @@ max of the per-repeat ratios.
   `spark.range(1).count()`, stop); both with the class-data archive. Two reference rows
   beside it: the bare start without the archive (what the archive saves), and a bare
   process that reads the report's topic with Spark's Kafka source to the noop sink, no
-  decode (how much of ours the Kafka source alone takes).
+  decode (how much of ours the Kafka source alone takes), read as consume() reads it
+  (consumer.source.read_topic with consume()'s minPartitions choice).
 - producer: ours uncompressed against the same client settings sending one pre-encoded
   event in a loop (benchmarks.producing.client_rate).
-- consumer: consume() against Spark's Kafka source alone, read to the noop sink
-  (benchmarks.spark_probe, in its warm session).
+- consumer: consume() against Spark's Kafka source alone, read to the noop sink the way
+  consume() reads (benchmarks.consumer_spark, run by benchmarks.spark_probe in its warm
+  session).
 """
 
 from __future__ import annotations
@@ -29,12 +31,25 @@ from dataclasses import dataclass
 from benchmarks.consumer_cli import run_consumer_cli
 from benchmarks.machine import load_average
 from benchmarks.producing import benchmark_plan, client_rate, produce_way
-from benchmarks.results import OURS_UNCOMPRESSED, RATE, TIME, LimitRatio, PairedRun
+from benchmarks.results import (
+    CLASS_DATA_REFERENCE,
+    CONSUMER_LIMIT,
+    KAFKA_READ_REFERENCE,
+    OURS_UNCOMPRESSED,
+    PRODUCER_LIMIT,
+    RATE,
+    START_UP_LIMIT,
+    TIME,
+    LimitRatio,
+    PairedRun,
+)
 from benchmarks.topics import RunTopics
 from connection.class_data import ENV_SWITCH
 from connection.defaults import DEFAULTS
 from connection.paths import REPO_ROOT
+from connection.services import Clients
 from connection.settings import ConnectionSettings, spark_settings_from_env
+from consumer.batch import ConsumerOptions, check_sources
 from consumer.class_data import make_archive
 
 START_UP_TARGET = 1.15  # ours at most this many times the bare start
@@ -53,11 +68,25 @@ BARE_START = BARE_SESSION + "spark.range(1).count()\nspark.stop()\n"
 
 
 def bare_read(topic: ConnectionSettings) -> str:
-    """A bare process reading every record of topic with Spark's Kafka source, no decode."""
+    """A bare process reading every record of topic with Spark's Kafka source to the noop
+    sink, no decode: through the consumer's read (consumer.source.read_topic), with the
+    minPartitions consume() would choose. What that choice depends on (partitions and
+    offsets, checked here, before the process starts) goes into the script as literals,
+    so the process itself asks nothing of the broker or the registry before Spark reads.
+    """
+    checked = check_sources(Clients.of(topic), topic, ConsumerOptions())
+    offsets = ", ".join(
+        f"{p}: OffsetRange({r.earliest}, {r.latest})" for p, r in sorted(checked.offsets.items())
+    )
     return BARE_SESSION + (
-        'spark.read.format("kafka")'
-        f'.option("kafka.bootstrap.servers", {topic.bootstrap_servers!r})'
-        f'.option("subscribe", {topic.topic!r}).load()'
+        "from connection.settings import ConnectionSettings, RegistrySettings\n"
+        "from consumer.batch import CheckedTopic, ConsumerOptions, read_min_partitions\n"
+        "from consumer.source import OffsetRange, read_topic\n"
+        f"topic = CheckedTopic({checked.partitions}, {{{offsets}}}, None)\n"
+        "source = ConnectionSettings("
+        f"{topic.bootstrap_servers!r}, RegistrySettings({topic.registry.url!r}), {topic.topic!r})\n"
+        "min_partitions = read_min_partitions(spark, topic, ConsumerOptions())\n"
+        "read_topic(spark, source, min_partitions)"
         '.write.format("noop").mode("overwrite").save()\n'
         "spark.stop()\n"
     )
@@ -126,6 +155,7 @@ def start_up_ratios(
     bare_limit = "bare PySpark process: session, `spark.range(1).count()`, stop"
     return StartUpRatios(
         ours=LimitRatio(
+            START_UP_LIMIT,
             f"`python -m consumer`, {events:,}-event report, process start to exit",
             bare_limit,
             events,
@@ -134,6 +164,7 @@ def start_up_ratios(
             ours_runs,
         ),
         archive=LimitRatio(
+            CLASS_DATA_REFERENCE,
             "bare PySpark process with the class-data archive",
             "the same without it",
             0,
@@ -142,8 +173,9 @@ def start_up_ratios(
             archive_runs,
         ),
         kafka_read=LimitRatio(
+            KAFKA_READ_REFERENCE,
             f"bare PySpark process reading the {events:,}-event topic with Spark's Kafka "
-            "source to the noop sink (no decode, no statistics)",
+            "source to the noop sink as consume() reads it (no decode, no statistics)",
             bare_limit,
             events,
             TIME,
@@ -173,6 +205,7 @@ def producer_ratio(
             f"ours {events / ours_seconds:,.0f} ev/s"
         )
     return LimitRatio(
+        PRODUCER_LIMIT,
         f"producer, {events:,} events, acks=all + idempotent, uncompressed",
         "the same client sending one pre-encoded event in a loop",
         events,
@@ -185,8 +218,10 @@ def producer_ratio(
 def consumer_ratio(events: int, runs: list[PairedRun]) -> LimitRatio:
     """consume() against Spark's Kafka source alone (pairs measured in the Spark probe)."""
     return LimitRatio(
+        CONSUMER_LIMIT,
         f"consumer, consume() at {events:,} records (warm session)",
-        "Spark's Kafka source reading the same topic to a noop sink, no decode",
+        "Spark's Kafka source reading the same topic to a noop sink as consume() reads it "
+        "(same read function and minPartitions), no decode",
         events,
         RATE,
         CONSUMER_TARGET,

@@ -6,8 +6,12 @@ import statistics
 from collections.abc import Sequence
 
 from benchmarks.results import (
+    CONSUMER_LIMIT,
+    KAFKA_READ_REFERENCE,
     NAIVE_AVRO_BASELINE,
     PLAIN_PYTHON,
+    PRODUCER_LIMIT,
+    START_UP_LIMIT,
     TIME,
     BenchResults,
     ConsumerCliRun,
@@ -16,6 +20,7 @@ from benchmarks.results import (
     ProfileLine,
 )
 from benchmarks.targets import TargetCheck, evaluate
+from connection.defaults import DEFAULTS
 
 MIB = 2**20
 
@@ -70,7 +75,7 @@ def ratio_row(ratio: LimitRatio) -> list[str]:
 
 
 def limits_section(results: BenchResults) -> str:
-    rows = [ratio_row(ratio) for ratio in results.limits if ratio.runs]
+    rows = [ratio_row(ratio) for ratio in results.measured_limits()]
     headers = [
         "figure",
         "ours (median)",
@@ -90,34 +95,77 @@ def limits_section(results: BenchResults) -> str:
     )
 
 
+def median_cli_run(results: BenchResults, events: int) -> tuple[ConsumerCliRun, int] | None:
+    """The CLI run at events with --timings and the median exit time, and how many runs
+    it is the median of."""
+    runs = [r for r in results.consumer_cli if r.events == events and r.phases]
+    if not runs:
+        return None
+    return sorted(runs, key=lambda r: r.exit_seconds)[len(runs) // 2], len(runs)
+
+
 def median_report_run(results: BenchResults) -> ConsumerCliRun | None:
     """The report's CLI run (the first size measured) with the median exit time."""
     if not results.consumer_cli:
         return None
     report_events = results.consumer_cli[0].events  # the report's runs come first
-    runs = [r for r in results.consumer_cli if r.events == report_events and r.phases]
-    return sorted(runs, key=lambda r: r.exit_seconds)[len(runs) // 2] if runs else None
+    median = median_cli_run(results, report_events)
+    return median[0] if median else None
+
+
+def consumer_limit_run(results: BenchResults) -> ConsumerCliRun | None:
+    """The CLI run at the consumer limit's count (the largest), for its --timings."""
+    limit = results.limit(CONSUMER_LIMIT)
+    median = median_cli_run(results, limit.events) if limit else None
+    return median[0] if median else None
+
+
+def merged_phases(runs: Sequence[ConsumerCliRun]) -> list[str]:
+    """The phase names of every run, each once, in the order the runs went through them
+    (a phase only one run has comes after the phase it followed there)."""
+    names: list[str] = []
+    for run in runs:
+        previous = -1
+        for name, _ in run.phases:
+            if name in names:
+                previous = names.index(name)
+            else:
+                previous += 1
+                names.insert(previous, name)
+    return names
 
 
 def phases_section(results: BenchResults) -> str:
-    """Where the report's seconds go: the --timings of its median run."""
-    run = median_report_run(results)
-    if run is None:
+    """Where `python -m consumer`'s seconds go: the --timings of the report's median run,
+    and of the run at the consumer limit's count beside it."""
+    report = median_report_run(results)
+    if report is None:
         return ""
-    rows = [[name, f"{seconds:.2f}"] for name, seconds in run.phases]
-    exit_seconds = run.exit_seconds - run.report_seconds
-    rows.append(["exit (after the report: Python, then Spark's JVM)", f"{exit_seconds:.2f}"])
-    return (
-        f"## Where the {run.events:,}-event report's seconds go (`--timings`, median run)\n\n"
-        + table(["phase", "seconds"], rows)
+    runs = [report]
+    large = consumer_limit_run(results)
+    if large is not None and large.events != report.events:
+        runs.append(large)
+    headers = ["phase"]
+    for run in runs:
+        median = median_cli_run(results, run.events)
+        of = f" (median of {median[1]})" if median and median[1] > 1 else ""
+        headers.append(f"{run.events:,} events{of}, s")
+    rows = []
+    for name in merged_phases(runs):
+        seconds = [dict(run.phases).get(name) for run in runs]
+        rows.append([name, *("" if s is None else f"{s:.2f}" for s in seconds)])
+    rows.append(
+        [
+            "exit (after the report: Python, then Spark's JVM)",
+            *(f"{run.exit_seconds - run.report_seconds:.2f}" for run in runs),
+        ]
     )
-
-
-def limit_by_kind(results: BenchResults, index: int) -> LimitRatio | None:
-    """The ratio table's row at index (start-up 0, producer 1, consumer 2, then the
-    references: class-data archive 3, bare Kafka read 4), if measured."""
-    rows = [ratio for ratio in results.limits if ratio.runs]
-    return rows[index] if index < len(rows) else None
+    return (
+        "## Where `python -m consumer`'s seconds go (`--timings`)\n\n"
+        "Each phase as the consumer's `--timings` prints it; a job's seconds include "
+        "Spark's first-use costs in a fresh process (code generation, class loading).\n\n"
+        + table(headers, rows)
+    )
 
 
 def median_seconds(ratio: LimitRatio) -> tuple[float, float]:
@@ -131,7 +179,7 @@ def median_seconds(ratio: LimitRatio) -> tuple[float, float]:
 def stops_section(results: BenchResults) -> str:
     """What stands between each figure and its limit, from this run's own measurements."""
     lines = []
-    start = limit_by_kind(results, 0)
+    start = results.limit(START_UP_LIMIT)
     report_run = median_report_run(results)
     if start and report_run:
         ours, bare = median_seconds(start)
@@ -148,17 +196,17 @@ def stops_section(results: BenchResults) -> str:
             "decode plan and the two jobs (summary, outliers); each job pays Spark's first-use "
             "costs (code generation, class loading) that `spark.range(1).count()` does not."
         )
-    read = limit_by_kind(results, 4)
+    read = results.limit(KAFKA_READ_REFERENCE)
     if start and read:
         read_seconds, bare = median_seconds(read)
         verdict = "already over" if not read.met() else "within"
         lines.append(
-            f"- A bare process that only reads the same topic with Spark's Kafka source (no "
-            f"decode, no statistics) takes {read_seconds:.1f} s, "
+            f"- A bare process that only reads the same topic with Spark's Kafka source, as "
+            f"consume() reads it (no decode, no statistics), takes {read_seconds:.1f} s, "
             f"{statistics.median(read.ratios()):.2f}x the bare start: {verdict} the "
             f"{start.target:.2f}x target before any of our work."
         )
-    produce = limit_by_kind(results, 1)
+    produce = results.limit(PRODUCER_LIMIT)
     if produce:
         ours, raw = median_seconds(produce)
         per_event = 1e6 * ours / produce.events
@@ -174,21 +222,33 @@ def stops_section(results: BenchResults) -> str:
             f"{raw_per_event:.2f} µs; the difference is generation, serialization and the "
             f"per-message dict handed to `produce_batch`.{generation}"
         )
-    if results.stages:
-        steps = []
-        previous = 0.0
-        for stage in results.stages:
-            steps.append(f"{stage.stage} {stage.seconds - previous:+.1f} s")
-            previous = stage.seconds
-        lines.append(
-            f"- Consumer at {results.stages[0].events:,}: jobs stopping after each step "
-            f"(noop sink) add up as {'; '.join(steps)}. consume() runs that path once "
-            "(writing the cache) and reads the cache back for the outliers; splitting frames "
-            "and decoding with from_avro are the steps beyond Spark's own read."
-        )
+    consumer = results.limit(CONSUMER_LIMIT)
+    if consumer:
+        lines.append(consumer_stops(consumer, consumer_limit_run(results)))
     if not lines:
         return ""
     return "## What stops each ratio (this run's measurements)\n\n" + "\n".join(lines)
+
+
+def consumer_stops(limit: LimitRatio, run: ConsumerCliRun | None) -> str:
+    """consume() against Spark's read alone, and (if run at that count) the jobs the CLI's
+    --timings show consume() running."""
+    ours, read = median_seconds(limit)
+    line = (
+        f"- Consumer at {limit.events:,}: consume() takes {ours:.1f} s in a warm session "
+        f"against {read:.1f} s for Spark's Kafka source alone reading the topic the same way: "
+        f"{ours - read:.1f} s go to what consume() does beyond the read."
+    )
+    jobs = [
+        (name, seconds) for name, seconds in (run.phases if run else ()) if name.startswith("job: ")
+    ]
+    if run is None or not jobs:
+        return line
+    listed = "; ".join(f"{name[len('job: ') :]} {seconds:.1f} s" for name, seconds in jobs)
+    return line + (
+        f" `python -m consumer --timings` at {run.events:,} (a fresh process) runs "
+        f"{len(jobs)} Spark job{'s' if len(jobs) > 1 else ''}: {listed} (table above)."
+    )
 
 
 def targets_section(results: BenchResults) -> str:
@@ -265,34 +325,36 @@ def consumer_section(results: BenchResults) -> str:
 
 
 def spark_section(results: BenchResults) -> str:
-    parts = ["## Consumer: Spark settings and stages"]
-    if results.variants:
-        rows = [
-            [
-                str(v.min_partitions),
-                str(v.shuffle_partitions),
-                f"{v.events:,}",
-                f"{v.seconds:.2f}",
-                f"{v.records_per_s:,.0f}",
-            ]
-            for v in results.variants
+    """consume() with other minPartitions and shuffle partitions (nothing when not run)."""
+    if not results.variants:
+        return ""
+    rows = [
+        [
+            str(v.min_partitions),
+            str(v.shuffle_partitions),
+            f"{v.events:,}",
+            f"{v.seconds:.2f}",
+            f"{v.records_per_s:,.0f}",
         ]
-        headers = ["minPartitions", "shuffle partitions", "events", "seconds", "records/s"]
-        parts.append(
-            f"consume()'s defaults here: minPartitions {results.default_min_partitions}, "
-            f"spark.sql.shuffle.partitions {results.default_shuffle_partitions}.\n\n"
-            + table(headers, rows)
+        for v in results.variants
+    ]
+    headers = ["minPartitions", "shuffle partitions", "events", "seconds", "records/s"]
+    events = results.variants[0].events
+    if events <= DEFAULTS.small_topic_records:
+        shuffle = (
+            f"one shuffle partition (a topic of at most {DEFAULTS.small_topic_records:,} "
+            "records is aggregated in one whatever spark.sql.shuffle.partitions says, so the "
+            "shuffle column changes nothing here)"
         )
-    if results.stages:
-        rows = [
-            [s.stage, f"{s.events:,}", f"{s.seconds:.2f}", f"{s.events / s.seconds:,.0f}"]
-            for s in results.stages
-        ]
-        parts.append(
-            "Jobs that stop after a step (noop sink), same minPartitions as consume():\n\n"
-            + table(["job", "events", "seconds", "records/s"], rows)
+    else:
+        shuffle = (
+            f"spark.sql.shuffle.partitions {results.default_shuffle_partitions} (the session's)"
         )
-    return "\n\n".join(parts)
+    return (
+        "## Consumer: Spark settings\n\n"
+        f"consume()'s own choices for this {events:,}-event topic: minPartitions "
+        f"{results.default_min_partitions}, {shuffle}.\n\n" + table(headers, rows)
+    )
 
 
 def producer_profile_heading(results: BenchResults) -> str:
@@ -354,10 +416,14 @@ METHOD = """## How this was measured
   subprocess; "report printed" is the first byte on its (unbuffered) stdout, "process
   exit" comes after Spark shuts down. Peak RSS is sampled from /proc every 0.1 s and
   summed over the process tree (Python driver + the JVM child of spark-submit).
-- Consumer throughput: `consumer.run.consume` called in one Python process
-  (`benchmarks.spark_probe`, a child of the benchmark) after warm-up runs at the smallest
-  sizes (the SparkSession already up), so it excludes Spark's start; the count of decoded
-  records is checked. The Spark settings grid and the stage jobs run there too. The
+- Consumer throughput: `consumer.batch.consume` (the batch driver's public entry, as
+  `python -m consumer` runs it) called in one Python process (`benchmarks.spark_probe`, a
+  child of the benchmark) after warm-up runs at the smallest sizes (the SparkSession
+  already up), so it excludes Spark's start; the count of decoded records is checked.
+  The Spark settings grid runs there too. Its limit, Spark's Kafka source alone, is read
+  there with the consumer's own read (`consumer.source.read_topic`) and the minPartitions
+  consume() chooses for the topic (`consumer.batch.read_min_partitions`), to the noop
+  sink, the broker checks done before its clock starts. The
   plain-Python baseline reads the same topic fully with a confluent-kafka `Consumer`
   (batches of 10,000), decodes with
   `AvroDeserializer`, keeps prices in arrays and computes `statistics.fmean`/`stdev`

@@ -17,8 +17,10 @@ OURS_UNCOMPRESSED = "ours with --compression none"
 PRODUCER_WAYS = (JSON_BASELINE, NAIVE_AVRO_BASELINE, OURS, OURS_UNCOMPRESSED)
 
 # Consumer ways.
-SPARK_CONSUMER = "ours: consumer.run.consume (in-process, warm)"
-KAFKA_READ_LIMIT = "limit: Spark's Kafka source alone, noop sink (in-process, warm)"
+SPARK_CONSUMER = "ours: consumer.batch.consume (in-process, warm)"
+KAFKA_READ_LIMIT = (
+    "limit: Spark's Kafka source alone, read as consume() reads, noop sink (in-process, warm)"
+)
 PLAIN_PYTHON = "baseline: confluent-kafka + AvroDeserializer + statistics"
 
 
@@ -78,15 +80,6 @@ class SparkVariant:
 
 
 @dataclass(frozen=True)
-class StageTiming:
-    """Seconds of one Spark job that stops after a stage (written to the noop sink)."""
-
-    stage: str
-    events: int
-    seconds: float
-
-
-@dataclass(frozen=True)
 class ProfileLine:
     function: str
     seconds: float
@@ -101,6 +94,22 @@ class Profile:
     categories: list[ProfileLine]  # time by kind of work
     lines: list[ProfileLine]  # the functions with most self time
 
+
+# The rows of the ratio table, by a stable name (the figures' texts carry counts), in
+# table order: the three figures, then two references (what the class-data archive
+# saves; the start-up with nothing but Spark's Kafka read).
+START_UP_LIMIT = "start-up"
+PRODUCER_LIMIT = "producer"
+CONSUMER_LIMIT = "consumer"
+CLASS_DATA_REFERENCE = "class-data archive"
+KAFKA_READ_REFERENCE = "bare Kafka read"
+LIMIT_ORDER = (
+    START_UP_LIMIT,
+    PRODUCER_LIMIT,
+    CONSUMER_LIMIT,
+    CLASS_DATA_REFERENCE,
+    KAFKA_READ_REFERENCE,
+)
 
 #: How a figure compares with its limit: seconds (ours / limit, 1.0 at best) or a rate
 #: (ours' events/s over the limit's, 1.0 at best).
@@ -127,12 +136,17 @@ class PairedRun:
 class LimitRatio:
     """A figure of ours against its limit, measured interleaved in the same run."""
 
+    name: str  # one of LIMIT_ORDER
     figure: str
     limit: str
     events: int
     kind: str  # TIME or RATE
     target: float  # TIME: at most this ratio; RATE: at least
     runs: list[PairedRun]
+
+    def __post_init__(self) -> None:
+        if self.name not in LIMIT_ORDER:  # a row no table would show
+            raise ValueError(f"unknown ratio-table row {self.name!r}: not in LIMIT_ORDER")
 
     def ratios(self) -> list[float]:
         return sorted(run.ratio(self.kind) for run in self.runs)
@@ -164,13 +178,12 @@ class BenchResults:
     consumer_cli: list[ConsumerCliRun] = field(default_factory=list)
     consumer: list[ConsumerRun] = field(default_factory=list)
     variants: list[SparkVariant] = field(default_factory=list)
-    stages: list[StageTiming] = field(default_factory=list)
     profiles: list[Profile] = field(default_factory=list)
     generator_events_per_s: float = 0.0  # generate_batches alone: any producer's ceiling
     client_events_per_s: float = 0.0  # the Kafka client's produce loop alone: another ceiling
     default_min_partitions: int = 0
     default_shuffle_partitions: int = 0
-    limits: list[LimitRatio] = field(default_factory=list)  # the ratio table, in order
+    limits: list[LimitRatio] = field(default_factory=list)  # in any order; see limit()
     follow: list[FollowBenchmark] = field(default_factory=list)
 
     def producer_run(self, way: str, events: int) -> ProducerRun | None:
@@ -178,3 +191,11 @@ class BenchResults:
 
     def consumer_run(self, way: str, events: int) -> ConsumerRun | None:
         return next((r for r in self.consumer if r.way == way and r.events == events), None)
+
+    def limit(self, name: str) -> LimitRatio | None:
+        """The ratio table's row called name (one of LIMIT_ORDER), if measured."""
+        return next((r for r in self.limits if r.name == name and r.runs), None)
+
+    def measured_limits(self) -> list[LimitRatio]:
+        """The measured rows of the ratio table, in LIMIT_ORDER."""
+        return [row for name in LIMIT_ORDER if (row := self.limit(name)) is not None]

@@ -9,7 +9,6 @@ from functools import partial
 from benchmarks.consumer_cli import run_consumer_cli
 from benchmarks.follow import describe, follow_benchmarks
 from benchmarks.limits import (
-    StartUpRatios,
     consumer_ratio,
     ensure_class_data,
     producer_ratio,
@@ -70,28 +69,24 @@ class Bench:
         try:
             self.producers()
             self.profiles()
-            start_up = self.start_up_limit()
+            self.start_up_limit()
             self.producer_limit()
             self.consumer_cli()
             self.consumer_in_process()
-            # References after the three figures: what the archive saves, and the
-            # start-up with nothing but Spark's Kafka read.
-            self.results.limits += [start_up.archive, start_up.kafka_read]
             self.plain_python()
             self.follow()
         finally:
             self.topics.remove_all()
         return self.results
 
-    def start_up_limit(self) -> StartUpRatios:
-        """The start-up row of the ratio table; returns every start-up pair, for the
-        reference rows shown last."""
+    def start_up_limit(self) -> None:
+        """The start-up row of the ratio table and its two references (rows are found
+        by name, so the order they are measured in does not matter)."""
         count = self.options.report_events
         ratios = start_up_ratios(
             self.topic_with(count), count, self.options.start_repeats, progress
         )
-        self.results.limits.append(ratios.ours)
-        return ratios
+        self.results.limits += [ratios.ours, ratios.archive, ratios.kafka_read]
 
     def producer_limit(self) -> None:
         self.results.limits.append(
@@ -177,7 +172,6 @@ class Bench:
         )
         self.results.limits.append(consumer_ratio(max(counts), probe.read_limit))
         self.results.consumer.extend(probe.consumer)
-        self.results.stages = probe.stages
         self.results.variants = probe.variants
         self.results.default_min_partitions = probe.default_min_partitions
         self.results.default_shuffle_partitions = probe.default_shuffle_partitions

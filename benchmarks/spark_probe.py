@@ -16,8 +16,8 @@ import sys
 from dataclasses import asdict, dataclass, field
 
 from benchmarks.consumer_spark import (
+    consume_min_partitions,
     read_alone_seconds,
-    stage_breakdown,
     time_consume,
     time_variant,
 )
@@ -27,9 +27,7 @@ from benchmarks.results import (
     ConsumerRun,
     PairedRun,
     SparkVariant,
-    StageTiming,
 )
-from benchmarks.topics import PARTITIONS
 from connection.defaults import DEFAULTS
 from connection.paths import REPO_ROOT
 from connection.settings import ConnectionSettings, RegistrySettings, spark_settings_from_env
@@ -50,9 +48,8 @@ class SparkProbeRequest:
 @dataclass
 class SparkProbeResult:
     consumer: list[ConsumerRun] = field(default_factory=list)
-    stages: list[StageTiming] = field(default_factory=list)
     variants: list[SparkVariant] = field(default_factory=list)
-    default_min_partitions: int = 0
+    default_min_partitions: int = 0  # consume()'s choice for the settings grid's topic
     default_shuffle_partitions: int = 0
     read_limit: list[PairedRun] = field(default_factory=list)
 
@@ -61,7 +58,6 @@ class SparkProbeResult:
         data = json.loads(text)
         return cls(
             consumer=[ConsumerRun(**run) for run in data["consumer"]],
-            stages=[StageTiming(**stage) for stage in data["stages"]],
             variants=[SparkVariant(**variant) for variant in data["variants"]],
             default_min_partitions=data["default_min_partitions"],
             default_shuffle_partitions=data["default_shuffle_partitions"],
@@ -86,22 +82,22 @@ def probe(request: SparkProbeRequest) -> SparkProbeResult:
     for count in request.warm_up_counts:  # session start, class loading, JIT: not timed
         time_consume(spark, topic(count), count)
     cores = spark.sparkContext.defaultParallelism
-    result.default_min_partitions = max(PARTITIONS, cores)  # as consume() chooses
+    largest = max(request.counts)
+    result.default_min_partitions = consume_min_partitions(
+        spark, topic(request.variant_count or largest)
+    )
     result.default_shuffle_partitions = int(spark.conf.get("spark.sql.shuffle.partitions") or 0)
     for count in request.counts:  # the limit, then ours, at each size
-        seconds = read_alone_seconds(spark, topic(count), result.default_min_partitions)
+        seconds = read_alone_seconds(spark, topic(count))
         result.consumer.append(ConsumerRun(KAFKA_READ_LIMIT, count, seconds, load_average()))
         run = time_consume(spark, topic(count), count)
         progress(f"consume() {count:,}: {run.records_per_s:,.0f} rec/s")
         result.consumer.append(run)
-    largest = max(request.counts)
     for _ in range(request.ratio_repeats):  # interleaved: the limit, then ours
-        limit = read_alone_seconds(spark, topic(largest), result.default_min_partitions)
+        limit = read_alone_seconds(spark, topic(largest))
         ours = time_consume(spark, topic(largest), largest).seconds
         result.read_limit.append(PairedRun(limit, ours, load_average()))
         progress(f"Kafka read alone {limit:.1f} s, consume() {ours:.1f} s at {largest:,}")
-    result.stages = stage_breakdown(spark, topic(largest), largest, result.default_min_partitions)
-    progress(f"stage breakdown at {largest:,}")
     if request.variant_count:
         for min_partitions in sorted({result.default_min_partitions, cores, 2 * cores, 4 * cores}):
             for shuffle in sorted({result.default_shuffle_partitions, cores}):

@@ -22,7 +22,7 @@ from contract.schemas import Contract, SubjectNotRegistered, topic_contract
 class ConsumerOptions:
     z_threshold: float = DEFAULTS.z_threshold
     reader_schema_file: Path | None = None
-    min_partitions: int | None = None  # default: partitions or cores, whichever is more
+    min_partitions: int | None = None  # default: read_min_partitions' choice
     histogram_bins: int = 0  # > 0 when a plot is asked for
 
 
@@ -85,6 +85,17 @@ def check_sources(
     return CheckedTopic(partitions, offsets, contract)
 
 
+def read_min_partitions(spark: SparkSession, topic: CheckedTopic, options: ConsumerOptions) -> int:
+    """The minPartitions consume() reads the checked topic with: the option when given;
+    else one task per Kafka partition for a small topic (splitting it more costs more in
+    tasks than it saves); else partitions or cores, whichever is more."""
+    if options.min_partitions:
+        return options.min_partitions
+    if topic.small:
+        return topic.partitions
+    return max(topic.partitions, spark.sparkContext.defaultParallelism)
+
+
 #: Spark's setting for the partitions of a shuffle (here: the aggregations' exchanges).
 SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"
 
@@ -100,17 +111,13 @@ def report_on(
     """The report on the checked topic's records, read with contract; ConsumerError on
     any failure.
 
-    A small topic is read with one task per Kafka partition (splitting it more costs more
-    in tasks than it saves), cached in memory and aggregated in one shuffle partition
-    (set for these jobs only, then restored).
+    A small topic is read with one task per Kafka partition (read_min_partitions), cached
+    in memory and aggregated in one shuffle partition (set for these jobs only, then
+    restored).
     """
     if timings is None:
         timings = Timings()
-    min_partitions = options.min_partitions or (
-        topic.partitions
-        if topic.small
-        else max(topic.partitions, spark.sparkContext.defaultParallelism)
-    )
+    min_partitions = read_min_partitions(spark, topic, options)
     analysis = AnalysisOptions(
         z_threshold=options.z_threshold,
         histogram_bins=options.histogram_bins,

@@ -2,25 +2,35 @@
 
 from __future__ import annotations
 
+import ast
 import json
+from contextlib import suppress
 from dataclasses import asdict, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
+import benchmarks.limits
 from benchmarks.__main__ import bench_options, parse_args
 from benchmarks.consumer_cli import timings_from
+from benchmarks.limits import bare_read
 from benchmarks.machine import Machine, cpu_model, total_ram_gib
 from benchmarks.memory import descendants, parent_pids, rss_bytes
 from benchmarks.producing import SMALL_RUN_EVENTS, repeats_for
 from benchmarks.report import render_markdown, table
 from benchmarks.results import (
+    CLASS_DATA_REFERENCE,
+    CONSUMER_LIMIT,
+    KAFKA_READ_REFERENCE,
+    LIMIT_ORDER,
     NAIVE_AVRO_BASELINE,
     OURS,
     PLAIN_PYTHON,
+    PRODUCER_LIMIT,
     RATE,
     SPARK_CONSUMER,
+    START_UP_LIMIT,
     TIME,
     BenchResults,
     ConsumerCliRun,
@@ -30,10 +40,13 @@ from benchmarks.results import (
     PairedRun,
     ProducerRun,
     SparkVariant,
-    StageTiming,
 )
 from benchmarks.spark_probe import SparkProbeResult
 from benchmarks.targets import evaluate
+from connection.paths import REPO_ROOT
+from connection.settings import ConnectionSettings, RegistrySettings
+from consumer.batch import CheckedTopic
+from consumer.source import OffsetRange
 
 MIB = 2**20
 
@@ -192,7 +205,6 @@ def test_process_tree_is_found_through_parent_pids(tmp_path: Path) -> None:
 def test_spark_probe_result_survives_the_trip_through_json() -> None:
     result = SparkProbeResult(
         consumer=[ConsumerRun(SPARK_CONSUMER, 1_000, 1.5, 0.5)],
-        stages=[StageTiming("read Kafka", 1_000, 0.5)],
         variants=[SparkVariant(2, 4, 1_000, 1.25)],
         default_min_partitions=3,
         default_shuffle_partitions=4,
@@ -202,17 +214,23 @@ def test_spark_probe_result_survives_the_trip_through_json() -> None:
 
 
 def test_ratios_are_taken_per_pair_as_time_or_rate() -> None:
-    start = LimitRatio("ours", "bare", 5_000, TIME, 1.15, [PairedRun(6.0, 9.0, 1.0)])
-    produce = LimitRatio("ours", "raw", 300_000, RATE, 0.6, [PairedRun(0.3, 1.0, 1.0)])
+    start = LimitRatio(
+        START_UP_LIMIT, "ours", "bare", 5_000, TIME, 1.15, [PairedRun(6.0, 9.0, 1.0)]
+    )
+    produce = LimitRatio(
+        PRODUCER_LIMIT, "ours", "raw", 300_000, RATE, 0.6, [PairedRun(0.3, 1.0, 1.0)]
+    )
     assert start.ratios() == [1.5] and not start.met()
     assert produce.ratios() == [0.3] and not produce.met()
-    assert LimitRatio("a", "b", 1, RATE, 0.25, [PairedRun(0.3, 1.0, 1.0)]).met()
+    assert LimitRatio(PRODUCER_LIMIT, "a", "b", 1, RATE, 0.25, [PairedRun(0.3, 1.0, 1.0)]).met()
 
 
 def test_the_ratio_table_comes_first_with_min_median_max() -> None:
     results = results_meeting_every_target()
     runs = [PairedRun(6.0, 6.6, 1.0), PairedRun(6.0, 9.0, 3.0), PairedRun(5.0, 5.5, 2.0)]
-    results.limits = [LimitRatio("5k report", "bare start", 5_000, TIME, 1.15, runs)]
+    results.limits = [
+        LimitRatio(START_UP_LIMIT, "5k report", "bare start", 5_000, TIME, 1.15, runs)
+    ]
     text = render_markdown(results, "benchmarks.png")
     assert text.index("## Ratio to the machine's limits") < text.index("## Machine and versions")
     row = next(line for line in text.splitlines() if line.startswith("| 5k report |"))
@@ -228,15 +246,165 @@ def test_consumer_timings_are_read_from_its_stderr() -> None:
     assert timings_from(stderr) == (("Spark session start", 4.25), ("job: summary", 1.0))
 
 
+def ratio(name: str, ours: float, limit: float, events: int = 5_000) -> LimitRatio:
+    kind = TIME if name in (START_UP_LIMIT, CLASS_DATA_REFERENCE, KAFKA_READ_REFERENCE) else RATE
+    return LimitRatio(name, name, "its limit", events, kind, 1.15, [PairedRun(limit, ours, 1.0)])
+
+
 def test_the_bare_kafka_read_says_whether_it_alone_breaks_the_start_up_target() -> None:
     results = results_meeting_every_target()
     results.consumer_cli[0] = replace(
         results.consumer_cli[0], phases=(("Spark session start", 4.0), ("job: summary", 2.0))
     )
-    start = LimitRatio("5k report", "bare start", 5_000, TIME, 1.15, [PairedRun(6.0, 11.0, 1.0)])
-    other = LimitRatio("other", "limit", 1, RATE, 0.5, [PairedRun(1.0, 1.0, 1.0)])
-    read = LimitRatio("bare read", "bare start", 5_000, TIME, 1.15, [PairedRun(6.0, 8.4, 1.0)])
-    results.limits = [start, other, other, other, read]
+    # Measured in another order than the table's, and the producer row missing.
+    results.limits = [ratio(KAFKA_READ_REFERENCE, 8.4, 6.0), ratio(START_UP_LIMIT, 11.0, 6.0)]
     text = render_markdown(results, "benchmarks.png")
     line = next(line for line in text.splitlines() if "only reads the same topic" in line)
     assert "takes 8.4 s, 1.40x the bare start: already over the 1.15x target" in line
+
+
+def test_ratio_rows_are_found_by_name_and_shown_in_table_order() -> None:
+    results = results_meeting_every_target()
+    results.limits = [ratio(name, 2.0, 1.0) for name in reversed(LIMIT_ORDER)]
+    results.limits.append(LimitRatio(CONSUMER_LIMIT, "unmeasured", "x", 1, RATE, 1.0, []))
+    assert [row.name for row in results.measured_limits()] == list(LIMIT_ORDER)
+    assert results.limit(CONSUMER_LIMIT) is results.limits[2]  # the measured one
+    text = render_markdown(results, "benchmarks.png")
+    table_rows = [line.split(" | ")[0][2:] for line in text.splitlines() if "| its limit |" in line]
+    assert table_rows == list(LIMIT_ORDER)
+    with pytest.raises(ValueError, match="not in LIMIT_ORDER"):
+        LimitRatio("consumer limit", "figure", "limit", 1, RATE, 1.0, [])
+
+
+def test_the_consumer_line_sets_consume_against_the_read_and_lists_its_cli_jobs() -> None:
+    results = results_meeting_every_target()
+    results.limits = [ratio(CONSUMER_LIMIT, 40.0, 16.0, events=10_000_000)]
+    results.consumer_cli[0] = replace(
+        results.consumer_cli[0],
+        phases=(("Spark session start", 4.0), ("job: summary", 2.0), ("total", 7.0)),
+    )
+    results.consumer_cli[-1] = replace(
+        results.consumer_cli[-1],
+        phases=(
+            ("Spark session start", 4.5),
+            ("plan: decode", 1.5),
+            ("job: summary", 25.0),
+            ("job: outliers", 9.0),
+            ("total", 41.0),
+        ),
+    )
+    text = render_markdown(results, "benchmarks.png")
+    line = next(line for line in text.splitlines() if line.startswith("- Consumer at"))
+    assert "consume() takes 40.0 s in a warm session against 16.0 s for Spark's" in line
+    assert "the same way: 24.0 s go to what consume() does beyond the read" in line
+    assert "runs 2 Spark jobs: summary 25.0 s; outliers 9.0 s" in line
+    assert "| phase | 5,000 events, s | 10,000,000 events, s |" in text
+    assert "| plan: decode |  | 1.50 |" in text  # the report run had no such phase
+    assert "| job: outliers |  | 9.00 |" in text
+    assert "| total | 7.00 | 41.00 |" in text
+
+
+def test_the_phases_of_runs_merge_in_the_order_the_runs_went_through_them() -> None:
+    def run(*names: str) -> ConsumerCliRun:
+        return ConsumerCliRun(1, 1.0, 1.0, 0, 0, 1.0, tuple((n, 1.0) for n in names))
+
+    from benchmarks.report import merged_phases
+
+    assert merged_phases([run("a", "c", "total"), run("a", "b", "c", "d", "total")]) == [
+        "a",
+        "b",
+        "c",
+        "d",
+        "total",
+    ]
+
+
+def test_the_bare_kafka_read_goes_through_the_consumers_read_and_its_partition_choice(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    checked = CheckedTopic(3, {p: OffsetRange(0, 1_000) for p in range(3)}, None)
+    monkeypatch.setattr(benchmarks.limits, "check_sources", lambda *_: checked)
+    settings = ConnectionSettings("localhost:9092", RegistrySettings("http://localhost:8081"), "t")
+    script = bare_read(settings)
+    compile(script, "<bare read>", "exec")
+    assert "read_topic(spark, source, min_partitions)" in script
+    assert "read_min_partitions(spark, topic, ConsumerOptions())" in script
+    assert "{0: OffsetRange(0, 1000), 1: OffsetRange(0, 1000), 2: OffsetRange(0, 1000)}" in script
+    assert 'spark.read.format("kafka")' not in script
+
+
+#: What the benchmarks may import from the consumer and producer: the drivers' public
+#: entries (and the types they take or return), the consumer's read for the limit, the
+#: install's class-data archive, and the producer's public API for writing test data.
+ALLOWED_IMPORTS = {
+    "consumer.batch": {
+        "consume",  # ours
+        "ConsumerOptions",  # consume()'s argument
+        "check_sources",  # what read_min_partitions needs, as consume() gets it
+        "read_min_partitions",  # the limit's minPartitions, as consume() chooses it
+        "CheckedTopic",  # in the bare read's script: check_sources' result, rebuilt
+    },
+    "consumer.report": {"Report"},  # consume()'s result
+    "consumer.source": {"read_topic", "OffsetRange"},  # the limit's read
+    "consumer.follow": {"Follower", "FollowOptions"},  # the follow driver
+    "consumer.state": {"Update"},  # what Follower hands to on_update
+    "consumer.class_data": {"make_archive"},  # the install step (make class-data)
+    "producer.run": {"ProducerOptions", "produce"},
+    "producer.events": {
+        "BATCH_EVENTS",
+        "GeneratorPlan",
+        "PriceEvent",
+        "PriceRecord",
+        "generate_batches",
+        "generate_records",
+    },
+    "producer.contract": {"KEY_SCHEMA", "load_schema"},
+    "producer.send": {"DEFAULT_COMPRESSION", "POLL_INTERVAL_S", "DeliveryReport"}
+    | {"producer_config", "send_events"},
+    "producer.serialization": {"FramedAvroSerializer"},
+}
+
+
+def imported_names(source: str) -> set[tuple[str, str]]:
+    """(module, name) of every import of the consumer or producer in source, also in the
+    scripts it hands to `python -c` (its string constants' import lines)."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            if node.module.split(".")[0] in ("consumer", "producer"):
+                found |= {(node.module, alias.name) for alias in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {
+                (alias.name, "*")
+                for alias in node.names
+                if alias.name.split(".")[0] in ("consumer", "producer")
+            }
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            for line in node.value.splitlines():
+                if line.startswith(("from consumer", "from producer", "import ")):
+                    with suppress(SyntaxError):  # prose that merely starts like an import
+                        found |= imported_names(line)
+    return found
+
+
+def test_benchmarks_import_only_the_public_api_of_the_consumer_and_producer() -> None:
+    imports: set[tuple[str, str]] = set()
+    for path in (REPO_ROOT / "benchmarks").glob("*.py"):
+        imports |= imported_names(path.read_text())
+    unexpected = {
+        (module, name) for module, name in imports if name not in ALLOWED_IMPORTS.get(module, ())
+    }
+    assert not unexpected
+    assert ("consumer.source", "read_topic") in imports
+    assert ("consumer.batch", "CheckedTopic") in imports  # found in the bare read's script
+
+
+def test_the_settings_grid_says_when_consume_sets_the_shuffle_partitions_itself() -> None:
+    results = results_meeting_every_target()
+    results.default_min_partitions, results.default_shuffle_partitions = 3, 4
+    results.variants = [SparkVariant(3, 4, 100_000, 2.0)]
+    text = render_markdown(results, "benchmarks.png")
+    assert "for this 100,000-event topic: minPartitions 3, one shuffle partition" in text
+    results.variants = [SparkVariant(3, 4, 1_000_000, 5.0)]
+    text = render_markdown(results, "benchmarks.png")
+    assert "minPartitions 3, spark.sql.shuffle.partitions 4 (the session's)." in text

@@ -18,6 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from types import SimpleNamespace
+from typing import cast
 
 import jsonschema
 import pytest
@@ -29,10 +31,11 @@ from contract_files import V1_SCHEMA_FILE, V2_SCHEMA_FILE
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
+from connection.defaults import DEFAULTS
 from connection.paths import CONTRACT_FILE
 from connection.services import Clients
 from connection.settings import ConnectionSettings, RegistrySettings
-from consumer.batch import ConsumerOptions, consume
+from consumer.batch import CheckedTopic, ConsumerOptions, consume, read_min_partitions
 from consumer.decoding import decoded_records
 from consumer.framing import (
     NULL_VALUE,
@@ -42,7 +45,7 @@ from consumer.framing import (
     WRONG_MAGIC_BYTE,
 )
 from consumer.report import Report
-from consumer.source import read_topic
+from consumer.source import OffsetRange, read_topic
 from consumer.views.json import REPORT_SCHEMA_FILE, report_document
 from consumer.views.plot import draw_report
 from consumer.views.text import render_text
@@ -445,3 +448,20 @@ def test_records_with_an_id_of_another_subject_decode_and_unknown_ids_are_counte
     assert report.writer_schema_ids == [other_id]  # the ids seen, not every version
     assert [(u.reason, u.count) for u in report.undecodable] == [(UNKNOWN_SCHEMA_ID, 2)]
     assert_report_matches(report, expected_from(generate_events(OTHER_SUBJECT_PLAN)))
+
+
+def test_min_partitions_one_task_per_kafka_partition_when_small_else_every_core() -> None:
+    cores = 8
+    spark = cast(
+        SparkSession, SimpleNamespace(sparkContext=SimpleNamespace(defaultParallelism=cores))
+    )
+
+    def checked(records_per_partition: int) -> CheckedTopic:
+        offsets = {p: OffsetRange(0, records_per_partition) for p in range(3)}
+        return CheckedTopic(3, offsets, None)
+
+    small, large = checked(10), checked(DEFAULTS.small_topic_records)
+    assert small.small and not large.small
+    assert read_min_partitions(spark, small, ConsumerOptions()) == 3
+    assert read_min_partitions(spark, large, ConsumerOptions()) == cores
+    assert read_min_partitions(spark, large, ConsumerOptions(min_partitions=5)) == 5

@@ -8,6 +8,7 @@ tests/reliability/.
 from __future__ import annotations
 
 import argparse
+import ssl
 from pathlib import Path
 
 import pytest
@@ -17,10 +18,13 @@ from connection.settings import (
     KafkaSecurity,
     SettingsError,
     kafka_security_from_env,
+    registry_settings_from_env,
     registry_url,
     settings_from_args,
 )
 
+DATA = Path(__file__).resolve().parent / "data"
+CA_FILE = str(DATA / "ca.pem")  # a self-signed CA certificate (its key was thrown away)
 PLAIN_LOGIN = "org.apache.kafka.common.security.plain.PlainLoginModule"
 SCRAM_LOGIN = "org.apache.kafka.common.security.scram.ScramLoginModule"
 
@@ -48,14 +52,12 @@ def test_sasl_plain_settings_reach_librdkafka_and_spark() -> None:
     }
 
 
-def test_scram_over_tls_with_a_ca_file_reaches_librdkafka_and_spark(tmp_path: Path) -> None:
-    ca = tmp_path / "ca.pem"
-    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+def test_scram_over_tls_with_a_ca_file_reaches_librdkafka_and_spark() -> None:
     security = kafka_security_from_env(
         sasl_env(
             KAFKA_SECURITY_PROTOCOL="sasl_ssl",
             KAFKA_SASL_MECHANISM="scram-sha-512",
-            KAFKA_SSL_CA_LOCATION=str(ca),
+            KAFKA_SSL_CA_LOCATION=CA_FILE,
         )
     )
     assert security.librdkafka_config() == {
@@ -63,14 +65,14 @@ def test_scram_over_tls_with_a_ca_file_reaches_librdkafka_and_spark(tmp_path: Pa
         "sasl.mechanism": "SCRAM-SHA-512",
         "sasl.username": "alice",
         "sasl.password": SECRET,
-        "ssl.ca.location": str(ca),
+        "ssl.ca.location": CA_FILE,
     }
     options = security.spark_kafka_options()
     assert options["kafka.sasl.mechanism"] == "SCRAM-SHA-512"
     assert options["kafka.sasl.jaas.config"].startswith(f"{SCRAM_LOGIN} required ")
     assert (options["kafka.ssl.truststore.type"], options["kafka.ssl.truststore.location"]) == (
         "PEM",
-        str(ca),
+        CA_FILE,
     )
 
 
@@ -96,3 +98,62 @@ def test_registry_url_with_credentials_is_refused_without_echoing_them() -> None
 def test_settings_error_is_a_value_error_naming_the_variable() -> None:
     with pytest.raises(SettingsError, match="KAFKA_SASL_MECHANISM"):
         kafka_security_from_env(sasl_env(KAFKA_SASL_MECHANISM="OAUTHBEARER"))
+
+
+# --- CA files: there, readable and PEM certificates, before any client is built ----------
+
+
+def kafka_ca(path: str) -> str | None:
+    env = {"KAFKA_SECURITY_PROTOCOL": "SSL", "KAFKA_SSL_CA_LOCATION": path}
+    return kafka_security_from_env(env).ssl_ca_location
+
+
+def registry_ca(path: str) -> str | None:
+    env = {"SCHEMA_REGISTRY_SSL_CA_LOCATION": path}
+    return registry_settings_from_env("https://registry:8443", env).ca_location
+
+
+CA_READERS = {"KAFKA_SSL_CA_LOCATION": kafka_ca, "SCHEMA_REGISTRY_SSL_CA_LOCATION": registry_ca}
+
+
+@pytest.mark.parametrize("variable", CA_READERS)
+def test_a_pem_ca_certificate_is_taken(variable: str) -> None:
+    assert CA_READERS[variable](CA_FILE) == CA_FILE
+
+
+CERTIFICATE = (DATA / "ca.pem").read_text()
+#: Files OpenSSL loads no certificate from, by what is wrong with them.
+NOT_PEM_CERTIFICATES = {
+    "empty": b"",
+    "text": b"not a certificate\n",
+    "truncated PEM": CERTIFICATE[: len(CERTIFICATE) // 2].encode(),
+    "DER": ssl.PEM_cert_to_DER_cert(CERTIFICATE),
+    "a key": b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+    "a CRL alone": (DATA / "crl-only.pem").read_bytes(),
+}
+
+
+@pytest.mark.parametrize("variable", CA_READERS)
+@pytest.mark.parametrize("content", NOT_PEM_CERTIFICATES.values(), ids=NOT_PEM_CERTIFICATES)
+def test_a_file_without_a_pem_certificate_is_one_line_naming_the_variable_and_file(
+    variable: str, content: bytes, tmp_path: Path
+) -> None:
+    path = tmp_path / "ca.pem"
+    path.write_bytes(content)
+    with pytest.raises(SettingsError) as refused:
+        CA_READERS[variable](str(path))
+    assert str(refused.value) == f"{variable}: no PEM certificate in {str(path)!r}"
+
+
+@pytest.mark.parametrize("variable", CA_READERS)
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [("/nonexistent/ca.pem", "No such file or directory"), (str(DATA), "Is a directory")],
+    ids=["missing", "a directory"],
+)
+def test_an_unreadable_ca_file_is_one_line_naming_the_variable_file_and_reason(
+    variable: str, path: str, reason: str
+) -> None:
+    with pytest.raises(SettingsError) as refused:
+        CA_READERS[variable](path)
+    assert str(refused.value) == f"{variable}: cannot read {path!r}: {reason}"

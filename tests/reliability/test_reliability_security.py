@@ -48,7 +48,7 @@ def no_client_env(monkeypatch: pytest.MonkeyPatch) -> None:
         ),
         (
             {"KAFKA_SECURITY_PROTOCOL": "SSL", "KAFKA_SSL_CA_LOCATION": "/nonexistent/ca.pem"},
-            "KAFKA_SSL_CA_LOCATION: no readable file",
+            "KAFKA_SSL_CA_LOCATION: cannot read '/nonexistent/ca.pem': No such file",
         ),
         (
             {"SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO": SECRET},

@@ -1,0 +1,77 @@
+"""Every third-party module the code imports is a declared dependency."""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+from importlib.metadata import packages_distributions
+
+import pytest
+import tomllib
+
+from connection.paths import REPO_ROOT
+
+#: The packages that ship, and benchmarks/, which runs from a checkout with the dev extras.
+SHIPPED_PACKAGES = ("producer", "consumer", "connection", "schemagate")
+DEV_PACKAGES = ("benchmarks",)
+FIRST_PARTY = {*SHIPPED_PACKAGES, *DEV_PACKAGES}
+
+
+def canonical(name: str) -> str:
+    """A distribution's name as packaging compares them (PEP 503)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def declared(requirements: list[str]) -> set[str]:
+    """The distribution names of requirement strings such as `confluent-kafka[avro]==2.16.1`."""
+    names = (re.match(r"[A-Za-z0-9._-]+", requirement) for requirement in requirements)
+    return {canonical(name.group()) for name in names if name}
+
+
+PROJECT = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
+RUNTIME = declared(PROJECT["dependencies"])
+DEV = declared(PROJECT["optional-dependencies"]["dev"])
+#: What each package may import: the shipped ones their runtime dependencies only.
+ALLOWED_DISTRIBUTIONS = {
+    **dict.fromkeys(SHIPPED_PACKAGES, RUNTIME),
+    **dict.fromkeys(DEV_PACKAGES, RUNTIME | DEV),
+}
+
+
+def third_party_imports(package: str) -> dict[str, set[str]]:
+    """Each top-level module that package's files import (at any depth: a function's
+    import is a dependency too), outside the standard library and this project, with the
+    files that import it."""
+    found: dict[str, set[str]] = {}
+    for path in sorted((REPO_ROOT / package).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                modules = [node.module]
+            else:
+                continue
+            for module in modules:
+                top = module.partition(".")[0]
+                if top not in sys.stdlib_module_names and top not in FIRST_PARTY:
+                    found.setdefault(top, set()).add(str(path.relative_to(REPO_ROOT)))
+    return found
+
+
+def distributions(module: str) -> set[str]:
+    """The installed distributions that provide a top-level module."""
+    return {canonical(name) for name in packages_distributions().get(module, [])}
+
+
+@pytest.mark.parametrize("package", ALLOWED_DISTRIBUTIONS)
+def test_every_third_party_import_is_a_declared_dependency(package: str) -> None:
+    allowed = ALLOWED_DISTRIBUTIONS[package]
+    imports = third_party_imports(package)
+    assert imports, f"{package} imports no third-party module: is the walk broken?"
+    undeclared = {
+        module: sorted(files)
+        for module, files in imports.items()
+        if not distributions(module) & allowed
+    }
+    assert undeclared == {}, "imported but not declared in pyproject.toml"

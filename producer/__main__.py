@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import connection.dependency_check  # noqa: F401  # isort: skip  (first: one line outside the venv)
+
 import argparse
 import random
 import sys

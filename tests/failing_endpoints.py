@@ -77,3 +77,10 @@ def silent_server() -> Iterator[SilentServer]:
         finally:
             server.stopping.set()
             thread.join()
+
+
+@contextmanager
+def silent_port() -> Iterator[int]:
+    """The port of a silent_server."""
+    with silent_server() as server:
+        yield server.port

@@ -14,6 +14,7 @@ import pytest
 from failing_endpoints import silent_server
 from schemagate_cases import PRICE, fld, record
 
+from connection.exits import EXIT_INTERRUPTED
 from connection.paths import REPO_ROOT
 from schemagate.cli import main
 
@@ -255,4 +256,8 @@ def test_ctrl_c_while_the_registry_keeps_the_gate_waiting_is_one_line_and_exit_1
             if gate_run.poll() is None:
                 gate_run.kill()
                 gate_run.communicate()
-    assert (gate_run.returncode, stdout, stderr) == (130, "", "schema-gate: interrupted\n")
+    assert (gate_run.returncode, stdout, stderr) == (
+        EXIT_INTERRUPTED,
+        "",
+        "schema-gate: interrupted\n",
+    )

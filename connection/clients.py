@@ -13,14 +13,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from confluent_kafka.schema_registry import SchemaRegistryClient, SchemaRegistryError
+from httpx2 import TransportError  # the HTTP client under confluent-kafka's registry client
 
 from connection.defaults import DEFAULTS
 from connection.settings import ConnectionSettings, RegistrySettings
-
-try:  # confluent-kafka 2.16 talks HTTP through httpx2, older releases through httpx
-    from httpx2 import TransportError
-except ImportError:  # pragma: no cover - depends on the installed confluent-kafka
-    from httpx import TransportError  # type: ignore[no-redef]
 
 HTTP_UNAUTHORIZED, HTTP_FORBIDDEN, HTTP_NOT_FOUND = 401, 403, 404
 # Backoff between retries of one request: short, so the bound below stays small.

@@ -32,6 +32,7 @@ class Defaults:
     partitions: int
     z_threshold: float
     spark_master: str
+    spark_master_timeout_s: float
     kafka_port: int
     registry_port: int
     registry_api_path: str
@@ -62,6 +63,7 @@ def load_defaults(path: Path = DEFAULTS_FILE) -> Defaults:
         partitions=int(env["PRICES_PARTITIONS"]),
         z_threshold=float(env["PRICES_Z_THRESHOLD"]),
         spark_master=env["PRICES_SPARK_MASTER"],
+        spark_master_timeout_s=float(env["PRICES_SPARK_MASTER_TIMEOUT_S"]),
         kafka_port=int(env["PRICES_KAFKA_PORT"]),
         registry_port=int(env["PRICES_REGISTRY_PORT"]),
         registry_api_path=env["PRICES_REGISTRY_API_PATH"],

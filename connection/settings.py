@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,7 +126,7 @@ def kafka_security_from_env(env: Mapping[str, str]) -> KafkaSecurity:
                 f"KAFKA_SSL_CA_LOCATION is set but KAFKA_SECURITY_PROTOCOL is {protocol} "
                 "(TLS needs SSL or SASL_SSL)"
             )
-        readable_file("KAFKA_SSL_CA_LOCATION", ca_location)
+        certificate_file("KAFKA_SSL_CA_LOCATION", ca_location)
     return KafkaSecurity(
         protocol=protocol,
         sasl_mechanism=sasl["KAFKA_SASL_MECHANISM"],
@@ -135,10 +136,20 @@ def kafka_security_from_env(env: Mapping[str, str]) -> KafkaSecurity:
     )
 
 
-def readable_file(name: str, path: str) -> str:
-    """path, checked to be a readable file; SettingsError naming the variable otherwise."""
-    if not os.access(path, os.R_OK) or not Path(path).is_file():
-        raise SettingsError(f"{name}: no readable file {path!r}")
+def certificate_file(name: str, path: str) -> str:
+    """path, checked to be a file of PEM certificates that OpenSSL loads, as librdkafka, the
+    registry client and Spark's PEM truststore will; SettingsError naming the variable and
+    the file otherwise (else each client fails on its own, in a traceback of its own)."""
+    not_pem = SettingsError(f"{name}: no PEM certificate in {path!r}")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    try:
+        context.load_verify_locations(cafile=path)
+    except ssl.SSLError:  # caught before OSError, which it is a kind of
+        raise not_pem from None
+    except OSError as error:  # missing, unreadable, a directory
+        raise SettingsError(f"{name}: cannot read {path!r}: {error.strerror}") from None
+    if context.cert_store_stats()["x509"] == 0:  # a file of CRLs alone loads too
+        raise not_pem
     return path
 
 
@@ -169,7 +180,7 @@ def registry_settings_from_env(url: str, env: Mapping[str, str]) -> RegistrySett
     """url with SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO and SCHEMA_REGISTRY_SSL_CA_LOCATION."""
     ca_location = env.get("SCHEMA_REGISTRY_SSL_CA_LOCATION") or None
     if ca_location is not None:
-        readable_file("SCHEMA_REGISTRY_SSL_CA_LOCATION", ca_location)
+        certificate_file("SCHEMA_REGISTRY_SSL_CA_LOCATION", ca_location)
     return RegistrySettings(
         url=url, user_info=registry_user_info_from_env(env), ca_location=ca_location
     )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import connection.dependency_check  # noqa: F401  # isort: skip  (first: one line outside the venv)
+
 import argparse
-import os
 import random
 import sys
 from datetime import datetime, timezone
@@ -11,15 +12,13 @@ from pathlib import Path
 
 from connection.cli import OneLineErrorParser, non_negative_int, positive_int
 from connection.defaults import DEFAULTS
+from connection.exits import EXIT_OK, run_tool
 from connection.paths import CONTRACT_FILE
 from connection.settings import SettingsError, add_connection_arguments, settings_from_args
 from connection.timestamps import format_timestamp, parse_timestamp
-from producer.errors import ProducerError
 from producer.events import DEFAULT_CURRENCY, GeneratorPlan
 from producer.run import ProducerOptions, ProduceSummary, produce
 from producer.send import COMPRESSION_TYPES, DEFAULT_COMPRESSION
-
-BROKEN_PIPE_EXIT = 141  # what a shell reports for a process ended by SIGPIPE
 
 
 def timestamp(text: str) -> datetime:
@@ -122,7 +121,8 @@ def summary_line(summary: ProduceSummary) -> str:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
+def send(argv: list[str] | None) -> int:
+    """Parse argv, send the events, print the summary line."""
     args = parse_args(argv)
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
     start = args.start or datetime.now(timezone.utc).replace(microsecond=0)
@@ -141,21 +141,12 @@ def main(argv: list[str] | None = None) -> int:
         delivery_timeout_s=float(args.delivery_timeout),
         compression=args.compression,
     )
-    try:
-        summary = produce(args.settings, options)
-    except ProducerError as error:
-        one_line = " ".join(str(error).split())  # registry messages may span lines
-        print(f"producer: error: {one_line}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("producer: interrupted", file=sys.stderr)
-        return 130
-    try:
-        print(summary_line(summary), flush=True)
-    except BrokenPipeError:  # stdout closed early (e.g. `| head -c0`): nobody reads it
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return BROKEN_PIPE_EXIT
-    return 0
+    print(summary_line(produce(args.settings, options)))
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_tool("producer", lambda: send(argv))
 
 
 if __name__ == "__main__":

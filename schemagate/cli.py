@@ -1,15 +1,16 @@
 """Command line: parse arguments, run one subcommand, render its report, pick the exit code.
 
-Exit codes: 0 compatible, 1 incompatible, 2 usage, input or connection error.
+Exit codes: 0 compatible, 1 incompatible, 2 usage, input or connection error, 130 Ctrl-C.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from connection.cli import OneLineErrorParser
+from connection.exits import run_tool
 from connection.settings import (
     SettingsError,
     add_registry_argument,
@@ -23,11 +24,22 @@ from schemagate.model import Report
 from schemagate.registry import Registry
 from schemagate.render import RENDERERS
 
-EXIT_COMPATIBLE, EXIT_INCOMPATIBLE, EXIT_ERROR = 0, 1, 2
+EXIT_COMPATIBLE, EXIT_INCOMPATIBLE = 0, 1
+LEVEL_NAMES = ", ".join(level.value for level in Level)
+
+
+def compatibility_level(text: str) -> Level:
+    """argparse type: one of the seven levels, named as the registry names them."""
+    try:
+        return Level(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a compatibility level: {text!r} (one of {LEVEL_NAMES})"
+        ) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = OneLineErrorParser(add_help=False)
     common.add_argument(
         "files",
         nargs="*",
@@ -43,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_registry_argument(common)
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrorParser(
         prog="schema-gate", description="Stop breaking Avro schema changes before they ship."
     )
     commands = parser.add_subparsers(dest="command", required=True)
@@ -52,11 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument(
         "--level",
-        type=Level,
-        choices=list(Level),
+        type=compatibility_level,
         metavar="LEVEL",
         help="compatibility level (default: the subject's level in the registry; offline "
-        f"{DEFAULT_OFFLINE_LEVEL.value}); one of {', '.join(level.value for level in Level)}",
+        f"{DEFAULT_OFFLINE_LEVEL.value}); one of {LEVEL_NAMES}",
     )
     check.add_argument(
         "--offline", action="store_true", help="no registry: compare with the files in git"
@@ -83,15 +94,16 @@ def _run(args: argparse.Namespace) -> Report:
     return check_online(contracts, registry, args.level)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def run_command(argv: Sequence[str] | None) -> int:
+    """Parse argv, run its subcommand, print the report; 0 compatible, 1 not."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "check" and args.against and not args.offline:
         parser.error("--against needs --offline")
-    try:
-        report = _run(args)
-    except GateError as error:
-        print(f"schema-gate: error: {error}", file=sys.stderr)
-        return EXIT_ERROR
+    report = _run(args)
     print(RENDERERS[args.format](report))
     return EXIT_COMPATIBLE if report.compatible else EXIT_INCOMPATIBLE
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_tool("schema-gate", lambda: run_command(argv))

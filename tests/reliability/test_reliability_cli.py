@@ -22,6 +22,7 @@ import pytest
 from cli_runs import cli_env, start_cli, wait_for
 from topic_offsets import message_count
 
+from connection.exits import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED
 from connection.paths import CONTRACT_FILE, REPO_ROOT
 from connection.settings import ConnectionSettings, RegistrySettings
 from consumer.__main__ import build_parser
@@ -34,8 +35,6 @@ from producer.run import ProducerOptions, produce
 pytestmark = pytest.mark.reliability
 
 START = datetime(2026, 11, 27, 9, 30, tzinfo=timezone.utc)
-BROKEN_PIPE_EXIT = 141
-INTERRUPTED_EXIT = 130
 
 
 @pytest.fixture(autouse=True)
@@ -230,7 +229,7 @@ def test_ctrl_c_while_the_producer_sends_is_one_line_and_exit_130(
     assert producer.poll() is None, "the producer finished before Ctrl-C"
     stdout, stderr = ctrl_c(producer)
     assert (producer.returncode, stdout, stderr) == (
-        INTERRUPTED_EXIT,
+        EXIT_INTERRUPTED,
         "",
         "producer: interrupted\n",
     )
@@ -250,7 +249,7 @@ def busy_topic(stack: dict[str, str]) -> str:
 
 
 def assert_interrupted_cleanly(process: subprocess.Popen[str], stdout: str, stderr: str) -> None:
-    assert process.returncode == INTERRUPTED_EXIT, stderr
+    assert process.returncode == EXIT_INTERRUPTED, stderr
     assert stdout == ""
     # The JVM's own notice about the vector module is all that may precede our line.
     assert [line for line in stderr.splitlines() if "incubator" not in line] == [
@@ -301,7 +300,7 @@ def test_producer_with_a_closed_stdout_exits_quietly_after_sending_everything(
     finally:
         os.close(write_end)
     _, stderr = producer.communicate(timeout=60)
-    assert (producer.returncode, stderr) == (BROKEN_PIPE_EXIT, "")
+    assert (producer.returncode, stderr) == (EXIT_BROKEN_PIPE, "")
     assert message_count(stack["KAFKA_BOOTSTRAP_SERVERS"], topic) == 100
 
 
@@ -313,4 +312,4 @@ def test_consumer_with_a_closed_stdout_exits_quietly(stack: dict[str, str], topi
     finally:
         os.close(write_end)
     _, stderr = consumer.communicate(timeout=60)
-    assert (consumer.returncode, stderr) == (BROKEN_PIPE_EXIT, "")
+    assert (consumer.returncode, stderr) == (EXIT_BROKEN_PIPE, "")

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from failing_endpoints import silent_server
 from schemagate_cases import PRICE, fld, record
 
+from connection.exits import EXIT_INTERRUPTED
 from connection.paths import REPO_ROOT
 from schemagate.cli import main
 
@@ -208,3 +213,51 @@ def test_launcher_runs_the_gate(repo: Repo) -> None:
     )
     assert done.returncode == 1, done.stderr
     assert "TYPE_CHANGED price" in done.stdout
+
+
+def test_an_unknown_level_is_one_line_that_lists_the_levels(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["check", "--offline", "--level", "STRICT"])
+    assert exited.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        "schema-gate check: error: argument --level: not a compatibility level: 'STRICT' "
+        "(one of NONE, BACKWARD, BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE, FULL, "
+        "FULL_TRANSITIVE) (see --help)\n"
+    )
+
+
+def test_ctrl_c_while_the_registry_keeps_the_gate_waiting_is_one_line_and_exit_130(
+    repo: Repo,
+) -> None:
+    repo.commit(V1)
+    with silent_server() as registry:
+        gate_run = subprocess.Popen(
+            [sys.executable, "-m", "schemagate", "check"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={
+                **os.environ,
+                "PYTHONPATH": str(REPO_ROOT),
+                "SCHEMA_REGISTRY_URL": f"http://127.0.0.1:{registry.port}",
+            },
+            cwd=repo.root,
+            start_new_session=True,  # its own process group, as a shell's foreground job
+        )
+        try:
+            assert registry.connected.wait(60), "the gate never asked the registry"
+            os.killpg(gate_run.pid, signal.SIGINT)  # Ctrl-C
+            stdout, stderr = gate_run.communicate(timeout=60)
+        finally:
+            if gate_run.poll() is None:
+                gate_run.kill()
+                gate_run.communicate()
+    assert (gate_run.returncode, stdout, stderr) == (
+        EXIT_INTERRUPTED,
+        "",
+        "schema-gate: interrupted\n",
+    )

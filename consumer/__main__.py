@@ -8,6 +8,8 @@ live topic followed as it grows.
 
 from __future__ import annotations
 
+import connection.dependency_check  # noqa: F401  # isort: skip  (first: one line outside the venv)
+
 import argparse
 import os
 import sys
@@ -20,6 +22,7 @@ from pyspark.sql import SparkSession
 from connection.class_data import java_home
 from connection.cli import OneLineErrorParser, non_negative_int, positive_float, positive_int
 from connection.defaults import DEFAULTS
+from connection.exits import EXIT_OK, run_tool
 from connection.services import Clients
 from connection.settings import (
     ConnectionSettings,
@@ -30,13 +33,13 @@ from connection.settings import (
     spark_settings_from_env,
 )
 from connection.spark import ConnectorJarsMissing, build_spark_session
+from connection.spark_master import check_spark_master
 from consumer.errors import ConsumerError, one_line_failures
 from consumer.interrupts import interrupts_held_while_spark_starts, quiet_interrupts
 from consumer.timings import Timings
 from contract.schemas import ReaderSchema, reader_schema_from_file
 
 HISTOGRAM_BINS = 40
-BROKEN_PIPE_EXIT = 141  # what a shell reports for a process ended by SIGPIPE
 COMMANDS = ("report", "records", "follow")
 #: `python -m consumer --follow ...`, as compose files and scripts wrote it before the
 #: commands existed: still runs `follow`.
@@ -216,7 +219,9 @@ def check_java() -> None:
 
 
 def start_spark(master: str, short_run: bool = False) -> SparkSession:
-    """The one SparkSession of this process; ConsumerError when it cannot start."""
+    """The one SparkSession of this process; ConsumerError (or the master's own one-line
+    error) when it cannot start."""
+    check_spark_master(master)
     check_java()
     try:
         with interrupts_held_while_spark_starts(), one_line_failures("Spark did not start"):
@@ -336,24 +341,16 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(error))
     run = {"report": run_report, "records": run_records, "follow": run_follow}[args.command]
     timings.mark("process start to arguments parsed (interpreter, imports)")
-    try:
+
+    def body() -> int:
         text = run(args, settings, timings)
-    except ConsumerError as error:
-        one_line = " ".join(str(error).split())  # registry and Spark messages may span lines
-        print(f"consumer: error: {one_line}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:  # Ctrl-C, also while Spark runs (PySpark cancels its jobs)
-        print("consumer: interrupted", file=sys.stderr)
-        return 130
-    try:
         if text:
             print(text, flush=True)
         if getattr(args, "timings", False):
             print(timings.render(), file=sys.stderr, flush=True)
-    except BrokenPipeError:  # stdout closed early (e.g. `| head -1`): nobody reads the rest
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return BROKEN_PIPE_EXIT
-    return 0
+        return EXIT_OK
+
+    return run_tool("consumer", body)
 
 
 if __name__ == "__main__":

@@ -9,10 +9,11 @@ from py4j.protocol import Py4JError
 from pyspark.errors import PySparkException
 
 from connection.clients import RegistryFailure
+from connection.exits import ToolError
 from contract.schemas import ContractError
 
 
-class ConsumerError(Exception):
+class ConsumerError(ToolError):
     """A failure the user can act on; str(error) is the whole explanation."""
 
 

@@ -18,7 +18,7 @@ from connection import dependency_check
 from connection.paths import REPO_ROOT
 
 #: The packages that ship, and benchmarks/, which runs from a checkout with the dev extras.
-SHIPPED_PACKAGES = ("producer", "consumer", "connection", "schemagate")
+SHIPPED_PACKAGES = ("producer", "consumer", "connection", "contract", "schemagate")
 DEV_PACKAGES = ("benchmarks",)
 FIRST_PARTY = {*SHIPPED_PACKAGES, *DEV_PACKAGES}
 SYSTEM_PYTHON = Path("/usr/bin/python3")
@@ -115,17 +115,7 @@ def system_python_lacks_the_dependencies() -> bool:
 )
 @pytest.mark.parametrize(
     "tool",
-    [
-        "producer",
-        "schemagate",
-        pytest.param(
-            "consumer",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="consumer/__main__.py does not import connection.dependency_check first",
-            ),
-        ),
-    ],
+    ["producer", "schemagate", "consumer"],
 )
 def test_a_tool_run_by_a_python_without_the_dependencies_says_so_in_one_line(
     tool: str,

@@ -207,11 +207,6 @@ def test_an_unreachable_registry_stops_a_client_in_one_line_after_the_broker_che
 
 @pytest.mark.integration
 @pytest.mark.spark
-@pytest.mark.xfail(
-    strict=True,
-    reason="the consumer does not call connection.spark_master.check_spark_master before "
-    "it starts Spark (Spark's client waits about a minute, then prints a stack trace)",
-)
 def test_an_unreachable_spark_master_stops_the_consumer_in_one_line(
     stack: dict[str, str], settings: ConnectionSettings
 ) -> None:

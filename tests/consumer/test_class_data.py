@@ -13,7 +13,7 @@ import pytest
 
 from connection.class_data import archive_for
 from connection.paths import REPO_ROOT
-from connection.settings import SparkSettings
+from connection.settings import SparkSettings, spark_settings_from_env
 from connection.spark import SHORT_RUN_JIT, driver_java_options
 from consumer.class_data import make_archive
 
@@ -36,10 +36,20 @@ spark.stop()
 SHARED = "source: shared objects file"
 
 
+def install_archive_or_a_new_one(directory: Path) -> Path:
+    """The archive `make class-data` made for this install (make test makes it first), or,
+    without one, an archive made here by the same training run."""
+    made = spark_settings_from_env("local[2]").class_data_archive
+    if made is not None and made.is_file():
+        return made
+    archive = directory / "spark-class-data" / "training.jsa"
+    assert make_archive(archive)
+    return archive
+
+
 @pytest.mark.slow
 def test_the_archive_holds_the_data_paths_classes_and_a_start_maps_it(tmp_path: Path) -> None:
-    archive = tmp_path / "spark-class-data" / "training.jsa"
-    assert make_archive(archive)
+    archive = install_archive_or_a_new_one(tmp_path)
     class_log = tmp_path / "classes.log"
     result = subprocess.run(
         [sys.executable, "-c", MAPPED_SESSION, str(archive), str(class_log)],

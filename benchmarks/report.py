@@ -453,7 +453,8 @@ def follow_section(results: BenchResults) -> str:
     ]
     return (
         "## Follow mode: sustained events/s and end-to-end latency\n\n"
-        "A steady producer offers events at a fixed rate while `--follow` runs; latency is "
+        "A steady producer offers events at a fixed rate while follow mode "
+        "(`consumer.follow.Follower`, in-process) runs; latency is "
         "from a record's produce time to the statistics update that includes it.\n\n"
         + table(
             [

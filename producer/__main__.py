@@ -37,7 +37,8 @@ def currency_code(text: str) -> str:
     return text.upper()
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+def build_parser() -> OneLineErrorParser:
+    """Every flag of python -m producer (also read by the tests that keep the docs honest)."""
     parser = OneLineErrorParser(prog="python -m producer", description=__doc__)
     add_connection_arguments(parser)
     parser.add_argument(
@@ -96,6 +97,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=DEFAULT_COMPRESSION,
         help="batch compression (default %(default)s; none stores about 2.3x the bytes)",
     )
+    return parser
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.anomalies > args.count:
         parser.error(f"--anomalies ({args.anomalies}) cannot exceed --count ({args.count})")

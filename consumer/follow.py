@@ -14,7 +14,6 @@ shown; Spark then commits. docs/follow.md has the whole argument and its limits.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable
@@ -31,9 +30,11 @@ from pyspark.sql.streaming.query import StreamingQuery
 from connection.defaults import DEFAULTS
 from connection.services import Clients
 from connection.settings import ConnectionSettings
+from consumer.checkpoint import check_checkpoint
 from consumer.decoding import CURRENCY
 from consumer.errors import ConsumerError, first_line
-from consumer.micro_batch import BatchCount, batch_overview, count_batch
+from consumer.micro_batch import BatchCount, BatchOverview, batch_overview, count_batch
+from consumer.report import Outlier
 from consumer.source import partition_offsets, stream_topic, topic_partitions
 from consumer.state import FollowState, StateFileError, Update, load_state, save_state
 from consumer.supervision import (
@@ -62,44 +63,6 @@ class FollowOptions:
     min_count: int = DEFAULTS.follow_min_count
     until_idle_s: float | None = None
     max_wait_s: float = DEFAULTS.follow_max_wait_s
-
-
-def checkpoint_topics(directory: Path) -> set[str]:
-    """The topics Spark's offset log in directory was written for (none when empty)."""
-    logged = [p for p in (directory / "offsets").glob("[0-9]*") if p.name.isdigit()]
-    if not logged:
-        return set()
-    last = max(logged, key=lambda p: int(p.name))
-    try:
-        return set(json.loads(last.read_text().splitlines()[-1]))
-    except (OSError, ValueError, IndexError, TypeError):
-        raise ConsumerError(
-            f"checkpoint {directory}: cannot read Spark's offset log {last}"
-        ) from None
-
-
-def check_checkpoint(directory: Path, state: FollowState, topic: str) -> None:
-    """The checkpoint belongs to topic, and its state file and Spark's offset log belong
-    together; one without the other would restart the batch ids or the offsets and
-    break the exactly-once count."""
-    topics = checkpoint_topics(directory)
-    if topics and topics != {topic}:
-        raise ConsumerError(
-            f"checkpoint {directory} belongs to topic {', '.join(sorted(topics))}, not {topic}: "
-            "give that topic, or a new --checkpoint"
-        )
-    if state.last_batch_id >= 0 and not topics:
-        raise ConsumerError(
-            f"checkpoint {directory} has a state file (up to batch {state.last_batch_id}) but "
-            "no Spark offset log: remove the state file too, or use a new --checkpoint"
-        )
-    committed = [int(p.name) for p in (directory / "commits").glob("[0-9]*") if p.name.isdigit()]
-    if committed and max(committed) > state.last_batch_id:
-        raise ConsumerError(
-            f"checkpoint {directory}: Spark committed batch {max(committed)} but the state file "
-            f"includes batches up to {state.last_batch_id}: the checkpoint was altered; "
-            "use a new --checkpoint"
-        )
 
 
 class Follower:
@@ -173,22 +136,38 @@ class Follower:
                     self.options.z_threshold,
                     self.options.min_count,
                 )
-        state = state.merged(batch_id, counted.summary, overview.next_offsets)
+        state = state.merged(
+            batch_id, counted.summary, overview.next_offsets, tuple(counted.new_outliers)
+        )
         save_state(self.options.checkpoint, state)
         self.state = state
-        self.on_update(
-            Update(
-                batch_id=batch_id,
-                records=overview.records,
-                state=state,
-                new_outliers=counted.new_outliers,
-                lag=self.lag(state),
-                seconds=time.monotonic() - started,
-                finished_at=time.time(),
-                oldest_record_ms=overview.oldest_ms,
-                newest_record_ms=overview.newest_ms,
-            )
+        self.on_update(self.update(state, counted.new_outliers, overview, started))
+
+    def update(
+        self,
+        state: FollowState,
+        outliers: list[Outlier],
+        overview: BatchOverview | None = None,
+        started: float | None = None,
+    ) -> Update:
+        """The update of state's last batch (its overview and start time, if known)."""
+        return Update(
+            batch_id=state.last_batch_id,
+            records=overview.records if overview else 0,
+            state=state,
+            new_outliers=outliers,
+            lag=self.lag(state),
+            seconds=time.monotonic() - started if started is not None else 0.0,
+            finished_at=time.time(),
+            oldest_record_ms=overview.oldest_ms if overview else None,
+            newest_record_ms=overview.newest_ms if overview else None,
         )
+
+    def show_saved(self) -> None:
+        """The saved state's last update, shown again: a crash between a batch's save and
+        its show loses nothing (a reader may see that batch id twice)."""
+        if self.state.includes(0):
+            self.on_update(self.update(self.state, list(self.state.last_outliers)))
 
     def retried(self, call: Callable[[], T]) -> T:
         return with_retries(call, self.options.max_wait_s, self.stop)
@@ -244,6 +223,7 @@ class Follower:
         """Follow, once prepared, until stopped (signal, --until-idle); the state at the
         end. ConsumerError when the query fails for good (after --max-wait of retries)."""
         spark.conf.set("spark.sql.streaming.stopTimeout", str(STOP_TIMEOUT_MS))
+        self.show_saved()
         failing_since: float | None = None
         while True:
             batches_before = self.state.last_batch_id

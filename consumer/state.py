@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from connection.timestamps import format_timestamp, parse_timestamp
 from consumer.report import Outlier
 from consumer.summary import (
     GroupKey,
@@ -48,14 +49,23 @@ class FollowState:
     writer_schema_ids: frozenset[int] = frozenset()
     groups: Mapping[GroupKey, RunningStatistics] = field(default_factory=dict)
     next_offsets: Mapping[int, int] = field(default_factory=dict)
+    #: The outliers the last batch found: a restart shows the saved state with them again,
+    #: so a crash between the save and the show loses no update.
+    last_outliers: tuple[Outlier, ...] = ()
 
     def includes(self, batch_id: int) -> bool:
         """True when batch_id's records are already counted (a replayed batch)."""
         return batch_id <= self.last_batch_id
 
-    def merged(self, batch_id: int, batch: Summary, next_offsets: Mapping[int, int]) -> FollowState:
-        """This state with batch (the records of batch_id up to next_offsets) added;
-        ValueError if batch_id is already in it."""
+    def merged(
+        self,
+        batch_id: int,
+        batch: Summary,
+        next_offsets: Mapping[int, int],
+        outliers: tuple[Outlier, ...] = (),
+    ) -> FollowState:
+        """This state with batch (the records of batch_id up to next_offsets, and the
+        outliers found in them) added; ValueError if batch_id is already in it."""
         if self.includes(batch_id):
             raise ValueError(f"batch {batch_id} is already included (last {self.last_batch_id})")
         offsets = dict(self.next_offsets)
@@ -70,6 +80,7 @@ class FollowState:
             writer_schema_ids=self.writer_schema_ids | batch.writer_schema_ids,
             groups=merge_groups(self.groups, batch.groups.items()),
             next_offsets=offsets,
+            last_outliers=outliers,
         )
 
     def with_currency_default(self, currency: str) -> FollowState:
@@ -117,6 +128,16 @@ def state_document(state: FollowState) -> dict[str, object]:
         "undecodable": dict(sorted(state.undecodable.items())),
         "writer_schema_ids": sorted(state.writer_schema_ids),
         "next_offsets": {str(p): o for p, o in sorted(state.next_offsets.items())},
+        "last_outliers": [
+            {
+                "ts": format_timestamp(o.ts),
+                "symbol": o.symbol,
+                "currency": o.currency,
+                "price": o.price,
+                "z": o.z,
+            }
+            for o in state.last_outliers
+        ],
         "groups": [
             {
                 "symbol": symbol,
@@ -142,6 +163,16 @@ def state_from_document(document: Mapping[str, Any]) -> FollowState:
         undecodable={str(r): int(c) for r, c in document["undecodable"].items()},
         writer_schema_ids=frozenset(int(i) for i in document["writer_schema_ids"]),
         next_offsets={int(p): int(o) for p, o in document["next_offsets"].items()},
+        last_outliers=tuple(
+            Outlier(
+                ts=parse_timestamp(o["ts"]),
+                symbol=str(o["symbol"]),
+                currency=None if o["currency"] is None else str(o["currency"]),
+                price=float(o["price"]),
+                z=float(o["z"]),
+            )
+            for o in document.get("last_outliers", [])
+        ),
         groups={
             (
                 str(g["symbol"]),

@@ -13,8 +13,8 @@ from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from contract_files import V2_SCHEMA_FILE
 
 from connection.settings import ConnectionSettings
+from consumer.checkpoint import check_checkpoint
 from consumer.errors import ConsumerError
-from consumer.follow import check_checkpoint
 from consumer.state import FollowState
 
 V2 = json.loads(V2_SCHEMA_FILE.read_text())

@@ -6,12 +6,14 @@ import json
 import math
 import statistics
 from collections.abc import Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from consumer.report import Outlier
 from consumer.state import STATE_FILE, FollowState, StateFileError, load_state, save_state
 from consumer.summary import GroupKey, RunningStatistics, Summary, statistics_of
 
@@ -100,14 +102,17 @@ def test_offsets_only_move_forward() -> None:
     assert merged.next_offsets == {0: 50, 1: 7, 2: 3}
 
 
-def test_saved_state_loads_back_equal(tmp_path: Path) -> None:
+def test_saved_state_loads_back_equal_with_the_last_batchs_outliers(tmp_path: Path) -> None:
     state = FollowState()
     for batch_id in range(3):
         state = state.merged(
             *batch_of(batch_id, [(("AAPL", "EUR"), 0.1 * 3), (("TSLA", "USD"), 7)])
         )
+    found = Outlier(datetime(2026, 11, 27, 9, 30, 1, 123000, timezone.utc), "TSLA", "USD", 7.0, 3.5)
+    state = state.merged(*batch_of(3, [(("TSLA", "USD"), 7)]), (found,))
     save_state(tmp_path / "checkpoint", state)
     assert load_state(tmp_path / "checkpoint") == state
+    assert state.last_outliers == (found,)
 
 
 def test_saving_replaces_the_file_and_leaves_no_temporary_file(tmp_path: Path) -> None:

@@ -7,12 +7,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-import uvicorn
-
 from connection.cli import OneLineErrorParser
 from connection.defaults import LOOPBACK
 from connection.settings import SettingsError, add_connection_arguments, settings_from_args
-from inspector.app import create_app
+from inspector.server import serve
 
 DEFAULT_PORT = 8088
 
@@ -52,13 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"python -m inspector: error: {error}", file=sys.stderr)
         return 2
     print(f"inspector: http://{args.host}:{args.port}/", file=sys.stderr)
-    uvicorn.run(
-        create_app(settings),
-        host=args.host,
-        port=args.port,
-        log_level="warning",
-        timeout_graceful_shutdown=2,
-    )
+    serve(settings, args.host, args.port)
     return 0
 
 

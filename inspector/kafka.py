@@ -55,6 +55,16 @@ class OffsetRange:
         return self.high - self.low
 
 
+def arrived(consumer: Consumer) -> list[Message]:
+    """The messages and events that have arrived, or the next one within a moment (consume()
+    with a timeout would wait for its whole count or the whole timeout)."""
+    messages = consumer.consume(num_messages=1000, timeout=0)
+    if messages:
+        return messages
+    message = consumer.poll(0.1)
+    return [] if message is None else [message]
+
+
 class KafkaReader:
     """Reads for the inspector's pages, with clients built once from the settings."""
 
@@ -81,6 +91,7 @@ class KafkaReader:
             # A page reads a few hundred records: fetch little ahead, wait little at the end.
             "queued.min.messages": 1000,
             "fetch.wait.max.ms": 50,
+            "fetch.queue.backoff.ms": 5,
             "socket.connection.setup.timeout.ms": int(self.timeout_s * 1000),
             "logger": silent_librdkafka_logger(),
         }
@@ -186,7 +197,7 @@ class KafkaReader:
                     raise self.unavailable(
                         f"records of {topic}", f"not delivered within {2 * self.timeout_s:g} s"
                     )
-                for message in consumer.consume(num_messages=1000, timeout=0.1):
+                for message in arrived(consumer):
                     self._take(message, topic, pending, records)
         return records
 

@@ -10,16 +10,12 @@ from __future__ import annotations
 
 import io
 import json
-import threading
-import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import fastavro
-import uvicorn
 from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
@@ -29,10 +25,12 @@ from connection.clients import librdkafka_config
 from connection.settings import ConnectionSettings
 from connection.timestamps import format_timestamp
 from contract.dead_letters import DeadLetter, DeadLetterTopic, RuleFailure, dead_letter_topic
-from inspector.app import create_app
+from inspector.server import BackgroundServer
 
 XSS = "<img src=x onerror=alert(1)>"
-T0 = datetime(2026, 1, 2, 10, 0, tzinfo=timezone.utc)
+#: The first record's time: an hour ago, whole minute (the broker's retention of 7 days
+#: would delete records stamped much earlier).
+T0 = (datetime.now(timezone.utc) - timedelta(hours=1)).replace(second=0, microsecond=0)
 UNKNOWN_ID = 2_000_000_123
 PARTITIONS = 2
 
@@ -244,34 +242,5 @@ def expected_rows(
     return rows
 
 
-class RunningInspector:
-    """The inspector's app served by uvicorn in a thread, on a free loopback port."""
-
-    def __init__(self, settings: ConnectionSettings) -> None:
-        config = uvicorn.Config(
-            create_app(settings),
-            host="127.0.0.1",
-            port=0,
-            log_level="warning",
-            timeout_graceful_shutdown=1,
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> str:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            assert time.monotonic() < deadline, "the inspector did not start"
-            time.sleep(0.05)
-        port = self.server.servers[0].sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}"
-
-    def __exit__(self, *_: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(15)
-
-
-def serving(settings: ConnectionSettings) -> Iterator[str]:
-    with RunningInspector(settings) as url:
-        yield url
+#: The inspector's app served by uvicorn in a thread, on a free loopback port.
+RunningInspector = BackgroundServer

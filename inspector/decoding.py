@@ -103,6 +103,9 @@ class Decoded:
     defaulted: tuple[str, ...]  # reader fields the writer lacked: their defaults
     reason: str | None  # the consumer's reason name when not decoded
     first_bytes: str | None  # of an undecodable value
+    #: The value as fastavro reads it (logical types as Python objects: ts a datetime),
+    #: what the contract's rules are evaluated on; None when not decoded.
+    record: dict[str, Any] | None = None
 
 
 def field_names(schema: Mapping[str, Any]) -> list[str]:
@@ -182,8 +185,9 @@ class TopicContract:
         except Exception:
             return Decoded(schema_id, version, None, (), UNDECODABLE, first_bytes(value))
         if not isinstance(record, dict):
-            return Decoded(schema_id, version, {"value": typed(record)}, (), None, None)
-        return Decoded(schema_id, version, typed(record), defaulted, None, None)
+            record = {"value": record}
+            return Decoded(schema_id, version, typed(record), (), None, None, record)
+        return Decoded(schema_id, version, typed(record), defaulted, None, None, record)
 
 
 def value_subject(topic: str, subjects: set[str]) -> str | None:

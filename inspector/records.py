@@ -202,7 +202,7 @@ def build_rows(messages: list[Message], contract: TopicContract) -> list[Row]:
     """The rows of messages (the registry is asked for writer ids not seen before)."""
     contract.learn([m.value() for m in messages])
     decoded = [contract.decode(m.value()) for m in messages]
-    rules = deciding_rules(contract, [d.value for d in decoded])
+    rules = deciding_rules(contract, [d.record for d in decoded])
     rows = []
     for message, found, rule in zip(messages, decoded, rules, strict=True):
         ms = timestamp_ms(message)
@@ -256,9 +256,13 @@ def read_page(reader: KafkaReader, contract: TopicContract, topic: str, query: Q
     if query.partition is not None and query.partition not in offsets:
         raise BadQuery(f"partition: topic {topic} has no partition {query.partition}")
     if query.partition is not None:
-        available = offsets[query.partition]
-        start = query.offset if query.offset is not None else available.low
-        origin = {query.partition: min(max(start, available.low), available.high)}
+        one = {query.partition: offsets[query.partition]}
+        if query.offset is not None:
+            origin = {query.partition: query.offset}
+        elif query.since_ms is not None:
+            origin = reader.offsets_at(topic, one, query.since_ms)
+        else:
+            origin = {query.partition: one[query.partition].low}
     elif query.since_ms is not None:
         origin = reader.offsets_at(topic, offsets, query.since_ms)
     elif query.starts is not None:
@@ -267,6 +271,8 @@ def read_page(reader: KafkaReader, contract: TopicContract, topic: str, query: Q
         origin = {p: query.ends.get(p, offsets[p].low) for p in offsets}
     else:
         origin = {p: r.high for p, r in offsets.items()}
+    # a position outside a partition's records (deleted, or not written yet) is its edge
+    origin = {p: min(max(o, offsets[p].low), offsets[p].high) for p, o in origin.items()}
     matches: Callable[[Message], bool] = (
         (lambda m: key_text(m.key()) == query.key) if query.key is not None else (lambda _m: True)
     )

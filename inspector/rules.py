@@ -19,7 +19,9 @@ def deciding_rules(
     """For each decoded value (None: not decoded), the name of the first rule of the
     contract it breaks, or None when it keeps them all (or has no value to judge).
 
-    Values are typed as the page shows them (timestamps as text). The rules are
-    evaluated for a whole page at once, so an evaluator over columns fits here.
+    Values are as fastavro reads them through the reader schema (``ts`` a datetime, a
+    field the writer lacked at its default); contract.subject and contract.reader say
+    which contract version they were read with. A whole page is judged at once, so an
+    evaluator over columns fits here.
     """
     return [None for _ in values]

@@ -294,3 +294,17 @@ def test_a_bad_request_is_one_line(
     problem = page.locator(".problem")
     assert problem.count() == 1 and says in problem.inner_text()
     assert "\n" not in problem.inner_text()
+
+
+def test_a_partition_from_a_time_and_a_position_past_the_end(
+    page: Page, inspector_url: str, inspected: InspectedTopic
+) -> None:
+    since = quote(format_timestamp(FIFTH))
+    page.goto(f"{inspector_url}/topics/{inspected.topic}?partition=1&from={since}&limit=2")
+    assert [(r["partition"], r["offset"]) for r in shown_rows(page)] == [("1", "2"), ("1", "3")]
+    answer = page.goto(f"{inspector_url}/topics/{inspected.topic}?partition=0&offset=999")
+    assert answer is not None and answer.status == 200
+    assert shown_rows(page) == [] and page.locator("a[rel=next]").count() == 0
+    page.locator("a[rel=prev]").click()
+    page.wait_for_load_state()
+    assert [r["offset"] for r in shown_rows(page)] == [str(o) for o in range(8)]

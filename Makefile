@@ -7,7 +7,8 @@ STACK := scripts/local-stack.sh
 # Connection settings of the local stack, exported the same way compose and tests do.
 STACK_ENV = eval "$$($(STACK) env)"
 
-.PHONY: venv class-data run test check lint stack-up stack-down clean
+.PHONY: venv class-data run test check lint stack-up stack-down clean browser inspect \
+	inspector-screenshot
 
 venv: $(VENV)/.installed
 
@@ -36,8 +37,24 @@ run: venv stack-up class-data
 ## test: the whole test suite against a real stack (started and stopped by pytest);
 ## make test PYTEST_ARGS='-m "not slow"' skips the cluster and fault tests
 PYTEST_ARGS ?=
-test: venv class-data
+test: venv class-data browser
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+## browser: Debian's Chromium, which the inspector's browser tests (Playwright, from the dev
+## extras) and its screenshot drive; installed with apt-get (as root) when it is missing.
+## Nothing downloads a browser build of its own.
+CHROMIUM := /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+
+## inspect: the inspector on the local stack, at http://127.0.0.1:8088
+inspect: venv stack-up
+	$(STACK_ENV) && $(PY) -m inspector
+
+## inspector-screenshot: docs/inspector.png, the inspector's topic page in the real browser
+inspector-screenshot: venv stack-up browser
+	$(STACK_ENV) && PY=$(PY) scripts/inspector-screenshot.sh docs/inspector.png
 
 ## check: the inner loop, no service started: lint, types and every test that needs none
 ## (unit tests, and Spark on in-memory frames)
@@ -48,7 +65,7 @@ check: lint
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy producer consumer connection contract schemagate benchmarks
+	$(VENV)/bin/mypy producer consumer connection contract schemagate benchmarks inspector
 
 include scripts/docker/docker.mk
 include benchmarks/bench.mk

@@ -9,16 +9,28 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-HEADER_BYTES = 5
+# The reason names live in the contract (no Spark there), so readers without Spark share them.
+from contract.reasons import (
+    HEADER_BYTES,
+    NULL_VALUE,
+    REASONS,
+    TOO_SHORT,
+    UNDECODABLE,
+    UNKNOWN_SCHEMA_ID,
+    WRONG_MAGIC_BYTE,
+)
 
-NULL_VALUE = "null_value"
-TOO_SHORT = "too_short"
-WRONG_MAGIC_BYTE = "wrong_magic_byte"
-UNKNOWN_SCHEMA_ID = "unknown_schema_id"
-UNDECODABLE = "undecodable"
-
-#: Every reason a record can be left out of the statistics, in report order.
-REASONS: tuple[str, ...] = (NULL_VALUE, TOO_SHORT, WRONG_MAGIC_BYTE, UNKNOWN_SCHEMA_ID, UNDECODABLE)
+__all__ = [
+    "HEADER_BYTES",
+    "NULL_VALUE",
+    "REASONS",
+    "TOO_SHORT",
+    "UNDECODABLE",
+    "UNKNOWN_SCHEMA_ID",
+    "WRONG_MAGIC_BYTE",
+    "frame_error",
+    "split_frames",
+]
 
 
 def frame_error(value: Column) -> Column:

@@ -1,0 +1,254 @@
+"""Record values decoded as the consumer reads them, with fastavro instead of Spark: the
+writer schema by the id in the frame (contract.schemas.WriterSchemas), resolved into the
+reader schema (the latest version of the value subject), or the consumer's reason why not.
+
+Values come out typed for people and JSON alike: timestamps in the report's format,
+decimals and other logical types as text, bytes as hex; the fields a writer lacked are
+named, as they read as the reader schema's defaults.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from datetime import time as time_of_day
+from decimal import Decimal
+from io import BytesIO
+from typing import Any
+from uuid import UUID
+
+import fastavro
+from confluent_kafka.schema_registry import SchemaRegistryClient
+
+from connection.clients import RegistryNotFound, registry_call
+from connection.settings import RegistrySettings
+from connection.timestamps import format_timestamp
+from contract.reasons import (
+    HEADER_BYTES,
+    UNDECODABLE,
+    UNKNOWN_SCHEMA_ID,
+    frame_problem,
+    frame_schema_id,
+)
+from contract.schemas import ReaderSchema, WriterSchemas
+
+#: How long a topic's contract (its reader schema and the subject's versions) is reused
+#: before the registry is asked again: a new version shows within this time.
+CONTRACT_TTL_S = 5.0
+#: Bytes of an undecodable value shown in hex.
+FIRST_BYTES = 16
+DLQ_SUFFIX = "-dlq"
+
+
+def typed(value: Any) -> Any:
+    """A decoded Avro value as JSON data: logical types as people read them."""
+    if isinstance(value, dict):
+        return {str(k): typed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [typed(v) for v in value]
+    if isinstance(value, datetime):
+        return format_timestamp(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (time_of_day, UUID)):
+        return str(value)
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    return value
+
+
+def first_bytes(value: bytes | None) -> str | None:
+    """The first bytes of a value in hex, pairs separated by spaces (… when cut)."""
+    if value is None:
+        return None
+    shown = value[:FIRST_BYTES].hex(" ")
+    return shown + (" …" if len(value) > FIRST_BYTES else "")
+
+
+def text_of(data: bytes | None) -> str | None:
+    """Bytes as UTF-8 text, or 0x-prefixed hex when they are not UTF-8."""
+    if data is None:
+        return None
+    try:
+        return data.decode()
+    except UnicodeDecodeError:
+        return "0x" + data.hex()
+
+
+def key_text(key: bytes | None) -> str | None:
+    """A key as the consumer shows it: a Confluent-framed Avro string, else UTF-8 text."""
+    if key is not None and len(key) > HEADER_BYTES and frame_problem(key) is None:
+        try:
+            decoded = fastavro.schemaless_reader(BytesIO(key[HEADER_BYTES:]), "string", None)
+        except Exception:
+            decoded = None
+        if isinstance(decoded, str):
+            return decoded
+    return text_of(key)
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """One value read through the contract."""
+
+    schema_id: int | None
+    version: int | None  # the subject version the id is, None for other ids
+    value: dict[str, Any] | None  # typed (see typed()); None when not decoded
+    defaulted: tuple[str, ...]  # reader fields the writer lacked: their defaults
+    reason: str | None  # the consumer's reason name when not decoded
+    first_bytes: str | None  # of an undecodable value
+    #: The value as fastavro reads it (logical types as Python objects: ts a datetime),
+    #: what the contract's rules are evaluated on; None when not decoded.
+    record: dict[str, Any] | None = None
+
+
+def field_names(schema: Mapping[str, Any]) -> list[str]:
+    return [f["name"] for f in schema.get("fields", [])] if schema.get("type") == "record" else []
+
+
+def defaulted_fields(reader: Mapping[str, Any], writer: Mapping[str, Any]) -> tuple[str, ...]:
+    """The reader's top-level fields the writer does not write (by name or alias)."""
+    written = set(field_names(writer))
+    return tuple(
+        f["name"]
+        for f in reader.get("fields", [])
+        if reader.get("type") == "record"
+        and f["name"] not in written
+        and not written.intersection(f.get("aliases", []))
+    )
+
+
+@dataclass
+class TopicContract:
+    """How one topic's values are read: its value subject's latest version as the reader
+    schema (None when nothing is registered: each value is read with its writer schema
+    alone) and the writer schemas by id."""
+
+    subject: str | None
+    reader: ReaderSchema | None
+    writers: WriterSchemas
+    fetched_at: float = field(default_factory=time.monotonic)
+    _parsed: dict[int, tuple[Any, Any, tuple[str, ...]]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def reader_version(self) -> int | None:
+        """The subject version the reader schema is (None without one)."""
+        if self.reader is None:
+            return None
+        return max(self.writers.versions.values(), default=None)
+
+    def _schemas(self, schema_id: int) -> tuple[Any, Any, tuple[str, ...]]:
+        """The parsed writer and reader schemas of an id, and the fields defaulted."""
+        found = self._parsed.get(schema_id)
+        if found is None:
+            writer_document = json.loads(self.writers.known[schema_id])
+            writer = fastavro.parse_schema(writer_document)
+            if self.reader is None:
+                found = (writer, None, ())
+            else:
+                reader_document = json.loads(self.reader.schema)
+                found = (
+                    writer,
+                    fastavro.parse_schema(reader_document),
+                    defaulted_fields(reader_document, writer_document),
+                )
+            self._parsed[schema_id] = found
+        return found
+
+    def learn(self, values: list[bytes | None]) -> None:
+        """Fetch the writer schemas of ids not asked about yet (RegistryFailure when the
+        registry cannot say)."""
+        ids = {frame_schema_id(v) for v in values if v is not None and frame_problem(v) is None}
+        with self._lock:
+            if self.writers.new_ids(ids):
+                self.writers.add_ids(ids)
+
+    def decode(self, value: bytes | None) -> Decoded:
+        """value read through the contract (learn() first for ids it may not know)."""
+        problem = frame_problem(value)
+        if problem is not None or value is None:
+            return Decoded(None, None, None, (), problem, first_bytes(value))
+        schema_id = frame_schema_id(value)
+        version = self.writers.versions.get(schema_id)
+        if schema_id not in self.writers.known:
+            return Decoded(schema_id, version, None, (), UNKNOWN_SCHEMA_ID, first_bytes(value))
+        writer, reader, defaulted = self._schemas(schema_id)
+        try:
+            record = fastavro.schemaless_reader(BytesIO(value[HEADER_BYTES:]), writer, reader)
+        except Exception:
+            return Decoded(schema_id, version, None, (), UNDECODABLE, first_bytes(value))
+        if not isinstance(record, dict):
+            record = {"value": record}
+            return Decoded(schema_id, version, typed(record), (), None, None, record)
+        return Decoded(schema_id, version, typed(record), defaulted, None, None, record)
+
+
+def value_subject(topic: str, subjects: set[str]) -> str | None:
+    """The subject a topic's values are read with: ``<topic>-value``; for a dead-letter
+    topic without one, its source topic's (its letters are the source's records)."""
+    own = f"{topic}-value"
+    if own in subjects:
+        return own
+    if topic.endswith(DLQ_SUFFIX):
+        source = f"{topic.removesuffix(DLQ_SUFFIX)}-value"
+        if source in subjects:
+            return source
+    return None
+
+
+def latest_registered(
+    client: SchemaRegistryClient, registry: RegistrySettings, subject: str
+) -> ReaderSchema | None:
+    """The subject's latest version as a reader schema, asked afresh; None when the
+    subject has no Avro version. Any Avro schema will do: the inspector shows every
+    topic, not only the ones the report can be computed from."""
+    try:
+        with registry_call(registry, f"versions of {subject}"):
+            latest = max(client.get_versions(subject))
+        with registry_call(registry, f"{subject} version {latest}"):
+            registered = client.get_version(subject, latest)
+    except RegistryNotFound:
+        return None
+    schema = registered.schema
+    if schema.schema_type not in (None, "AVRO") or not schema.schema_str:
+        return None
+    source = f"{subject} version {registered.version} (id {registered.schema_id})"
+    return ReaderSchema(schema=schema.schema_str, source=source)
+
+
+class Contracts:
+    """Each topic's contract, reused for CONTRACT_TTL_S."""
+
+    def __init__(self, client: SchemaRegistryClient, registry: RegistrySettings) -> None:
+        self.client = client
+        self.registry = registry
+        self._cache: dict[str, TopicContract] = {}
+        self._lock = threading.Lock()
+
+    def subjects(self) -> set[str]:
+        with registry_call(self.registry, "subjects"):
+            return set(self.client.get_subjects())
+
+    def of(self, topic: str) -> TopicContract:
+        """The topic's contract (RegistryFailure when the registry cannot be asked)."""
+        with self._lock:
+            cached = self._cache.get(topic)
+        if cached is not None and time.monotonic() - cached.fetched_at < CONTRACT_TTL_S:
+            return cached
+        subject = value_subject(topic, self.subjects())
+        writers = WriterSchemas(self.client, self.registry)
+        reader = None
+        if subject is not None:
+            reader = latest_registered(self.client, self.registry, subject)
+            writers.add_subject(subject)
+        contract = TopicContract(subject, reader, writers)
+        with self._lock:
+            self._cache[topic] = contract
+        return contract

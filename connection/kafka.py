@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import time
 
@@ -86,6 +87,45 @@ def ensure_topic(
             raise
         return False
     return True
+
+
+class TopicUnavailable(Exception):
+    """A topic cannot be created, or its partitions have no leader in time; one line."""
+
+
+def create_topic(
+    admin: AdminClient,
+    topic: str,
+    partitions: int,
+    config: dict[str, str] | None = None,
+    timeout_s: float = BROKER_TIMEOUT_S,
+) -> None:
+    """Create topic (one that exists already is fine) and wait until each of its
+    partitions has a leader: a record written to a topic just created fails as an unknown
+    partition for a moment. TopicUnavailable (one line) otherwise."""
+    new = NewTopic(topic, num_partitions=partitions, config=config or {})
+    try:
+        admin.create_topics([new], request_timeout=timeout_s)[topic].result(timeout_s)
+    except KafkaException as error:
+        if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+            raise TopicUnavailable(f"cannot create topic {topic}: {error.args[0].str()}") from None
+    except concurrent.futures.TimeoutError:  # not the builtin one before Python 3.11
+        raise TopicUnavailable(
+            f"cannot create topic {topic}: no broker answered within {timeout_s:.0f} s"
+        ) from None
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            found = admin.list_topics(topic, timeout=timeout_s).topics.get(topic)
+        except KafkaException as error:
+            raise TopicUnavailable(f"cannot read topic {topic}: {error.args[0].str()}") from None
+        leaders = [p.leader for p in found.partitions.values()] if found and not found.error else []
+        if leaders and all(leader >= 0 for leader in leaders):
+            return
+        time.sleep(0.1)
+    raise TopicUnavailable(
+        f"topic {topic} has no leader for every partition after {timeout_s:.0f} s"
+    )
 
 
 def silent_librdkafka_logger() -> logging.Logger:

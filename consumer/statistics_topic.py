@@ -9,16 +9,14 @@ totals. Its value schema is ``schemas/prices-statistics-value.avsc``, registered
 
 from __future__ import annotations
 
-import concurrent.futures
-import time
 from collections.abc import Mapping
 from typing import Any
 
-from confluent_kafka import KafkaError, KafkaException, Producer
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka import KafkaException, Producer
+from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
-from connection.kafka import silent_librdkafka_logger
+from connection.kafka import TopicUnavailable, create_topic, silent_librdkafka_logger
 from connection.paths import REPO_ROOT
 from producer.serialization import FramedAvroSerializer
 
@@ -109,37 +107,10 @@ class StatisticsTopic:
 
     def _create_topic(self) -> None:
         admin = AdminClient(self.producer_config, logger=silent_librdkafka_logger())
-        new = NewTopic(self.topic, num_partitions=PARTITIONS, config={"cleanup.policy": "compact"})
         try:
-            admin.create_topics([new], request_timeout=TIMEOUT_S)[self.topic].result(TIMEOUT_S)
-        except KafkaException as error:
-            if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
-                raise StatisticsTopicError(
-                    f"cannot create statistics topic {self.topic}: {one_line(error.args[0].str())}"
-                ) from None
-        except concurrent.futures.TimeoutError:  # not the builtin one before Python 3.11
-            raise StatisticsTopicError(
-                f"cannot create statistics topic {self.topic}: no broker answered within "
-                f"{TIMEOUT_S:.0f} s"
-            ) from None
-        self._wait_for_leader(admin)
-
-    def _wait_for_leader(self, admin: AdminClient) -> None:
-        """Until the topic's partition has a leader (a topic just created has none for a
-        moment, and an update written then fails as an unknown partition)."""
-        deadline = time.monotonic() + TIMEOUT_S
-        while time.monotonic() < deadline:
-            try:
-                found = admin.list_topics(self.topic, timeout=TIMEOUT_S).topics.get(self.topic)
-            except KafkaException as error:
-                raise StatisticsTopicError(
-                    f"cannot read statistics topic {self.topic}: {one_line(str(error))}"
-                ) from None
-            partitions = found.partitions.values() if found and found.error is None else []
-            if partitions and all(p.leader >= 0 for p in partitions):
-                return
-            time.sleep(0.1)
-        raise StatisticsTopicError(f"statistics topic {self.topic} has no leader")
+            create_topic(admin, self.topic, PARTITIONS, {"cleanup.policy": "compact"}, TIMEOUT_S)
+        except TopicUnavailable as error:
+            raise StatisticsTopicError(f"statistics topic {self.topic}: {error}") from None
 
     def _register(self) -> FramedAvroSerializer:
         schema = Schema(SCHEMA_FILE.read_text(), "AVRO")

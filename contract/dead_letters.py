@@ -15,12 +15,13 @@ and carry only the ``__rule.*`` headers; nothing that reads origins counts them.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient
+
+from connection.kafka import TopicUnavailable, create_topic
 
 ORIGIN_TOPIC = "__connect.errors.topic"
 ORIGIN_PARTITION = "__connect.errors.partition"
@@ -213,31 +214,12 @@ class DeadLetterTopic:
             raise DeadLetterError(f"dead-letter topic {self.topic}: {failures[0]}")
         return count
 
-    def _wait_for_leaders(self) -> None:
-        """Until every partition of the topic has a leader (a topic just created has none
-        for a moment, and a letter produced then fails as an unknown partition)."""
-        deadline = time.monotonic() + TIMEOUT_S
-        while time.monotonic() < deadline:
-            found = self.admin.list_topics(self.topic, timeout=TIMEOUT_S).topics.get(self.topic)
-            partitions = found.partitions.values() if found and found.error is None else []
-            if partitions and all(p.leader >= 0 for p in partitions):
-                return
-            time.sleep(0.1)
-        raise DeadLetterError(f"dead-letter topic {self.topic} has no leader for every partition")
-
     def _start(self) -> Producer:
         """The idempotent producer, once the topic exists."""
-        future = self.admin.create_topics([NewTopic(self.topic, num_partitions=self.partitions)])[
-            self.topic
-        ]
         try:
-            future.result(TIMEOUT_S)
-        except KafkaException as error:
-            if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
-                raise DeadLetterError(
-                    f"cannot create dead-letter topic {self.topic}: {error.args[0].str()}"
-                ) from None
-        self._wait_for_leaders()
+            create_topic(self.admin, self.topic, self.partitions, timeout_s=TIMEOUT_S)
+        except TopicUnavailable as error:
+            raise DeadLetterError(f"dead-letter topic {self.topic}: {error}") from None
         self._producer = Producer(
             {**self.client_config, "enable.idempotence": True, "acks": "all", "linger.ms": 5}
         )

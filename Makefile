@@ -34,11 +34,22 @@ stack-down:
 run: venv stack-up class-data
 	$(STACK_ENV) && $(PY) -m producer && $(PY) -m consumer
 
-## test: the whole test suite against a real stack (started and stopped by pytest);
-## make test PYTEST_ARGS='-m "not slow"' skips the cluster and fault tests
+## test: the whole test suite against a real stack: started here unless it runs already (and
+## then stopped again), shared by two pytest-xdist workers (one test file per worker at a
+## time; the cluster's files together), then the tests that stop one of its services, alone.
+## make test TEST_MARKS='not slow' skips the cluster and fault tests; PYTEST_ARGS go to pytest
+TEST_MARKS ?=
 PYTEST_ARGS ?=
+TEST_WORKERS ?= 2
+MARKS_AND = $(if $(TEST_MARKS),($(TEST_MARKS)) and ,)
+NO_TESTS_COLLECTED = 5
 test: venv class-data browser
-	$(PY) -m pytest $(PYTEST_ARGS)
+	@started=; $(STACK) status >/dev/null 2>&1 || { $(STACK) up && started=yes; }; \
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup -m "$(MARKS_AND)not disruptive" \
+		$(PYTEST_ARGS); parallel=$$?; \
+	$(PY) -m pytest -m "$(MARKS_AND)disruptive" $(PYTEST_ARGS); alone=$$?; \
+	if [ -n "$$started" ]; then $(STACK) down; fi; \
+	[ $$parallel -eq 0 ] && { [ $$alone -eq 0 ] || [ $$alone -eq $(NO_TESTS_COLLECTED) ]; }
 
 ## browser: Debian's Chromium, which the inspector's browser tests (Playwright, from the dev
 ## extras) and its screenshot drive; installed with apt-get (as root) when it is missing.

@@ -16,11 +16,13 @@ import sys
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pyspark.sql import SparkSession
 
 from connection.class_data import java_home
 from connection.cli import OneLineErrorParser, non_negative_int, positive_float, positive_int
+from connection.clients import librdkafka_config
 from connection.defaults import DEFAULTS
 from connection.exits import EXIT_OK, run_tool
 from connection.services import Clients
@@ -36,7 +38,11 @@ from connection.spark import ConnectorJarsMissing, build_spark_session
 from connection.spark_master import check_spark_master
 from consumer.errors import ConsumerError, one_line_failures
 from consumer.interrupts import interrupts_held_while_spark_starts, quiet_interrupts
+from consumer.state import Update
 from consumer.timings import Timings
+
+if TYPE_CHECKING:
+    from consumer.statistics_topic import UpdatePublisher
 from contract.schemas import ReaderSchema, reader_schema_from_file
 
 HISTOGRAM_BINS = 40
@@ -165,6 +171,12 @@ def add_follow_arguments(parser: argparse.ArgumentParser) -> None:
         type=positive_float,
         metavar="SECONDS",
         help="stop once the topic is read to its end and no record arrived for this long",
+    )
+    parser.add_argument(
+        "--statistics-topic",
+        metavar="TOPIC",
+        help="publish each counted batch's update to this compacted topic, for the inspector's "
+        "live page (default <topic>-statistics; none: do not publish)",
     )
     parser.add_argument(
         "--max-wait",
@@ -304,10 +316,27 @@ def run_records(args: argparse.Namespace, settings: ConnectionSettings, timings:
     return render_records_text(records) if records else "no records"
 
 
+def statistics_publisher(
+    args: argparse.Namespace, settings: ConnectionSettings, clients: Clients
+) -> UpdatePublisher | None:
+    """The statistics topic's publisher --statistics-topic asks for (None: none)."""
+    from consumer.statistics_topic import StatisticsTopic, UpdatePublisher, statistics_topic
+
+    if args.statistics_topic == "none":
+        return None
+    topic = StatisticsTopic(
+        librdkafka_config(settings),
+        clients.registry,
+        args.statistics_topic or statistics_topic(settings.topic),
+        settings.topic,
+    )
+    return UpdatePublisher(topic, lambda line: print(f"consumer: {line}", file=sys.stderr))
+
+
 def run_follow(args: argparse.Namespace, settings: ConnectionSettings, _timings: Timings) -> str:
     """Follow until stopped; what is left to print (the final table, in text format)."""
     from consumer.follow import Follower, FollowOptions
-    from consumer.views.live import LiveView
+    from consumer.views.live import LiveView, update_document
 
     checkpoint = args.checkpoint or Path("checkpoints") / settings.topic
     options = FollowOptions(
@@ -319,8 +348,17 @@ def run_follow(args: argparse.Namespace, settings: ConnectionSettings, _timings:
         max_wait_s=args.max_wait,
     )
     reader = checked_reader_file(args)
+    clients = Clients.of(settings)
     view = LiveView(settings.topic, args.format)
-    follower = Follower(Clients.of(settings), settings, options, reader, view.show)
+    publish = statistics_publisher(args, settings, clients)
+
+    def deliver(update: Update) -> None:
+        """Shown first, then published: the order docs/follow.md gives."""
+        view.show(update)
+        if publish is not None:
+            publish(update_document(update))
+
+    follower = Follower(clients, settings, options, reader, deliver)
     follower.prepare()
     print(f"consumer: following {settings.topic}, checkpoint {options.checkpoint}", file=sys.stderr)
     spark = start_spark(args.master)

@@ -9,7 +9,7 @@ totals. Its value schema is ``schemas/prices-statistics-value.avsc``, registered
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from confluent_kafka import KafkaException, Producer
@@ -135,3 +135,23 @@ class StatisticsTopic:
             }
         )
         return self._producer
+
+
+class UpdatePublisher:
+    """Publishes each update to a statistics topic after it is shown; a failure is one
+    line on stderr (once until the next success) and follow mode goes on."""
+
+    def __init__(self, topic: StatisticsTopic, warn: Callable[[str], None]) -> None:
+        self.topic = topic
+        self.warn = warn
+        self.failing = False
+
+    def __call__(self, document: Mapping[str, Any]) -> None:
+        try:
+            self.topic.publish(document)
+        except StatisticsTopicError as error:
+            if not self.failing:
+                self.warn(f"{error} (updates are not published; following goes on)")
+            self.failing = True
+        else:
+            self.failing = False

@@ -78,9 +78,21 @@ def spark() -> Iterator[SparkSession]:
     session.stop()
 
 
+#: Test folders whose files share one session fixture (a 3-broker cluster stack): with
+#: pytest-xdist, their tests run on one worker, so the cluster starts once.
+SHARED_SESSION_FOLDERS = ("cluster",)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """A test that uses the local stack is an integration test, marked or not, so
-    `make check` (-m "not integration ...") never starts a service."""
+    `make check` (-m "not integration ...") never starts a service.
+
+    Under pytest-xdist (`make test`, --dist loadgroup) each test file is one group, so a
+    file's module-scoped fixtures are built once, on one worker.
+    """
     for item in items:
         if "stack" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.integration)
+        folder = item.path.parent.name
+        group = folder if folder in SHARED_SESSION_FOLDERS else str(item.path)
+        item.add_marker(pytest.mark.xdist_group(group))

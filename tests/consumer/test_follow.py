@@ -29,7 +29,7 @@ import fastavro
 import jsonschema
 import pytest
 from cli_runs import cli_env, start_cli, wait_for
-from confluent_kafka import Producer
+from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from contract_files import V1_SCHEMA_FILE, V2_SCHEMA_FILE
@@ -41,6 +41,8 @@ from connection.settings import ConnectionSettings, RegistrySettings
 from consumer.batch import ConsumerOptions, consume
 from consumer.framing import NULL_VALUE, TOO_SHORT, UNKNOWN_SCHEMA_ID, WRONG_MAGIC_BYTE
 from consumer.state import STATE_FILE, load_state
+from consumer.statistics_topic import SCHEMA_FILE as STATISTICS_SCHEMA_FILE
+from consumer.statistics_topic import statistics_topic
 from consumer.views.live import SCHEMA_FILE as FOLLOW_SCHEMA_FILE
 from producer.events import GeneratorPlan, generate_records
 
@@ -312,6 +314,28 @@ def test_version_registered_mid_stream_is_decoded_without_restart(
     assert_lines_valid(run.lines)
     assert_statistics_equal(last["statistics"], writer.written)
     assert_equal_to_batch_mode(last["statistics"], spark, fresh)
+    assert last_published(fresh) == {**last, "rule_failures": {}}
+
+
+def last_published(settings: ConnectionSettings) -> dict[str, Any]:
+    """The latest update on the topic's statistics topic, decoded with its contract."""
+    topic = statistics_topic(settings.topic)
+    reader = Consumer(
+        {"bootstrap.servers": settings.bootstrap_servers, "group.id": "test-statistics-topic"}
+    )
+    low, high = reader.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)
+    assert high > low, f"nothing published to {topic}"
+    reader.assign([TopicPartition(topic, 0, high - 1)])
+    message = reader.poll(10)
+    reader.close()
+    assert message is not None and message.error() is None
+    assert message.key() == settings.topic.encode()
+    value = message.value()
+    assert value is not None
+    schema = fastavro.parse_schema(json.loads(STATISTICS_SCHEMA_FILE.read_text()))
+    update = fastavro.schemaless_reader(io.BytesIO(value[5:]), schema)
+    assert isinstance(update, dict)
+    return update
 
 
 @pytest.mark.parametrize("kill", ["after a committed batch", "between state saved and commit"])
@@ -380,6 +404,7 @@ def test_killed_and_restarted_follow_counts_every_record_once(
     assert_equal_to_batch_mode(final, spark, fresh)
 
 
+@pytest.mark.disruptive
 def test_poison_and_a_registry_outage_lose_nothing_and_count_nothing_as_unknown(
     fresh: ConnectionSettings,
     follow_env: dict[str, str],
@@ -443,6 +468,8 @@ def test_sigterm_finishes_the_batch_commits_and_prints_the_final_table(
         "local[2]",
         "--trigger-seconds",
         "1",
+        "--statistics-topic",
+        "no such/topic",  # not a topic name Kafka allows: one line, and following goes on
     )
     try:
         wait_for(lambda: (checkpoint / "commits" / "0").exists(), "a committed batch", 300)
@@ -455,6 +482,8 @@ def test_sigterm_finishes_the_batch_commits_and_prints_the_final_table(
     assert process.returncode == 0, err[-3000:]
     assert "Following" in out and "3000 decoded" in out
     assert "Traceback" not in err
+    published = [line for line in err.splitlines() if "no such/topic" in line]
+    assert len(published) == 1 and published[0].startswith("consumer: statistics topic"), err
     state = load_state(checkpoint)
     assert state.decoded == 3000
     assert (checkpoint / STATE_FILE).exists()
@@ -503,6 +532,7 @@ def broker_stopped() -> Iterator[None]:
         assert start.returncode == 0, start.stderr
 
 
+@pytest.mark.disruptive
 def test_a_broker_gone_past_max_wait_ends_the_run_in_one_line_and_a_restart_resumes(
     fresh: ConnectionSettings,
     follow_env: dict[str, str],

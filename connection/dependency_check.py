@@ -18,11 +18,15 @@ RUNTIME_MODULES = (
     "confluent_kafka",
     "fastavro",
     "httpx2",
+    "jinja2",
     "matplotlib",
     "numpy",
     "py4j",
     "pyspark",
+    "sse_starlette",
+    "starlette",
     "tqdm",
+    "uvicorn",
 )
 
 

@@ -3,6 +3,8 @@ connection flags and environment variables every tool reads (docs/inspector.md).
 
 from __future__ import annotations
 
+import connection.dependency_check  # noqa: F401  # isort: skip  (first: one line outside the venv)
+
 import argparse
 import sys
 from collections.abc import Sequence

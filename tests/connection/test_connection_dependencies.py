@@ -18,7 +18,7 @@ from connection import dependency_check
 from connection.paths import REPO_ROOT
 
 #: The packages that ship, and benchmarks/, which runs from a checkout with the dev extras.
-SHIPPED_PACKAGES = ("producer", "consumer", "connection", "contract", "schemagate")
+SHIPPED_PACKAGES = ("producer", "consumer", "connection", "contract", "schemagate", "inspector")
 DEV_PACKAGES = ("benchmarks",)
 FIRST_PARTY = {*SHIPPED_PACKAGES, *DEV_PACKAGES}
 SYSTEM_PYTHON = Path("/usr/bin/python3")
@@ -115,7 +115,7 @@ def system_python_lacks_the_dependencies() -> bool:
 )
 @pytest.mark.parametrize(
     "tool",
-    ["producer", "schemagate", "consumer"],
+    ["producer", "schemagate", "consumer", "inspector"],
 )
 def test_a_tool_run_by_a_python_without_the_dependencies_says_so_in_one_line(
     tool: str,

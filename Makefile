@@ -42,7 +42,7 @@ test: venv class-data
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy producer consumer connection schemagate benchmarks
+	$(VENV)/bin/mypy producer consumer connection schemagate benchmarks contract
 
 include scripts/docker/docker.mk
 include benchmarks/bench.mk

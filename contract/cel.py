@@ -615,7 +615,20 @@ class _Binder:
             return replace(expr, left=left, right=right, type=CelType.BOOL)
         if left.type != right.type or left.type not in _ORDERED:
             raise self.no_operator(expr, *types)
+        if expr.op in ("==", "!="):
+            self.no_nullable_number(expr, left, right)
         return replace(expr, left=left, right=right, type=CelType.BOOL)
+
+    def no_nullable_number(self, expr: Expr, *operands: Expr) -> None:
+        """Refuse a nullable number in ==, != or in: for a null, cel-python's answer
+        depends on how the other side is written (an error against a field or a
+        quotient, not equal against a sum)."""
+        for operand in operands:
+            if isinstance(operand, Field) and operand.nullable and operand.type in _NUMBERS:
+                raise SubsetError(
+                    f"`{expr.text}`: a nullable number in ==, != or in (cel-python's "
+                    "answer for null depends on how the other side is written)"
+                )
 
     def bind_arith(self, expr: Arith) -> Expr:
         left, right = self.bind(expr.left), self.bind(expr.right)
@@ -631,6 +644,7 @@ class _Binder:
             return failed
         if operand.type not in _ORDERED:
             raise self.no_operator(expr, operand.type)
+        self.no_nullable_number(expr, operand)
         for value in expr.values:
             if value.type is not operand.type:
                 raise SubsetError(
@@ -670,5 +684,24 @@ class _Binder:
 
 
 #: What cel-python's double division by zero gives, whatever the dividend's sign (the
-#: CEL spec and IEEE 754 say +-inf or NaN; the Python executor, the judge here, says +inf).
+#: CEL spec and IEEE 754 say +-inf or NaN; the Python executor, the judge here, says +inf)
+#: unless division_by_zero_errs.
 DIVISION_BY_ZERO = math.inf
+
+
+def plain_float(expr: Expr) -> bool:
+    """Whether cel-python holds this double as a plain Python float rather than its
+    DoubleType: the result of + - * (and its negation). Fields, literals and quotients
+    are DoubleType."""
+    if isinstance(expr, Arith):
+        return expr.type is CelType.DOUBLE and expr.op != "/"
+    if isinstance(expr, Negate):
+        return plain_float(expr.operand)
+    return False
+
+
+def division_by_zero_errs(expr: Arith) -> bool:
+    """Whether the Python executor's double division by zero is an error here rather than
+    +inf: DoubleType's division gives +inf, Python's float division raises, and it is
+    Python's when both sides are plain floats (``(a - b) / (c - d)``, not ``a / (c - d)``)."""
+    return expr.op == "/" and plain_float(expr.left) and plain_float(expr.right)

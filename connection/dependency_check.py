@@ -15,14 +15,17 @@ from importlib.util import find_spec
 #: (tests/connection/test_connection_dependencies.py keeps the two lists in step).
 RUNTIME_MODULES = (
     "avro",
+    "celpy",
     "confluent_kafka",
     "fastavro",
     "httpx2",
     "jinja2",
+    "lark",
     "matplotlib",
     "numpy",
     "py4j",
     "pyspark",
+    "re2",
     "sse_starlette",
     "starlette",
     "tqdm",

@@ -38,11 +38,13 @@ from connection.spark import ConnectorJarsMissing, build_spark_session
 from connection.spark_master import check_spark_master
 from consumer.errors import ConsumerError, one_line_failures
 from consumer.interrupts import interrupts_held_while_spark_starts, quiet_interrupts
+from consumer.source import topic_partitions
 from consumer.state import Update
 from consumer.timings import Timings
 
 if TYPE_CHECKING:
     from consumer.statistics_topic import UpdatePublisher
+from contract.dead_letters import DeadLetterTopic, dead_letter_topic
 from contract.schemas import ReaderSchema, reader_schema_from_file
 
 HISTOGRAM_BINS = 40
@@ -69,6 +71,13 @@ def add_reading_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         metavar="FILE.avsc",
         help="decode into this schema (default: the latest version registered for <topic>-value)",
+    )
+    parser.add_argument(
+        "--rules",
+        type=Path,
+        metavar="FILE.rules.json",
+        help="judge records by this ruleSet (default: the registry version's ruleSet if the "
+        "registry keeps one, else schemas/prices-value.rules.json)",
     )
 
 
@@ -99,6 +108,10 @@ def add_format_argument(
     )
 
 
+def add_dlq_topic_argument(parser: argparse.ArgumentParser, meaning: str) -> None:
+    parser.add_argument("--dlq-topic", metavar="TOPIC", help=f"{meaning} (default <topic>-dlq)")
+
+
 def add_report_arguments(parser: argparse.ArgumentParser) -> None:
     add_reading_arguments(parser)
     add_timings_argument(parser)
@@ -110,6 +123,13 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE.png",
         help="also draw each (symbol, currency) group's price distribution with outliers",
     )
+    parser.add_argument(
+        "--dlq",
+        action="store_true",
+        help="write every record that breaks the contract (a DLQ rule, or the decoding) to the "
+        "dead-letter topic, once: a rerun adds none",
+    )
+    add_dlq_topic_argument(parser, "with --dlq, the dead-letter topic")
     parser.add_argument(
         "--min-partitions",
         type=positive_int,
@@ -171,6 +191,9 @@ def add_follow_arguments(parser: argparse.ArgumentParser) -> None:
         type=positive_float,
         metavar="SECONDS",
         help="stop once the topic is read to its end and no record arrived for this long",
+    )
+    add_dlq_topic_argument(
+        parser, "the dead-letter topic, written exactly once per bad record; none: do not write"
     )
     parser.add_argument(
         "--statistics-topic",
@@ -253,23 +276,39 @@ def checked_reader_file(args: argparse.Namespace) -> ReaderSchema | None:
 
 
 def run_report(args: argparse.Namespace, settings: ConnectionSettings, timings: Timings) -> str:
-    from consumer.batch import ConsumerOptions, check_sources, empty_report, report_on
+    from consumer.batch import (
+        ConsumerOptions,
+        check_sources,
+        dead_letter_sink,
+        empty_report,
+        report_on,
+    )
 
+    if args.dlq_topic and not args.dlq:
+        raise ConsumerError("--dlq-topic names where --dlq writes: give --dlq too")
     options = ConsumerOptions(
         z_threshold=args.z_threshold,
         reader_schema_file=args.reader_schema,
+        rules_file=args.rules,
         min_partitions=args.min_partitions,
         histogram_bins=HISTOGRAM_BINS if args.plot else 0,
+        dead_letter_topic=(args.dlq_topic or dead_letter_topic(settings.topic))
+        if args.dlq
+        else None,
     )
+    clients = Clients.of(settings)
     with timings.phase("checks before Spark (broker, topic offsets, registry)"):
         checked_reader_file(args)
-        topic = check_sources(Clients.of(settings), settings, options)
+        topic = check_sources(clients, settings, options)
     if topic.contract is None:
         report = empty_report(settings, options)
     else:
+        for line in topic.contract.read_rules.skipped:
+            print(f"consumer: {line}", file=sys.stderr)
+        sink = dead_letter_sink(clients, settings, options, topic.partitions)
         with timings.phase("Spark session start"):
             spark = start_spark(args.master, short_run=topic.small)
-        report = report_on(spark, settings, options, topic, topic.contract, timings)
+        report = report_on(spark, settings, options, topic, topic.contract, timings, sink)
     with timings.phase("render (plot if asked, text or JSON)"):
         if args.plot:
             from consumer.views.plot import plot_report  # matplotlib only when asked for
@@ -316,6 +355,22 @@ def run_records(args: argparse.Namespace, settings: ConnectionSettings, timings:
     return render_records_text(records) if records else "no records"
 
 
+def follow_dead_letters(
+    args: argparse.Namespace, settings: ConnectionSettings, clients: Clients
+) -> DeadLetterTopic | None:
+    """The dead-letter topic follow writes (None with --dlq-topic none)."""
+    if args.dlq_topic == "none":
+        return None
+    partitions = topic_partitions(clients.admin, settings, args.max_wait)
+    return DeadLetterTopic(
+        clients.admin,
+        librdkafka_config(settings),
+        args.dlq_topic or dead_letter_topic(settings.topic),
+        settings.topic,
+        partitions,
+    )
+
+
 def statistics_publisher(
     args: argparse.Namespace, settings: ConnectionSettings, clients: Clients
 ) -> UpdatePublisher | None:
@@ -346,6 +401,7 @@ def run_follow(args: argparse.Namespace, settings: ConnectionSettings, _timings:
         min_count=args.min_count,
         until_idle_s=args.until_idle,
         max_wait_s=args.max_wait,
+        rules_file=args.rules,
     )
     reader = checked_reader_file(args)
     clients = Clients.of(settings)
@@ -358,7 +414,15 @@ def run_follow(args: argparse.Namespace, settings: ConnectionSettings, _timings:
         if publish is not None:
             publish(update_document(update))
 
-    follower = Follower(clients, settings, options, reader, deliver)
+    follower = Follower(
+        clients,
+        settings,
+        options,
+        reader,
+        deliver,
+        dead_letters=follow_dead_letters(args, settings, clients),
+        notice=lambda line: print(f"consumer: {line}", file=sys.stderr),
+    )
     follower.prepare()
     print(f"consumer: following {settings.topic}, checkpoint {options.checkpoint}", file=sys.stderr)
     spark = start_spark(args.master)

@@ -10,14 +10,16 @@ any, the analysis is redone with them (the rare topic written under several subj
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from consumer.decoding import decoded_records
+from consumer.bad_records import bad_records
+from consumer.decoding import NONE_FAILED, RULE, decoded_records, passing
 from consumer.framing import REASONS, UNKNOWN_SCHEMA_ID
 from consumer.outliers import collect_outliers
 from consumer.report import (
@@ -25,27 +27,36 @@ from consumer.report import (
     Histogram,
     RecordLocation,
     Report,
+    RuleFailures,
     Undecodable,
 )
 from consumer.statistics import price_histograms, statistics_frame, summarise
 from consumer.summary import reported_statistics
 from consumer.timings import Timings
+from contract.rules import RulePlan
 from contract.schemas import ReaderSchema, WriterSchemas
 
 
 @dataclass(frozen=True)
 class AnalysisOptions:
-    """What the report holds beyond the statistics, and how outliers are judged."""
+    """What the report holds beyond the statistics, how outliers are judged, and where
+    the records that break the contract go."""
 
     z_threshold: float
     histogram_bins: int = 0  # > 0 when a plot is asked for
     examples_per_reason: int = 3
     #: Cache the decoded records in memory (a small topic) rather than on local disk.
     cache_in_memory: bool = False
+    #: Given the bad records (bad_records' columns) when there are any: the DLQ's writer.
+    on_bad_records: Callable[[DataFrame], None] | None = None
 
 
 def cached_records(
-    records: DataFrame, writers: Mapping[int, str], reader_schema: str, in_memory: bool
+    records: DataFrame,
+    writers: Mapping[int, str],
+    reader_schema: str,
+    rules: RulePlan,
+    in_memory: bool,
 ) -> DataFrame:
     """The decoded records, to be cached by the first job that reads them.
 
@@ -55,7 +66,7 @@ def cached_records(
     a small topic's stay in memory, sparing the disk writes and reads.
     """
     level = StorageLevel.MEMORY_ONLY if in_memory else StorageLevel.DISK_ONLY
-    return decoded_records(records, writers, reader_schema).persist(level)
+    return decoded_records(records, writers, reader_schema, rules.rules).persist(level)
 
 
 def analyse(
@@ -63,6 +74,7 @@ def analyse(
     topic: str,
     writers: WriterSchemas,
     reader: ReaderSchema,
+    rules: RulePlan,
     options: AnalysisOptions,
     timings: Timings | None = None,
 ) -> Report:
@@ -72,17 +84,21 @@ def analyse(
     if timings is None:
         timings = Timings()
     with timings.phase("plan: decode (from_avro per writer schema) and cache"):
-        decoded = cached_records(records, writers.known, reader.schema, options.cache_in_memory)
+        decoded = cached_records(
+            records, writers.known, reader.schema, rules, options.cache_in_memory
+        )
     try:
         with timings.phase("job: summary (read Kafka, decode, cache, aggregate)"):
             summary = summarise(decoded)
         if writers.add_ids(set(summary.ids_with_reason(UNKNOWN_SCHEMA_ID))):
             decoded.unpersist()
-            decoded = cached_records(records, writers.known, reader.schema, options.cache_in_memory)
+            decoded = cached_records(
+                records, writers.known, reader.schema, rules, options.cache_in_memory
+            )
             with timings.phase("job: summary again, with the ids found"):
                 summary = summarise(decoded)
         statistics = reported_statistics(summary.groups)
-        events = decoded.where(F.col("reason").isNull())
+        events = decoded.where(passing())
         judged = statistics_frame(decoded.sparkSession, statistics)
         with timings.phase("job: outliers (from the cache)"):
             outlier_list = collect_outliers(events, judged, options.z_threshold)
@@ -92,6 +108,15 @@ def analyse(
                 undecodable = undecodable_records(
                     decoded, summary.undecodable, options.examples_per_reason
                 )
+        failures: list[RuleFailures] = []
+        if summary.rule_failures:
+            with timings.phase("job: first records of each rule failure"):
+                failures = rule_failure_records(
+                    decoded, summary.rule_failures, rules, options.examples_per_reason
+                )
+        if options.on_bad_records is not None and (summary.undecodable or failures):
+            with timings.phase("job: bad records to the dead-letter topic"):
+                options.on_bad_records(bad_records(records, decoded, rules))
         histograms: list[Histogram] = []
         if options.histogram_bins:
             with timings.phase("job: histograms (for the plot)"):
@@ -108,34 +133,63 @@ def analyse(
         statistics=statistics,
         outliers=outlier_list,
         undecodable=undecodable,
+        rule_failures=failures,
         histograms=histograms,
     )
+
+
+def first_records(labelled: DataFrame, count: int) -> dict[str, list[RecordLocation]]:
+    """The first count (partition, offset) of each label (labelled: partition, offset,
+    label; a null label is none)."""
+    first = Window.partitionBy("label").orderBy("partition", "offset")
+    rows = (
+        labelled.where(F.col("label").isNotNull())
+        .withColumn("rank", F.row_number().over(first))
+        .where(F.col("rank") <= count)
+        .orderBy("label", "rank")
+        .collect()
+    )
+    found: dict[str, list[RecordLocation]] = defaultdict(list)
+    for row in rows:
+        found[row["label"]].append(RecordLocation(row["partition"], row["offset"]))
+    return found
 
 
 def undecodable_records(
     decoded: DataFrame, counts: Mapping[str, int], examples_per_reason: int
 ) -> list[Undecodable]:
     """Each reason's count, with the first few (partition, offset) of its records."""
-    bad = decoded.where(F.col("reason").isNotNull()).select("reason", "partition", "offset")
-    first = Window.partitionBy("reason").orderBy("partition", "offset")
-    example_rows = (
-        bad.withColumn("rank", F.row_number().over(first))
-        .where(F.col("rank") <= examples_per_reason)
-        .orderBy("reason", "rank")
-        .collect()
+    examples = first_records(
+        decoded.select("partition", "offset", F.col("reason").alias("label")), examples_per_reason
     )
     return [
-        Undecodable(
-            reason=reason,
-            count=counts[reason],
-            examples=[
-                RecordLocation(partition=row["partition"], offset=row["offset"])
-                for row in example_rows
-                if row["reason"] == reason
-            ],
-        )
+        Undecodable(reason=reason, count=counts[reason], examples=examples[reason])
         for reason in REASONS
         if reason in counts
+    ]
+
+
+def rule_failure_records(
+    decoded: DataFrame, counts: Mapping[str, int], rules: RulePlan, examples_per_rule: int
+) -> list[RuleFailures]:
+    """Each failing rule's count (in the rules' order), with its first few records."""
+    failed = F.array_compact(
+        F.array(
+            F.col(RULE),
+            *(
+                F.when(F.col(f"`{NONE_FAILED}{rule.name}`"), F.lit(rule.name))
+                for rule in rules.rules
+                if not rule.decisive
+            ),
+        )
+    )
+    examples = first_records(
+        decoded.select("partition", "offset", F.explode(failed).alias("label")), examples_per_rule
+    )
+    return [
+        RuleFailures(rule=rule.name, count=counts[rule.name], examples=examples[rule.name])
+        for rule in rules.rules
+        if rule.name in counts
     ]
 
 

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 
+from connection.clients import librdkafka_config
 from connection.defaults import DEFAULTS
 from connection.services import Clients
 from connection.settings import ConnectionSettings
 from consumer.analysis import AnalysisOptions, analyse
-from consumer.errors import one_line_failures
+from consumer.bad_records import dead_letters as consumer_dead_letters
+from consumer.errors import ConsumerError, one_line_failures
 from consumer.report import Report
 from consumer.source import OffsetRange, partition_offsets, read_topic, topic_partitions
 from consumer.timings import Timings
+from contract.dead_letters import DeadLetterTopic
+from contract.rules import RulePlan
 from contract.schemas import Contract, SubjectNotRegistered, topic_contract
 
 
@@ -22,8 +26,11 @@ from contract.schemas import Contract, SubjectNotRegistered, topic_contract
 class ConsumerOptions:
     z_threshold: float = DEFAULTS.z_threshold
     reader_schema_file: Path | None = None
+    rules_file: Path | None = None  # default: contract.schemas.contract_rules' choice
     min_partitions: int | None = None  # default: read_min_partitions' choice
     histogram_bins: int = 0  # > 0 when a plot is asked for
+    #: Where the records that break the contract are written (None: nowhere).
+    dead_letter_topic: str | None = None
 
 
 def empty_report(settings: ConnectionSettings, options: ConsumerOptions) -> Report:
@@ -76,6 +83,7 @@ def check_sources(
                 settings.registry,
                 settings.value_subject,
                 options.reader_schema_file,
+                options.rules_file,
             )
         except SubjectNotRegistered:
             # A topic nobody has written to yet has no contract either: nothing to decode.
@@ -100,6 +108,20 @@ def read_min_partitions(spark: SparkSession, topic: CheckedTopic, options: Consu
 SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"
 
 
+def refuse_error_rule_failures(report: Report, rules: RulePlan) -> None:
+    """ConsumerError naming the rule and the first record when a rule whose action is
+    ERROR decided against a record: the run stops (no report, no dead letters)."""
+    stopping = {rule.name: rule.rule.expr for rule in rules.rules if rule.action == "ERROR"}
+    for failures in report.rule_failures:
+        if failures.rule in stopping:
+            first = failures.examples[0]
+            raise ConsumerError(
+                f"rule {failures.rule} ({stopping[failures.rule]}, onFailure ERROR) failed for "
+                f"the record at partition {first.partition} offset {first.offset} of "
+                f"{report.topic} ({failures.count} records in all)"
+            )
+
+
 def report_on(
     spark: SparkSession,
     settings: ConnectionSettings,
@@ -107,9 +129,10 @@ def report_on(
     topic: CheckedTopic,
     contract: Contract,
     timings: Timings | None = None,
+    dead_letters: DeadLetterTopic | None = None,
 ) -> Report:
-    """The report on the checked topic's records, read with contract; ConsumerError on
-    any failure.
+    """The report on the checked topic's records, read with contract, the records that
+    break it written to dead_letters (if given); ConsumerError on any failure.
 
     A small topic is read with one task per Kafka partition (read_min_partitions), cached
     in memory and aggregated in one shuffle partition (set for these jobs only, then
@@ -118,10 +141,18 @@ def report_on(
     if timings is None:
         timings = Timings()
     min_partitions = read_min_partitions(spark, topic, options)
+    rules = contract.read_rules
+    subject = settings.value_subject
+
+    def write_dead_letters(bad: DataFrame) -> None:
+        if dead_letters is not None:
+            dead_letters.write(consumer_dead_letters(bad, rules, subject))
+
     analysis = AnalysisOptions(
         z_threshold=options.z_threshold,
         histogram_bins=options.histogram_bins,
         cache_in_memory=topic.small,
+        on_bad_records=write_dead_letters if dead_letters is not None else None,
     )
     shuffle_partitions = spark.conf.get(SHUFFLE_PARTITIONS)
     try:
@@ -130,9 +161,11 @@ def report_on(
         with one_line_failures():
             with timings.phase("Kafka source (Spark looks up the topic's offsets)"):
                 records = read_topic(spark, settings, min_partitions)
-            return analyse(
-                records, settings.topic, contract.writers, contract.reader, analysis, timings
+            report = analyse(
+                records, settings.topic, contract.writers, contract.reader, rules, analysis, timings
             )
+        refuse_error_rule_failures(report, rules)
+        return replace(report, rules=contract.rules.source)
     finally:
         if shuffle_partitions is None:
             spark.conf.unset(SHUFFLE_PARTITIONS)
@@ -147,4 +180,20 @@ def consume(
     topic = check_sources(clients, settings, options)
     if topic.contract is None:
         return empty_report(settings, options)
-    return report_on(spark, settings, options, topic, topic.contract)
+    sink = dead_letter_sink(clients, settings, options, topic.partitions)
+    return report_on(spark, settings, options, topic, topic.contract, dead_letters=sink)
+
+
+def dead_letter_sink(
+    clients: Clients, settings: ConnectionSettings, options: ConsumerOptions, partitions: int
+) -> DeadLetterTopic | None:
+    """The dead-letter topic options ask for, written for settings.topic (None: none)."""
+    if options.dead_letter_topic is None:
+        return None
+    return DeadLetterTopic(
+        clients.admin,
+        librdkafka_config(settings),
+        options.dead_letter_topic,
+        settings.topic,
+        partitions,
+    )

@@ -25,7 +25,7 @@ from pyspark.sql import DataFrame, SparkSession
 from connection.class_data import ENV_SWITCH, archiving_options
 from connection.clients import registry_client
 from connection.defaults import DEFAULTS
-from connection.paths import CONTRACT_FILE, REPO_ROOT
+from connection.paths import CONTRACT_FILE, REPO_ROOT, RULES_FILE
 from connection.settings import (
     ConnectionSettings,
     registry_settings_from_env,
@@ -34,7 +34,8 @@ from connection.settings import (
 from connection.spark import build_spark_session
 from consumer.analysis import AnalysisOptions, analyse
 from consumer.source import KAFKA_RECORDS, read_topic
-from contract.schemas import ReaderSchema, WriterSchemas
+from contract.rules import load_rule_set
+from contract.schemas import ContractRules, ReaderSchema, WriterSchemas, read_rules
 from producer.serialization import FramedAvroSerializer
 
 TRAINING_EVENTS = 2_000
@@ -52,8 +53,8 @@ def training_records(spark: SparkSession) -> DataFrame:
     for offset in range(TRAINING_EVENTS):
         event = {"ts": 1_767_225_600_000 + offset, "symbol": draw.choice("ABC")}
         value = frame({**event, "price": draw.gauss(100, 5), "currency": "USD"})
-        rows.append((None, value, "class-data", 0, offset, None, 0))
-    rows.append((None, b"\x07", "class-data", 0, TRAINING_EVENTS, None, 0))
+        rows.append((None, value, "class-data", 0, offset, None, 0, None))
+    rows.append((None, b"\x07", "class-data", 0, TRAINING_EVENTS, None, 0, None))
     return spark.createDataFrame(rows, KAFKA_RECORDS)
 
 
@@ -71,7 +72,9 @@ def exercise(spark: SparkSession) -> None:
     options = AnalysisOptions(
         z_threshold=DEFAULTS.z_threshold, histogram_bins=10, cache_in_memory=True
     )
-    analyse(training_records(spark), "class-data", writers, ReaderSchema(contract, ""), options)
+    reader = ReaderSchema(contract, "")
+    rules = read_rules(ContractRules(load_rule_set(RULES_FILE), ""), reader)
+    analyse(training_records(spark), "class-data", writers, reader, rules, options)
 
 
 def train(partial: Path) -> None:

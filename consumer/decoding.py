@@ -10,15 +10,26 @@ schema ids evaluates only the matching branch: each record is decoded once.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.avro.functions import from_avro
 
 from consumer.framing import UNDECODABLE, UNKNOWN_SCHEMA_ID, split_frames
+from consumer.rules import decider_column, none_failure_columns, top_level_fields
+from contract.rules import BoundRule
 
 CURRENCY = "currency"
+#: The deciding rule of a decoded record: the first DLQ or ERROR rule it fails, or null.
+RULE = "rule"
+#: Prefix of the columns, one per NONE rule, true where the rule's failure is counted.
+NONE_FAILED = "none_failed:"
+
+
+def passing() -> Column:
+    """Decoded, and no DLQ or ERROR rule failed: what statistics and outliers are over."""
+    return F.col("reason").isNull() & F.col(RULE).isNull()
 
 
 def reader_fields(reader_schema: str) -> list[str]:
@@ -75,21 +86,37 @@ def decode_frames(
 
 
 def decoded_records(
-    records: DataFrame, writer_schemas: Mapping[int, str], reader_schema: str
+    records: DataFrame,
+    writer_schemas: Mapping[int, str],
+    reader_schema: str,
+    rules: Sequence[BoundRule] = (),
 ) -> DataFrame:
-    """Kafka records -> partition, offset, schema_id, reason, and every field of the reader
-    schema as a column of its own (null when the record is not decoded).
+    """Kafka records -> partition, offset, schema_id, reason, every field of the reader
+    schema as a column of its own (null when the record is not decoded), and the record
+    judged by rules in the same pass: the deciding rule (RULE) and a NONE_FAILED column
+    per NONE rule.
 
     A reader without the currency field (older than the contract's version 2) gets a null
     currency column, so statistics still group by (symbol, currency).
     """
     fields = reader_fields(reader_schema)
     currency = [] if CURRENCY in fields else [F.lit(None).cast("string").alias(CURRENCY)]
-    return decode_frames(split_frames(records), writer_schemas, reader_schema).select(
+    decoded = decode_frames(split_frames(records), writer_schemas, reader_schema).select(
         "partition",
         "offset",
         "schema_id",
         "reason",
         *(F.col("event")[name].alias(name) for name in fields),
         *currency,
+    )
+    columns = top_level_fields(fields)
+    judged = F.col("reason").isNull()
+    counted = none_failure_columns(rules, columns)
+    return decoded.select(
+        "*",
+        F.when(judged, decider_column(rules, columns)).alias(RULE),
+        *(
+            F.coalesce(judged & failed, F.lit(False)).alias(NONE_FAILED + name)
+            for name, failed in counted.items()
+        ),
     )

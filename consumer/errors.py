@@ -10,6 +10,8 @@ from pyspark.errors import PySparkException
 
 from connection.clients import RegistryFailure
 from connection.exits import ToolError
+from contract.dead_letters import DeadLetterError
+from contract.rules import RulesError
 from contract.schemas import ContractError
 
 
@@ -25,11 +27,11 @@ def first_line(error: BaseException) -> str:
 
 @contextmanager
 def one_line_failures(spark_doing: str = "Spark job failed") -> Iterator[None]:
-    """Registry, contract, Spark and py4j failures inside the block as one ConsumerError
-    each, Spark's named by spark_doing."""
+    """Registry, contract (schema, rules, dead-letter topic), Spark and py4j failures
+    inside the block as one ConsumerError each, Spark's named by spark_doing."""
     try:
         yield
-    except (RegistryFailure, ContractError) as error:
+    except (RegistryFailure, ContractError, RulesError, DeadLetterError) as error:
         raise ConsumerError(str(error)) from None
     except (PySparkException, Py4JError) as error:
         raise ConsumerError(f"{spark_doing}: {first_line(error)}") from None

@@ -30,9 +30,11 @@ from pyspark.sql.streaming.query import StreamingQuery
 from connection.defaults import DEFAULTS
 from connection.services import Clients
 from connection.settings import ConnectionSettings
+from consumer.bad_records import dead_letters
 from consumer.checkpoint import check_checkpoint
 from consumer.decoding import CURRENCY
-from consumer.errors import ConsumerError, first_line
+from consumer.errors import ConsumerError, first_line, one_line_failures
+from consumer.live_contract import LiveContract
 from consumer.micro_batch import BatchCount, BatchOverview, batch_overview, count_batch
 from consumer.report import Outlier
 from consumer.source import partition_offsets, stream_topic, topic_partitions
@@ -45,7 +47,8 @@ from consumer.supervision import (
     stop_query,
     with_retries,
 )
-from contract.schemas import ReaderSchema, WriterSchemas, latest_reader_schema
+from contract.dead_letters import DeadLetterTopic
+from contract.schemas import ReaderSchema
 
 POLL_S = 1  # seconds between the driver's looks at signals, idleness and the query
 #: How long stopping the query may wait for its thread: one blocked in Spark's retries
@@ -63,6 +66,7 @@ class FollowOptions:
     min_count: int = DEFAULTS.follow_min_count
     until_idle_s: float | None = None
     max_wait_s: float = DEFAULTS.follow_max_wait_s
+    rules_file: Path | None = None  # default: contract.schemas.contract_rules' choice
 
 
 class Follower:
@@ -78,12 +82,20 @@ class Follower:
         options: FollowOptions,
         reader: ReaderSchema | None,
         on_update: Callable[[Update], None],
+        dead_letters: DeadLetterTopic | None = None,
+        notice: Callable[[str], None] = print,
     ) -> None:
         self.clients, self.settings, self.options = clients, settings, options
-        self.fixed_reader = reader is not None
-        self.reader = reader
         self.on_update = on_update
-        self.writers = WriterSchemas(clients.registry, settings.registry)
+        self.contract = LiveContract(
+            clients.registry,
+            settings.registry,
+            settings.value_subject,
+            reader,
+            options.rules_file,
+            notice,
+        )
+        self.dead_letters = dead_letters
         self.stop = StopSignal()
         self.batch_running = threading.Lock()
         self.fatal: ConsumerError | None = None
@@ -112,30 +124,31 @@ class Follower:
         overview = batch_overview(records)
         if overview.records:
             self.last_arrival = time.monotonic()
-        new_ids = self.writers.new_ids(set(overview.schema_ids))
-        if new_ids:
-            self.retried(lambda: self.writers.add_ids(new_ids))
-        if overview.records and not self.fixed_reader and (self.reader is None or new_ids):
-            self.reader = self.retried(
-                lambda: latest_reader_schema(
-                    self.clients.registry, self.settings.registry, self.settings.value_subject
-                )
-            )
+        contract = self.contract
+        with one_line_failures():  # a new reader without the report's fields, bad rules
+            contract.update(set(overview.schema_ids), bool(overview.records), self.retried)
         state = self.state
         counted = BatchCount()
-        if self.reader is not None:
-            currency = self.reader.default_of(CURRENCY)
+        if contract.reader is not None:
+            currency = contract.reader.default_of(CURRENCY)
             if isinstance(currency, str):
                 state = state.with_currency_default(currency)
             if overview.records:
                 counted = count_batch(
                     records,
-                    self.writers.known,
-                    self.reader,
+                    contract.writers.known,
+                    contract.reader,
+                    contract.rules,
                     state.groups,
                     self.options.z_threshold,
                     self.options.min_count,
+                    self.write_dead_letters if self.dead_letters is not None else None,
                 )
+        for rule, first in counted.stopped_by.items():
+            raise ConsumerError(
+                f"rule {rule} (onFailure ERROR) failed for the record at partition "
+                f"{first.partition} offset {first.offset} of {self.settings.topic}"
+            )
         state = state.merged(
             batch_id, counted.summary, overview.next_offsets, tuple(counted.new_outliers)
         )
@@ -168,6 +181,15 @@ class Follower:
         its show loses nothing (a reader may see that batch id twice)."""
         if self.state.includes(0):
             self.on_update(self.update(self.state, list(self.state.last_outliers)))
+
+    def write_dead_letters(self, bad: DataFrame) -> None:
+        """The batch's bad records into the dead-letter topic, each acknowledged, before
+        the state file names the batch (docs/follow.md: exactly once)."""
+        if self.dead_letters is not None:
+            with one_line_failures():
+                self.dead_letters.write(
+                    dead_letters(bad, self.contract.rules, self.settings.value_subject)
+                )
 
     def retried(self, call: Callable[[], T]) -> T:
         return with_retries(call, self.options.max_wait_s, self.stop)

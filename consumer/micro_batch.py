@@ -5,19 +5,21 @@ decode, summary and outlier steps as batch mode, judged against the running tota
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, Row
 from pyspark.sql import functions as F
 
-from consumer.decoding import decoded_records
+from consumer.bad_records import bad_records
+from consumer.decoding import RULE, decoded_records, passing
 from consumer.framing import split_frames
 from consumer.outliers import collect_outliers, judged_statistics
-from consumer.report import Outlier
+from consumer.report import Outlier, RecordLocation
 from consumer.statistics import GROUP_COLUMNS, summarise
 from consumer.summary import GroupKey, RunningStatistics, Summary, merge_groups
+from contract.rules import RulePlan
 from contract.schemas import ReaderSchema
 
 
@@ -72,28 +74,50 @@ class BatchCount:
 
     summary: Summary = field(default_factory=Summary)
     new_outliers: list[Outlier] = field(default_factory=list)
+    #: The first record each ERROR rule decided against (the run must stop on it).
+    stopped_by: dict[str, RecordLocation] = field(default_factory=dict)
+
+
+def first_decided(decoded: DataFrame, rules: list[str]) -> dict[str, RecordLocation]:
+    """The first record each of rules decided against."""
+    rows = (
+        decoded.where(F.col(RULE).isin(rules))
+        .groupBy(RULE)
+        .agg(F.min(F.struct("partition", "offset")).alias("first"))
+        .collect()
+    )
+    return {row[RULE]: RecordLocation(*row["first"]) for row in rows}
 
 
 def count_batch(
     records: DataFrame,
     writers: Mapping[int, str],
     reader: ReaderSchema,
+    rules: RulePlan,
     totals: Mapping[GroupKey, RunningStatistics],
     z_threshold: float,
     min_count: int,
+    on_bad_records: Callable[[DataFrame], None] | None = None,
 ) -> BatchCount:
-    """records (a Kafka batch DataFrame) decoded with writers into reader, summarised,
-    and their outliers among the groups that have min_count events once this batch is
-    merged into totals."""
-    decoded = decoded_records(records, writers, reader.schema).persist(StorageLevel.MEMORY_AND_DISK)
+    """records (a Kafka batch DataFrame) decoded with writers into reader and judged by
+    rules, summarised, the bad ones handed to on_bad_records (bad_records' columns), and
+    their outliers among the groups that have min_count events once this batch is merged
+    into totals. A record an ERROR rule decided against stops the count there."""
+    decoded = decoded_records(records, writers, reader.schema, rules.rules)
+    decoded = decoded.persist(StorageLevel.MEMORY_AND_DISK)
     try:
         summary = summarise(decoded)
+        stopping = [rule.name for rule in rules.rules if rule.action == "ERROR"]
+        if any(name in summary.rule_failures for name in stopping):
+            return BatchCount(summary, stopped_by=first_decided(decoded, stopping))
+        if on_bad_records is not None and (summary.undecodable or summary.rule_failures):
+            on_bad_records(bad_records(records, decoded, rules))
         judged = judged_statistics(
             decoded.sparkSession, merge_groups(totals, summary.groups.items()), min_count
         )
-        if judged is None or not summary.decoded:
+        if judged is None or not summary.groups:
             return BatchCount(summary)
-        events = decoded.where(F.col("reason").isNull()).select("ts", *GROUP_COLUMNS, "price")
+        events = decoded.where(passing()).select("ts", *GROUP_COLUMNS, "price")
         return BatchCount(summary, collect_outliers(events, judged, z_threshold))
     finally:
         decoded.unpersist()

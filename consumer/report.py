@@ -57,6 +57,16 @@ class Undecodable:
 
 
 @dataclass(frozen=True)
+class RuleFailures:
+    """Decoded records that failed one of the contract's rules, with a few examples: the
+    deciding DLQ or ERROR rule (left out of the statistics) or a NONE rule (counted)."""
+
+    rule: str
+    count: int
+    examples: list[RecordLocation]
+
+
+@dataclass(frozen=True)
 class Histogram:
     """One group's price distribution: counts of equal-width bins from low to high."""
 
@@ -78,4 +88,6 @@ class Report:
     statistics: list[GroupStatistics]
     outliers: list[Outlier]
     undecodable: list[Undecodable] = field(default_factory=list)
+    rule_failures: list[RuleFailures] = field(default_factory=list)
+    rules: str = "none"  # where the rules came from
     histograms: list[Histogram] = field(default_factory=list)  # only when a plot is asked for

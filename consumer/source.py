@@ -10,6 +10,7 @@ from confluent_kafka import KafkaException, TopicPartition
 from confluent_kafka.admin import OffsetSpec
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import (
+    ArrayType,
     BinaryType,
     IntegerType,
     LongType,
@@ -41,6 +42,12 @@ KAFKA_RECORDS = StructType(
         StructField("offset", LongType()),
         StructField("timestamp", TimestampType()),
         StructField("timestampType", IntegerType()),
+        StructField(
+            "headers",
+            ArrayType(
+                StructType([StructField("key", StringType()), StructField("value", BinaryType())])
+            ),
+        ),
     ]
 )
 
@@ -109,6 +116,7 @@ def kafka_options(settings: ConnectionSettings) -> dict[str, str]:
     """
     return {
         **spark_kafka_options(settings),
+        "includeHeaders": "true",  # a dead letter keeps its record's headers
         "startingOffsets": "earliest",  # streaming: only for a query without a checkpoint
         "failOnDataLoss": "true",  # records deleted unread: fail, never skip
     }

@@ -46,6 +46,7 @@ class FollowState:
     messages: int = 0
     decoded: int = 0
     undecodable: Mapping[str, int] = field(default_factory=dict)
+    rule_failures: Mapping[str, int] = field(default_factory=dict)
     writer_schema_ids: frozenset[int] = frozenset()
     groups: Mapping[GroupKey, RunningStatistics] = field(default_factory=dict)
     next_offsets: Mapping[int, int] = field(default_factory=dict)
@@ -77,6 +78,7 @@ class FollowState:
             messages=self.messages + batch.messages,
             decoded=self.decoded + batch.decoded,
             undecodable=add_counts(self.undecodable, batch.undecodable),
+            rule_failures=add_counts(self.rule_failures, batch.rule_failures),
             writer_schema_ids=self.writer_schema_ids | batch.writer_schema_ids,
             groups=merge_groups(self.groups, batch.groups.items()),
             next_offsets=offsets,
@@ -126,6 +128,7 @@ def state_document(state: FollowState) -> dict[str, object]:
         "messages": state.messages,
         "decoded": state.decoded,
         "undecodable": dict(sorted(state.undecodable.items())),
+        "rule_failures": dict(sorted(state.rule_failures.items())),
         "writer_schema_ids": sorted(state.writer_schema_ids),
         "next_offsets": {str(p): o for p, o in sorted(state.next_offsets.items())},
         "last_outliers": [
@@ -161,6 +164,7 @@ def state_from_document(document: Mapping[str, Any]) -> FollowState:
         messages=int(document["messages"]),
         decoded=int(document["decoded"]),
         undecodable={str(r): int(c) for r, c in document["undecodable"].items()},
+        rule_failures={str(r): int(c) for r, c in document.get("rule_failures", {}).items()},
         writer_schema_ids=frozenset(int(i) for i in document["writer_schema_ids"]),
         next_offsets={int(p): int(o) for p, o in document["next_offsets"].items()},
         last_outliers=tuple(

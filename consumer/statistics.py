@@ -1,9 +1,10 @@
 """Per-group price statistics in Spark; a group is (symbol, currency).
 
-One aggregation grouped by (reason, symbol, currency) gives, in a single job, every
-reason's record count, the schema ids seen, and (in the rows whose reason is null) each
-group's n, mean, M2, min and max: a Summary, which batch mode reports and follow mode
-merges. Statistics come back into Spark as literals for the outlier and histogram jobs.
+One aggregation grouped by (reason, deciding rule, symbol, currency) gives, in a single
+job, every reason's and every rule's record count, the schema ids seen, and (in the rows
+of decoded records no rule decided against) each group's n, mean, M2, min and max: a
+Summary, which batch mode reports and follow mode merges. Statistics come back into
+Spark as literals for the outlier and histogram jobs.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pyspark.sql.types import (
     StructType,
 )
 
+from consumer.decoding import NONE_FAILED, RULE
 from consumer.framing import UNDECODABLE
 from consumer.report import GroupStatistics
 from consumer.summary import GroupKey, RunningStatistics, Summary
@@ -42,18 +44,20 @@ STATISTICS = StructType(
 
 
 def record_summary(records: DataFrame) -> DataFrame:
-    """reason, symbol, currency, count, schema_ids, min, max, mean, m2 of price per
-    (reason, symbol, currency) of decoded records; m2 is the sum of squared deviations
-    from the mean."""
+    """reason, rule, symbol, currency, count, schema_ids, min, max, mean, m2 of price per
+    (reason, deciding rule, symbol, currency) of decoded records (m2: the sum of squared
+    deviations from the mean), and the count of each NONE rule's failures."""
     price = F.col("price")
     count = F.count(F.lit(1))
-    return records.groupBy("reason", *GROUP_COLUMNS).agg(
+    none_failed = [c for c in records.columns if c.startswith(NONE_FAILED)]
+    return records.groupBy("reason", RULE, *GROUP_COLUMNS).agg(
         count.alias("count"),
         F.collect_set("schema_id").alias("schema_ids"),
         F.min(price).alias("min"),
         F.max(price).alias("max"),
         F.mean(price).alias("mean"),
         F.coalesce(F.var_pop(price) * count, F.lit(0.0)).alias("m2"),
+        *(F.count_if(F.col(f"`{c}`")).alias(c) for c in none_failed),
     )
 
 
@@ -61,24 +65,33 @@ def summary_of_rows(rows: Iterable[Row]) -> Summary:
     """A Summary from record_summary's rows."""
     decoded = 0
     undecodable: dict[str, int] = {}
+    rule_failures: dict[str, int] = {}
     ids: dict[str | None, set[int]] = {}
     groups: dict[GroupKey, RunningStatistics] = {}
     for row in rows:
-        reason, n = row["reason"], int(row["count"])
+        reason, rule, n = row["reason"], row[RULE], int(row["count"])
         ids.setdefault(reason, set()).update(int(i) for i in row["schema_ids"])
-        if reason is None:
-            decoded += n
+        for column, failed in row.asDict().items():
+            if column.startswith(NONE_FAILED) and failed:
+                name = column.removeprefix(NONE_FAILED)
+                rule_failures[name] = rule_failures.get(name, 0) + int(failed)
+        if reason is not None:
+            undecodable[reason] = undecodable.get(reason, 0) + n
+            continue
+        decoded += n
+        if rule is not None:
+            rule_failures[rule] = rule_failures.get(rule, 0) + n
+        else:
             groups[(row["symbol"], row["currency"])] = RunningStatistics(
                 n=n, mean=row["mean"], m2=row["m2"], min=row["min"], max=row["max"]
             )
-        else:
-            undecodable[reason] = undecodable.get(reason, 0) + n
     return Summary(
         decoded=decoded,
         undecodable=undecodable,
         writer_schema_ids=frozenset(ids.get(None, set()) | ids.get(UNDECODABLE, set())),
         schema_ids_by_reason={reason: frozenset(s) for reason, s in ids.items()},
         groups=groups,
+        rule_failures=rule_failures,
     )
 
 

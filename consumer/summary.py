@@ -96,6 +96,9 @@ class Summary:
     #: Every id seen, by reason (None: decoded); the unknown ones are looked up.
     schema_ids_by_reason: Mapping[str | None, frozenset[int]] = field(default_factory=dict)
     groups: Mapping[GroupKey, RunningStatistics] = field(default_factory=dict)
+    #: Decoded records by the rule they failed: the deciding DLQ or ERROR rule, and each
+    #: NONE rule judging reached (the records of the first are not in groups).
+    rule_failures: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def messages(self) -> int:

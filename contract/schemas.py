@@ -20,7 +20,16 @@ from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from fastavro.schema import SchemaParseException, UnknownType
 
 from connection.clients import RegistryNotFound, registry_call
+from connection.paths import REPO_ROOT, RULES_FILE
 from connection.settings import RegistrySettings
+from contract.rules import (
+    RulePlan,
+    RuleSet,
+    avro_field_types,
+    load_rule_set,
+    plan_rules,
+    rule_set_from_json,
+)
 
 #: The fields the report is computed from, and the Avro types each may have (a union
 #: with null is accepted too: a record whose value is null there is undecodable).
@@ -75,6 +84,8 @@ class ReaderSchema:
 
     schema: str
     source: str  # "prices-value version 2 (id 3)" or a file path
+    #: The registry version's ruleSet, when the registry keeps one (Apicurio does not).
+    rule_set: Mapping[str, Any] | None = None
 
     @property
     def fields(self) -> list[str]:
@@ -89,7 +100,9 @@ class ReaderSchema:
         return None
 
 
-def checked_reader_schema(text: str, source: str) -> ReaderSchema:
+def checked_reader_schema(
+    text: str, source: str, rule_set: Mapping[str, Any] | None = None
+) -> ReaderSchema:
     """text as the reader schema; ContractError (naming source) when it is not JSON, not
     Avro, or lacks a field the report needs."""
     try:
@@ -104,7 +117,7 @@ def checked_reader_schema(text: str, source: str) -> ReaderSchema:
             problem = f"is not a valid Avro schema: {' '.join(str(error).split())}"
     if problem is not None:
         raise ContractError(f"reader schema {source} {problem}")
-    return ReaderSchema(schema=text, source=source)
+    return ReaderSchema(schema=text, source=source, rule_set=rule_set)
 
 
 def reader_schema_from_file(path: Path) -> ReaderSchema:
@@ -135,7 +148,9 @@ def latest_reader_schema(
             "nothing says how to read the topic (give --reader-schema FILE)"
         ) from None
     source = f"{subject} version {registered.version} (id {registered.schema_id})"
-    return checked_reader_schema(registered.schema.schema_str or "", source)
+    rules = registered.schema.rule_set
+    rule_set = rules.to_dict() if rules is not None and rules.domain_rules else None
+    return checked_reader_schema(registered.schema.schema_str or "", source, rule_set)
 
 
 def avro_text(schema: Schema) -> str | None:
@@ -201,11 +216,43 @@ class WriterSchemas:
 
 
 @dataclass(frozen=True)
+class ContractRules:
+    """The rules records are judged by, and where they came from."""
+
+    rule_set: RuleSet
+    source: str
+
+
+def contract_rules(reader: ReaderSchema, rules_file: Path | None) -> ContractRules:
+    """The rules of the contract read with reader: rules_file (--rules) when given, else
+    the registry version's ruleSet when the registry kept one, else the shipped rules
+    file. RulesError (one line) when they cannot be used."""
+    if rules_file is not None:
+        return ContractRules(load_rule_set(rules_file), str(rules_file))
+    if reader.rule_set is not None:
+        source = f"the ruleSet of {reader.source}"
+        return ContractRules(rule_set_from_json(reader.rule_set, source), source)
+    return ContractRules(load_rule_set(RULES_FILE), str(RULES_FILE.relative_to(REPO_ROOT)))
+
+
+def read_rules(rules: ContractRules, reader: ReaderSchema) -> RulePlan:
+    """The rules that judge records on read, bound to the reader's fields (a rule naming
+    a field the reader lacks is skipped, with its one line in the plan)."""
+    return plan_rules(rules.rule_set, "READ", avro_field_types(json.loads(reader.schema)))
+
+
+@dataclass(frozen=True)
 class Contract:
-    """How a topic's records are read: the reader schema, and the writer schemas by id."""
+    """How a topic's records are read: the reader schema, the writer schemas by id, and
+    the rules records are judged by on read."""
 
     reader: ReaderSchema
     writers: WriterSchemas
+    rules: ContractRules
+
+    @property
+    def read_rules(self) -> RulePlan:
+        return read_rules(self.rules, self.reader)
 
 
 def topic_contract(
@@ -213,14 +260,17 @@ def topic_contract(
     registry: RegistrySettings,
     subject: str,
     reader_schema_file: Path | None,
+    rules_file: Path | None = None,
 ) -> Contract:
-    """The reader schema (the file, else the subject's latest version) and the writer
-    schemas registered under subject; SubjectNotRegistered without either."""
+    """The reader schema (the file, else the subject's latest version), the writer
+    schemas registered under subject and the rules (contract_rules);
+    SubjectNotRegistered without a reader schema, RulesError for unusable rules."""
     reader = (
         reader_schema_from_file(reader_schema_file)
         if reader_schema_file
         else latest_reader_schema(client, registry, subject)
     )
+    rules = contract_rules(reader, rules_file)
     writers = WriterSchemas(client, registry)
     writers.add_subject(subject)
-    return Contract(reader, writers)
+    return Contract(reader, writers, rules)

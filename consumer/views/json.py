@@ -12,7 +12,7 @@ from consumer.report import GroupStatistics, Report
 
 REPORT_SCHEMA_FILE = Path(__file__).resolve().parent / "report.schema.json"
 #: The report document's shape version; raised whenever report.schema.json changes.
-REPORT_VERSION = 2
+REPORT_VERSION = 3
 STDDEV_KIND = "sample"  # stddev_samp: divides by n - 1, like statistics.stdev
 
 
@@ -57,6 +57,15 @@ def report_document(report: Report) -> dict[str, object]:
                 "examples": [{"partition": e.partition, "offset": e.offset} for e in u.examples],
             }
             for u in report.undecodable
+        ],
+        "rules": report.rules,
+        "rule_failures": [
+            {
+                "rule": f.rule,
+                "count": f.count,
+                "examples": [{"partition": e.partition, "offset": e.offset} for e in f.examples],
+            }
+            for f in report.rule_failures
         ],
     }
 

@@ -38,6 +38,7 @@ def update_document(update: Update) -> dict[str, object]:
         "messages": state.messages,
         "decoded": state.decoded,
         "undecodable": dict(sorted(state.undecodable.items())),
+        "rule_failures": dict(sorted(state.rule_failures.items())),
         "writer_schema_ids": sorted(state.writer_schema_ids),
         "statistics": [statistics_item(s) for s in reported_statistics(state.groups)],
         "new_outliers": [outlier_item(o) for o in update.new_outliers],
@@ -57,9 +58,10 @@ def status_table(
 ) -> str:
     """The running statistics, totals, writer ids, lag and rate as aligned text."""
     bad = ", ".join(f"{r} {c}" for r, c in sorted(state.undecodable.items())) or "none"
+    failed = ", ".join(f"{r} {c}" for r, c in sorted(state.rule_failures.items())) or "none"
     head = (
         f"Following {topic}: {state.messages} records, {state.decoded} decoded, "
-        f"bad: {bad}\nwriter schema ids: "
+        f"bad: {bad}; rules failed: {failed}\nwriter schema ids: "
         f"{', '.join(map(str, sorted(state.writer_schema_ids))) or 'none'}; behind the end: "
         f"{'?' if lag is None else lag}; "
         f"{'-' if events_per_s is None else f'{events_per_s:,.0f}'} events/s in the last batch"

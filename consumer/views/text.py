@@ -68,6 +68,23 @@ def render_text(report: Report) -> str:
                 right={1},
             )
         )
+    if report.rule_failures:
+        sections.append(
+            f"Rules failed (rules: {report.rules}; a record failing a DLQ or ERROR rule is "
+            "left out of the statistics)\n"
+            + table(
+                ["rule", "count", "examples (partition/offset)"],
+                [
+                    [
+                        f.rule,
+                        str(f.count),
+                        ", ".join(f"{e.partition}/{e.offset}" for e in f.examples),
+                    ]
+                    for f in report.rule_failures
+                ],
+                right={1},
+            )
+        )
     return "\n\n".join(sections)
 
 

@@ -44,7 +44,7 @@ def kafka_batch(spark: SparkSession) -> DataFrame:
         if currency is not None:
             record["currency"] = currency
         schema = V1 if schema_id == V1_ID else V2
-        rows.append((None, framed(schema_id, schema, record), "t", 0, offset, None, 0))
+        rows.append((None, framed(schema_id, schema, record), "t", 0, offset, None, 0, None))
     unknown = confluent_header(UNKNOWN_ID) + b"\x02"
-    rows.append((None, unknown, "t", 0, len(WRITTEN), None, 0))
+    rows.append((None, unknown, "t", 0, len(WRITTEN), None, 0, None))
     return spark.createDataFrame(rows, KAFKA_RECORDS)

@@ -43,6 +43,7 @@ DECODED = StructType(
         StructField("symbol", StringType()),
         StructField("price", DoubleType()),
         StructField("currency", StringType()),
+        StructField("rule", StringType()),  # no rules here: never decided
     ]
 )
 
@@ -61,10 +62,11 @@ def test_every_reader_field_reaches_the_rows_and_v1_reads_as_the_default_currenc
             symbol,
             price,
             currency or "USD",
+            None,
         )
         for offset, (schema_id, symbol, price, currency) in enumerate(WRITTEN)
     ]
-    expected.append((0, len(WRITTEN), UNKNOWN_ID, UNKNOWN_SCHEMA_ID, None, None, None, None))
+    expected.append((0, len(WRITTEN), UNKNOWN_ID, UNKNOWN_SCHEMA_ID, None, None, None, None, None))
     assertDataFrameEqual(decoded, spark.createDataFrame(expected, DECODED))
 
 

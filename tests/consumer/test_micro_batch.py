@@ -5,17 +5,22 @@ from __future__ import annotations
 from collections import defaultdict
 
 import pytest
-from framed_records import T0, UNKNOWN_ID, V1, V1_ID, V2, V2_ID, WRITTEN, kafka_batch
-from pyspark.sql import SparkSession
+from framed_records import T0, UNKNOWN_ID, V1, V1_ID, V2, V2_ID, WRITTEN, framed, kafka_batch
+from pyspark.sql import DataFrame, SparkSession
 
+from connection.paths import RULES_FILE
 from consumer.framing import UNKNOWN_SCHEMA_ID
 from consumer.micro_batch import batch_overview, count_batch
+from consumer.source import KAFKA_RECORDS
 from consumer.summary import RunningStatistics, statistics_of
-from contract.schemas import ReaderSchema
+from contract.rules import RulePlan, load_rule_set
+from contract.schemas import ContractRules, ReaderSchema, read_rules
 
 pytestmark = pytest.mark.spark
 
 READER = ReaderSchema(V2, "v2")
+NO_RULES = RulePlan(())
+WRITERS = {V1_ID: V1, V2_ID: V2}
 
 
 def written_prices() -> dict[tuple[str, str], list[float]]:
@@ -37,7 +42,7 @@ def test_the_overview_lists_every_schema_id_the_next_offset_and_the_times(
 def test_a_batch_counts_each_group_exactly_and_its_unknown_ids_as_such(
     spark: SparkSession,
 ) -> None:
-    counted = count_batch(kafka_batch(spark), {V1_ID: V1, V2_ID: V2}, READER, {}, 3.0, 2)
+    counted = count_batch(kafka_batch(spark), WRITERS, READER, NO_RULES, {}, 3.0, 2)
     summary = counted.summary
     assert summary.decoded == len(WRITTEN)
     assert summary.undecodable == {UNKNOWN_SCHEMA_ID: 1}
@@ -55,7 +60,13 @@ def test_outliers_are_judged_against_the_totals_with_the_batch_merged_in(
     # Before this batch, AAPL in EUR was steady at 103 (stddev 0.1): 92..94 is far out.
     steady = RunningStatistics(n=1000, mean=103.0, m2=999 * 0.01, min=102.9, max=103.1)
     counted = count_batch(
-        kafka_batch(spark), {V1_ID: V1, V2_ID: V2}, READER, {("AAPL", "EUR"): steady}, 3.0, 30
+        kafka_batch(spark),
+        {V1_ID: V1, V2_ID: V2},
+        READER,
+        NO_RULES,
+        {("AAPL", "EUR"): steady},
+        3.0,
+        30,
     )
     eur = [p for _, s, p, c in WRITTEN if (s, c) == ("AAPL", "EUR")]
     assert [(o.symbol, o.currency, o.price) for o in counted.new_outliers] == [
@@ -71,5 +82,58 @@ def test_outliers_are_judged_against_the_totals_with_the_batch_merged_in(
 
 
 def test_groups_below_min_count_are_not_judged(spark: SparkSession) -> None:
-    counted = count_batch(kafka_batch(spark), {V1_ID: V1, V2_ID: V2}, READER, {}, 0.1, 1000)
+    counted = count_batch(kafka_batch(spark), WRITERS, READER, NO_RULES, {}, 0.1, 1000)
     assert counted.new_outliers == []
+
+
+def breakers_batch(spark: SparkSession) -> DataFrame:
+    """v2 records: two that keep the rules, one per rule broken, one breaking two."""
+    values = [
+        ("AAPL", 100.0, "USD"),
+        ("AAPL", 102.0, "USD"),
+        ("AAPL", -1.0, "USD"),  # price-positive
+        ("AAPL", 101.0, "usd"),  # currency-iso-4217
+        ("aapl", 101.0, "USD"),  # symbol-ticker
+        ("aapl", -5.0, "EUR"),  # both: the first in file order decides
+    ]
+    rows = [
+        (
+            None,
+            framed(V2_ID, V2, {"ts": T0, "symbol": s, "price": p, "currency": c}),
+            "t",
+            0,
+            o,
+            None,
+            0,
+            None,
+        )
+        for o, (s, p, c) in enumerate(values)
+    ]
+    return spark.createDataFrame(rows, KAFKA_RECORDS)
+
+
+def test_rule_breakers_are_counted_by_their_deciding_rule_and_handed_over_not_averaged(
+    spark: SparkSession,
+) -> None:
+    rules = read_rules(ContractRules(load_rule_set(RULES_FILE), "shipped"), READER)
+    handed: list[tuple[int, str | None]] = []
+
+    def collect(bad: DataFrame) -> None:
+        handed.extend((row["offset"], row["rule"]) for row in bad.collect())
+
+    counted = count_batch(breakers_batch(spark), {V2_ID: V2}, READER, rules, {}, 3.0, 2, collect)
+    summary = counted.summary
+    assert summary.decoded == 6
+    assert summary.rule_failures == {
+        "price-positive": 2,
+        "currency-iso-4217": 1,
+        "symbol-ticker": 1,
+    }
+    assert {key: s.n for key, s in summary.groups.items()} == {("AAPL", "USD"): 2}
+    assert summary.groups[("AAPL", "USD")].mean == 101.0
+    assert handed == [
+        (2, "price-positive"),
+        (3, "currency-iso-4217"),
+        (4, "symbol-ticker"),
+        (5, "price-positive"),
+    ]

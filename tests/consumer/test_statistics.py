@@ -30,6 +30,7 @@ EVENTS = StructType(
         StructField("symbol", StringType()),
         StructField("price", DoubleType()),
         StructField("currency", StringType()),
+        StructField("rule", StringType()),  # the deciding rule: none here
     ]
 )
 T0 = datetime(2026, 11, 27, 9, 30, tzinfo=timezone.utc)
@@ -49,7 +50,7 @@ def events(
         for symbol, series in prices.items()
         for i, price in enumerate(series)
     ]
-    return spark.createDataFrame(rows, EVENTS)
+    return spark.createDataFrame([(*row, None) for row in rows], EVENTS)
 
 
 def symbol_statistics(spark: SparkSession, frame: DataFrame) -> DataFrame:
@@ -147,11 +148,11 @@ def test_summary_counts_every_reason_with_its_schema_ids_and_keeps_bad_records_o
     spark: SparkSession,
 ) -> None:
     bad = [
-        ("undecodable", 1, None, None, None, None),
-        ("undecodable", 4, None, None, None, None),
-        ("unknown_schema_id", 9, None, None, None, None),
-        ("unknown_schema_id", 9, None, None, None, None),
-        ("too_short", None, None, None, None, None),
+        ("undecodable", 1, None, None, None, None, None),
+        ("undecodable", 4, None, None, None, None, None),
+        ("unknown_schema_id", 9, None, None, None, None, None),
+        ("unknown_schema_id", 9, None, None, None, None, None),
+        ("too_short", None, None, None, None, None, None),
     ]
     decoded = events(spark, PRICES).union(spark.createDataFrame(bad, EVENTS))
     summary = summarise(decoded)

@@ -15,6 +15,7 @@ from schemagate.model import Report, RulesCheck, SubjectResult, Violation
 from schemagate.registry import Registry, Verdict
 from schemagate.rule_changes import compare_rule_sets
 from schemagate.rules import Rule
+from schemagate.sample import Sampling, take_sample
 
 DEFAULT_OFFLINE_LEVEL = Level.BACKWARD
 """Without a registry there is no configured level: the registries' default applies."""
@@ -39,14 +40,21 @@ def check_offline(contracts: Sequence[Contract], ref: str, level: Level | None) 
     return Report(baseline=f"git:{ref}", subjects=tuple(results))
 
 
-def check_online(contracts: Sequence[Contract], registry: Registry, level: Level | None) -> Report:
+def check_online(
+    contracts: Sequence[Contract],
+    registry: Registry,
+    level: Level | None,
+    sampling: Sampling | None = None,
+) -> Report:
     """Each contract against its subject's registered versions.
 
     At the subject's own level the registry is asked too, and a rejection the local
     analysis did not explain is reported rather than hidden (registering would fail).
     The rules are compared with the latest version's rule set when the registry returns
-    one, else with the rules file at git's HEAD.
+    one, else with the rules file at git's HEAD. With `sampling`, the sampled topic's
+    contract judges the topic's last records.
     """
+    sampled = sampled_contract(contracts, sampling.topic) if sampling else None
     results = []
     for contract in contracts:
         subject_level = level or registry.level(contract.subject)
@@ -59,13 +67,19 @@ def check_online(contracts: Sequence[Contract], registry: Registry, level: Level
             rejections = tuple(_rejection(result, verdict) for verdict in verdicts)
             result = replace(result, violations=tuple(v for v in rejections if v is not None))
         baseline = _rules_in_registry(contract, registry, history[-1]) if history else None
-        results.append(replace(result, rules=_rules_check(contract, baseline)))
+        result = replace(result, rules=_rules_check(contract, baseline))
+        if sampling is not None and contract is sampled:
+            result = replace(result, sample=take_sample(sampling, contract.text, contract.rules))
+        results.append(result)
     return Report(baseline=registry.url, subjects=tuple(results))
 
 
-def register(contracts: Sequence[Contract], registry: Registry) -> Report:
-    """Check at each subject's level, then register the contracts that pass."""
-    report = check_online(contracts, registry, level=None)
+def register(
+    contracts: Sequence[Contract], registry: Registry, sampling: Sampling | None = None
+) -> Report:
+    """Check at each subject's level (and take the sample), then register the contracts
+    that pass."""
+    report = check_online(contracts, registry, level=None, sampling=sampling)
     passing = {result.subject for result in report.subjects if result.compatible}
     registrations = tuple(
         registry.register(contract.subject, contract.text)
@@ -73,6 +87,20 @@ def register(contracts: Sequence[Contract], registry: Registry) -> Report:
         if contract.subject in passing
     )
     return replace(report, registrations=registrations)
+
+
+def sampled_contract(contracts: Sequence[Contract], topic: str) -> Contract:
+    """The contract of the topic's values: subject `<topic>-value` (the registry's
+    TopicNameStrategy), or the only contract checked."""
+    for contract in contracts:
+        if contract.subject == f"{topic}-value":
+            return contract
+    if len(contracts) == 1:
+        return contracts[0]
+    raise GateError(
+        f"no contract for topic {topic} among the files checked (expected {topic}-value.avsc, "
+        "or name the one file to check)"
+    )
 
 
 Baseline = tuple[str, RuleSet | None]

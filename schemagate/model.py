@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import Enum
 
 from schemagate.levels import Direction, Level
@@ -73,6 +74,49 @@ class RulesCheck:
 
 
 @dataclass(frozen=True)
+class RuleCount:
+    """How one rule of the new rule set judged the sample in one direction."""
+
+    name: str
+    action: str
+    """ERROR, DLQ or NONE: the rule's action in this direction."""
+    failed: int
+    """DLQ or ERROR: the records this rule decided (the first such rule each failed);
+    NONE: the records whose failure it counted (judging reached it)."""
+
+
+@dataclass(frozen=True)
+class SampleJudgement:
+    """The sample judged by the new rules that run in the given directions."""
+
+    directions: tuple[str, ...]
+    """("WRITE", "READ") when both directions run the same rules with the same actions."""
+    rules: tuple[RuleCount, ...]
+    passed: int
+    """Records no DLQ or ERROR rule failed."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    """The last records of a topic, decoded into the new schema and judged by the new
+    rules, before anything is registered."""
+
+    topic: str
+    per_partition: int
+    partitions: int
+    read: int
+    undecodable: Mapping[str, int] = field(default_factory=dict)
+    """Records not decoded into the new schema, by reason (contract.reasons' names)."""
+    not_judged: int = 0
+    """Decoded records with null in a field a rule reads (the evaluator holds no nulls)."""
+    judgements: tuple[SampleJudgement, ...] = ()
+
+    @property
+    def judged(self) -> int:
+        return self.read - sum(self.undecodable.values()) - self.not_judged
+
+
+@dataclass(frozen=True)
 class SubjectResult:
     """The verdict for one schema file (and its rules) against its subject's history."""
 
@@ -83,6 +127,7 @@ class SubjectResult:
     violations: tuple[Violation, ...]
     rules: RulesCheck | None = None
     """None when the contract has no rules file and its baseline had no rules either."""
+    sample: Sample | None = None
 
     @property
     def compatible(self) -> bool:

@@ -8,7 +8,16 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
-from schemagate.model import Report, RuleFinding, RulesCheck, SubjectResult, Violation
+from schemagate.model import (
+    Report,
+    RuleCount,
+    RuleFinding,
+    RulesCheck,
+    Sample,
+    SampleJudgement,
+    SubjectResult,
+    Violation,
+)
 
 
 def _compared(result: SubjectResult) -> str:
@@ -53,6 +62,51 @@ def _finding_line(finding: RuleFinding) -> str:
     return f"{finding.rule.value} {finding.name}: {finding.old} -> {finding.new}"
 
 
+def _where_judged(judgement: SampleJudgement) -> str:
+    return "on " + " and ".join(direction.lower() for direction in judgement.directions)
+
+
+def _count_sentence(count: RuleCount, judged: int) -> str:
+    of = f"{count.failed} of {judged} sampled records"
+    if count.action == "DLQ":
+        what = f"would send {of} to the dead-letter topic"
+    elif count.action == "ERROR":
+        what = f"would fail {of} with an error (the write or the read fails)"
+    else:
+        what = f"fails on {of} (counted only)"
+    return f"rule {count.name} ({count.action}) {what}"
+
+
+def _sample_heading(sample: Sample) -> str:
+    partitions = _plural(sample.partitions, "partition")
+    parts = [f"{sample.read} read"]
+    undecodable = sum(sample.undecodable.values())
+    if undecodable:
+        reasons = ", ".join(f"{reason} {count}" for reason, count in sample.undecodable.items())
+        parts.append(f"{undecodable} not decodable into the new schema ({reasons})")
+    if sample.not_judged:
+        parts.append(f"{sample.not_judged} not judged (null in a field the rules read)")
+    parts.append(f"{sample.judged} judged")
+    return (
+        f"sample of topic {sample.topic} (the last {sample.per_partition} records of each of "
+        f"{partitions}): {', '.join(parts)}"
+    )
+
+
+def _sample_lines(sample: Sample) -> list[str]:
+    """The sample's heading, then per judgement its directions and one line per rule."""
+    lines = [_sample_heading(sample)]
+    if not sample.judgements:
+        lines.append("  no rule runs on write or read")
+    for judgement in sample.judgements:
+        lines.append(
+            f"  {_where_judged(judgement)}: {judgement.passed} of {sample.judged} pass "
+            "every DLQ and ERROR rule"
+        )
+        lines.extend(f"    {_count_sentence(c, sample.judged)}" for c in judgement.rules)
+    return lines
+
+
 def _where(violation: Violation) -> str:
     seen_by = f"{violation.direction.value}, " if violation.direction else ""
     return f"{seen_by}version {violation.against}"
@@ -81,6 +135,8 @@ def render_text(report: Report) -> str:
             for finding in result.rules.findings:
                 lines.append(f"  {_finding_line(finding)} ({_weight(finding)})")
                 lines.append(f"    {finding.message}")
+        if result.sample:
+            lines.extend(f"  {line}" for line in _sample_lines(result.sample))
     lines.extend(
         f"registered {r.subject} version {r.version} id {r.schema_id}" for r in report.registrations
     )
@@ -99,7 +155,10 @@ def render_json(report: Report) -> str:
 
 
 def _subject_document(result: SubjectResult) -> dict[str, Any]:
-    return {**asdict(result), "compatible": result.compatible}
+    document = {**asdict(result), "compatible": result.compatible}
+    if result.sample:
+        document["sample"]["judged"] = result.sample.judged
+    return document
 
 
 def render_junit(report: Report) -> str:
@@ -144,6 +203,7 @@ def render_junit(report: Report) -> str:
                 for f in findings
                 if not f.breaking
             ),
+            *(_sample_lines(result.sample) if result.sample else ()),
         ]
         if notes:
             ET.SubElement(case, "system-out").text = "\n".join(notes)
@@ -175,6 +235,12 @@ def render_github(report: Report) -> str:
                 f"title={_escape_property(f'schema-gate {f.rule.value} {f.name}')}"
                 f"::{_escape_data(f'{result.subject} ({_weight(f)}, {f.against}): {f.message}')}"
                 for f in result.rules.findings
+            )
+        if result.sample:
+            lines.append(
+                f"::notice file={_escape_property(result.file)},"
+                f"title={_escape_property(f'schema-gate sample of {result.sample.topic}')}"
+                f"::{_escape_data(chr(10).join(_sample_lines(result.sample)))}"
             )
     lines.append(_summary(report))
     return "\n".join(lines)

@@ -33,6 +33,7 @@ pytestmark = pytest.mark.integration
 
 SAMPLE = 20
 GATE = (sys.executable, "-m", "schemagate", "check")
+REGISTER = (sys.executable, "-m", "schemagate", "register")
 V1_TEXT, V2_TEXT = V1_SCHEMA_FILE.read_text(), V2_SCHEMA_FILE.read_text()
 T0 = datetime(2026, 11, 27, 9, 30, tzinfo=timezone.utc)
 SHIPPED_RULES = json.loads((REPO_ROOT / "schemas" / "prices-value.rules.json").read_text())
@@ -171,3 +172,51 @@ def test_the_sample_counts_what_each_new_rule_would_do(
         "rule symbol-short (NONE) fails on 1 of 22 sampled records (counted only)",
     ):
         assert line in done.stdout
+
+
+def test_register_takes_the_sample_before_it_registers(
+    stack: dict[str, str], sampled_topic: str, tmp_path: Path, registry: SchemaRegistryClient
+) -> None:
+    subject = f"{sampled_topic}-value"
+    schema = tmp_path / f"{subject}.avsc"
+    v3 = json.loads(V2_TEXT)
+    v3["fields"].append({"name": "venue", "type": "string", "default": ""})
+    schema.write_text(json.dumps(v3))
+    (tmp_path / f"{subject}.rules.json").write_text(json.dumps(NEW_RULES))
+    done = subprocess.run(
+        [*REGISTER, str(schema), "--sample-topic", sampled_topic, "--sample", str(SAMPLE)],
+        capture_output=True,
+        text=True,
+        env={**cli_env(stack), "GIT_CEILING_DIRECTORIES": str(tmp_path.parent)},
+        cwd=REPO_ROOT,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    sample_line = next(i for i, line in enumerate(lines) if "sample of topic" in line)
+    registered = next(i for i, line in enumerate(lines) if line.startswith("registered"))
+    assert sample_line < registered
+    assert lines[registered].startswith(f"registered {subject} version 3 id ")
+    assert sorted(registry.get_versions(subject)) == [1, 2, 3]
+
+
+def test_a_topic_that_does_not_exist_is_one_line_and_exit_2(
+    stack: dict[str, str], tmp_path: Path
+) -> None:
+    schema = tmp_path / "prices-value.avsc"
+    schema.write_text(V2_TEXT)
+    topic = f"gate-missing-{uuid.uuid4().hex[:10]}"
+    done = subprocess.run(
+        [*GATE, str(schema), "--sample-topic", topic, "--level", "NONE"],
+        capture_output=True,
+        text=True,
+        env=cli_env(stack),
+        cwd=REPO_ROOT,
+        timeout=120,
+        check=False,
+    )
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        f"schema-gate: error: no topic {topic} on {stack['KAFKA_BOOTSTRAP_SERVERS']} to sample\n"
+    )

@@ -307,21 +307,25 @@ def add_registry_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add --bootstrap-servers, --schema-registry-url and --topic with env fallbacks."""
-    env = os.environ
+def add_bootstrap_argument(parser: argparse.ArgumentParser) -> None:
+    """Add --bootstrap-servers with its env fallback."""
     parser.add_argument(
         "--bootstrap-servers",
         type=bootstrap_servers,
-        default=env.get("KAFKA_BOOTSTRAP_SERVERS", DEFAULTS.bootstrap_servers),
+        default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", DEFAULTS.bootstrap_servers),
         help="Kafka brokers, host:port[,host:port] (env KAFKA_BOOTSTRAP_SERVERS; "
         "default %(default)s)",
     )
+
+
+def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add --bootstrap-servers, --schema-registry-url and --topic with env fallbacks."""
+    add_bootstrap_argument(parser)
     add_registry_argument(parser)
     parser.add_argument(
         "--topic",
         type=topic_name,
-        default=env.get("KAFKA_TOPIC", DEFAULTS.topic),
+        default=os.environ.get("KAFKA_TOPIC", DEFAULTS.topic),
         help="topic of the price events (env KAFKA_TOPIC; default %(default)s)",
     )
 
@@ -335,14 +339,15 @@ def registry_settings_from_args(
 
 
 def settings_from_args(
-    args: argparse.Namespace, env: Mapping[str, str] | None = None
+    args: argparse.Namespace, env: Mapping[str, str] | None = None, topic: str | None = None
 ) -> ConnectionSettings:
     """The settings that add_connection_arguments parsed, with the security settings of
-    env (default os.environ); SettingsError when one of those is unusable."""
+    env (default os.environ); SettingsError when one of those is unusable. A tool whose
+    topic is a flag of its own (not --topic) passes it as topic."""
     env = os.environ if env is None else env
     return ConnectionSettings(
         bootstrap_servers=args.bootstrap_servers,
         registry=registry_settings_from_args(args, env),
-        topic=args.topic,
+        topic=topic if topic is not None else args.topic,
         security=kafka_security_from_env(env),
     )

@@ -13,8 +13,11 @@ from connection.cli import OneLineErrorParser
 from connection.exits import run_tool
 from connection.settings import (
     SettingsError,
+    add_bootstrap_argument,
     add_registry_argument,
     registry_settings_from_args,
+    settings_from_args,
+    topic_name,
 )
 from schemagate.contracts import load_contracts
 from schemagate.errors import GateError
@@ -23,6 +26,7 @@ from schemagate.levels import Level
 from schemagate.model import Report
 from schemagate.registry import Registry
 from schemagate.render import RENDERERS
+from schemagate.sample import DEFAULT_PER_PARTITION, Sampling
 
 EXIT_COMPATIBLE, EXIT_INCOMPATIBLE = 0, 1
 LEVEL_NAMES = ", ".join(level.value for level in Level)
@@ -36,6 +40,13 @@ def compatibility_level(text: str) -> Level:
         raise argparse.ArgumentTypeError(
             f"not a compatibility level: {text!r} (one of {LEVEL_NAMES})"
         ) from None
+
+
+def positive_count(text: str) -> int:
+    """argparse type: a whole number of records, at least 1."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"not a positive number of records: {text!r}")
+    return int(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,6 +65,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=sorted(RENDERERS), default="text", help="output (default %(default)s)"
     )
     add_registry_argument(common)
+    common.add_argument(
+        "--sample-topic",
+        type=topic_name,
+        metavar="TOPIC",
+        help="before anything is registered, judge the last records of TOPIC with the new "
+        "schema and rules, and report what each rule would do to them (not with --offline)",
+    )
+    common.add_argument(
+        "--sample",
+        type=positive_count,
+        default=DEFAULT_PER_PARTITION,
+        metavar="N",
+        help="with --sample-topic: the last N records of each partition (default %(default)s)",
+    )
+    add_bootstrap_argument(common)
 
     parser = OneLineErrorParser(
         prog="schema-gate", description="Stop breaking Avro schema changes before they ship."
@@ -89,9 +115,20 @@ def _run(args: argparse.Namespace) -> Report:
         registry = Registry(registry_settings_from_args(args))
     except SettingsError as error:
         raise GateError(str(error)) from None
+    sampling = _sampling(args)
     if args.command == "register":
-        return register(contracts, registry)
-    return check_online(contracts, registry, args.level)
+        return register(contracts, registry, sampling)
+    return check_online(contracts, registry, args.level, sampling)
+
+
+def _sampling(args: argparse.Namespace) -> Sampling | None:
+    if args.sample_topic is None:
+        return None
+    try:
+        settings = settings_from_args(args, topic=args.sample_topic)
+    except SettingsError as error:
+        raise GateError(str(error)) from None
+    return Sampling(settings, args.sample)
 
 
 def run_command(argv: Sequence[str] | None) -> int:
@@ -100,6 +137,8 @@ def run_command(argv: Sequence[str] | None) -> int:
     args = parser.parse_args(argv)
     if args.command == "check" and args.against and not args.offline:
         parser.error("--against needs --offline")
+    if args.command == "check" and args.offline and args.sample_topic:
+        parser.error("--sample-topic needs the registry (not --offline)")
     report = _run(args)
     print(RENDERERS[args.format](report))
     return EXIT_COMPATIBLE if report.compatible else EXIT_INCOMPATIBLE

@@ -1,17 +1,38 @@
-"""The schema files under check: `schemas/<subject>.avsc`, the file name is the subject."""
+"""The contracts under check: `schemas/<subject>.avsc` (the file name is the subject) and
+its rules beside it, `schemas/<subject>.rules.json`, when there is such a file."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from avro.schema import Schema
 
+from contract.rules import RulesError, RuleSet, load_rule_set, rule_set_from_json
 from schemagate.check import parse
 from schemagate.errors import GateError
 
 SUFFIX = ".avsc"
+RULES_SUFFIX = ".rules.json"
+
+
+def rules_path(schema_path: Path) -> Path:
+    """The rules file beside a schema file: `x.avsc` -> `x.rules.json`."""
+    return schema_path.with_name(schema_path.name.removesuffix(SUFFIX) + RULES_SUFFIX)
+
+
+def parse_rules(text: str, origin: str) -> RuleSet:
+    """A rules file's text as a rule set, naming `origin` in the error if it is not one."""
+    try:
+        data = json.loads(text)
+    except ValueError as error:
+        raise GateError(f"{origin}: not JSON ({error})") from None
+    try:
+        return rule_set_from_json(data, source=origin)
+    except RulesError as error:
+        raise GateError(str(error)) from None
 
 
 @dataclass(frozen=True)
@@ -20,6 +41,12 @@ class Contract:
     path: Path
     text: str
     schema: Schema
+    rules: RuleSet | None = None
+    """The rules file's rule set; None when the contract has no rules file."""
+
+    @property
+    def rules_path(self) -> Path:
+        return rules_path(self.path)
 
 
 def load_contracts(schemas_dir: Path, files: Sequence[Path] = ()) -> list[Contract]:
@@ -37,4 +64,13 @@ def _load(path: Path) -> Contract:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise GateError(f"{path}: cannot read: {error.strerror}") from error
-    return Contract(path.stem, path, text, parse(text, str(path)))
+    return Contract(path.stem, path, text, parse(text, str(path)), _load_rules(rules_path(path)))
+
+
+def _load_rules(path: Path) -> RuleSet | None:
+    if not path.exists():
+        return None
+    try:
+        return load_rule_set(path)
+    except RulesError as error:
+        raise GateError(str(error)) from None

@@ -5,39 +5,56 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from schemagate.check import check_subject
-from schemagate.contracts import Contract
-from schemagate.git_history import history_at
+from contract.rules import RulesError, RuleSet, rule_set_from_json
+from schemagate.check import Version, check_subject
+from schemagate.contracts import Contract, parse_rules
+from schemagate.errors import GateError
+from schemagate.git_history import history_at, in_work_tree, texts_at
 from schemagate.levels import Level
-from schemagate.model import Report, SubjectResult, Violation
+from schemagate.model import Report, RulesCheck, SubjectResult, Violation
 from schemagate.registry import Registry, Verdict
+from schemagate.rule_changes import compare_rule_sets
 from schemagate.rules import Rule
+from schemagate.sample import Sampling, take_sample
 
 DEFAULT_OFFLINE_LEVEL = Level.BACKWARD
 """Without a registry there is no configured level: the registries' default applies."""
 
 
 def check_offline(contracts: Sequence[Contract], ref: str, level: Level | None) -> Report:
-    """Each contract against its own file's versions in git up to `ref`."""
-    results = tuple(
-        check_subject(
+    """Each contract against its own files' versions in git up to `ref`: the schema
+    against its versions (every one, at transitive levels), the rules against the rules
+    file as it is at `ref`."""
+    results = []
+    for contract in contracts:
+        history = history_at(contract.path, ref)
+        result = check_subject(
             contract.subject,
             str(contract.path),
             contract.schema,
-            history_at(contract.path, ref),
+            history,
             level or DEFAULT_OFFLINE_LEVEL,
         )
-        for contract in contracts
-    )
-    return Report(baseline=f"git:{ref}", subjects=results)
+        baseline = _rules_in_git(contract, ref) if history else None
+        results.append(replace(result, rules=_rules_check(contract, baseline)))
+    return Report(baseline=f"git:{ref}", subjects=tuple(results))
 
 
-def check_online(contracts: Sequence[Contract], registry: Registry, level: Level | None) -> Report:
+def check_online(
+    contracts: Sequence[Contract],
+    registry: Registry,
+    level: Level | None,
+    sampling: Sampling | None = None,
+) -> Report:
     """Each contract against its subject's registered versions.
 
     At the subject's own level the registry is asked too, and a rejection the local
     analysis did not explain is reported rather than hidden (registering would fail).
+    The rules are compared with the latest version's rule set when the registry returns
+    one, else with the rules file at git's HEAD. With `sampling`, the sampled topic's
+    contract judges the topic's last records.
     """
+    sampled = sampled_contract(contracts, sampling.topic) if sampling else None
     results = []
     for contract in contracts:
         subject_level = level or registry.level(contract.subject)
@@ -49,13 +66,20 @@ def check_online(contracts: Sequence[Contract], registry: Registry, level: Level
             verdicts = registry.verdicts(contract.subject, contract.text, result.compared_with)
             rejections = tuple(_rejection(result, verdict) for verdict in verdicts)
             result = replace(result, violations=tuple(v for v in rejections if v is not None))
+        baseline = _rules_in_registry(contract, registry, history[-1]) if history else None
+        result = replace(result, rules=_rules_check(contract, baseline))
+        if sampling is not None and contract is sampled:
+            result = replace(result, sample=take_sample(sampling, contract.text, contract.rules))
         results.append(result)
     return Report(baseline=registry.url, subjects=tuple(results))
 
 
-def register(contracts: Sequence[Contract], registry: Registry) -> Report:
-    """Check at each subject's level, then register the contracts that pass."""
-    report = check_online(contracts, registry, level=None)
+def register(
+    contracts: Sequence[Contract], registry: Registry, sampling: Sampling | None = None
+) -> Report:
+    """Check at each subject's level (and take the sample), then register the contracts
+    that pass."""
+    report = check_online(contracts, registry, level=None, sampling=sampling)
     passing = {result.subject for result in report.subjects if result.compatible}
     registrations = tuple(
         registry.register(contract.subject, contract.text)
@@ -63,6 +87,72 @@ def register(contracts: Sequence[Contract], registry: Registry) -> Report:
         if contract.subject in passing
     )
     return replace(report, registrations=registrations)
+
+
+def sampled_contract(contracts: Sequence[Contract], topic: str) -> Contract:
+    """The contract of the topic's values: subject `<topic>-value` (the registry's
+    TopicNameStrategy), or the only contract checked."""
+    for contract in contracts:
+        if contract.subject == f"{topic}-value":
+            return contract
+    if len(contracts) == 1:
+        return contracts[0]
+    raise GateError(
+        f"no contract for topic {topic} among the files checked (expected {topic}-value.avsc, "
+        "or name the one file to check)"
+    )
+
+
+Baseline = tuple[str, RuleSet | None]
+"""Where the old rule set came from, and the old rule set (None: nothing to compare with)."""
+
+
+def _rules_check(contract: Contract, baseline: Baseline | None) -> RulesCheck | None:
+    """The contract's rules against the baseline's (None: a new subject); None when
+    neither has rules."""
+    file = str(contract.rules_path)
+    if baseline is None:
+        if contract.rules is None:
+            return None
+        return RulesCheck(file, "new subject, nothing to compare with", compared=False)
+    label, old = baseline
+    if old is None:
+        if contract.rules is None:
+            return None
+        return RulesCheck(file, label, compared=False)
+    if contract.rules is None and not old.domain_rules:
+        return None
+    findings = compare_rule_sets(old, contract.rules or RuleSet(), label)
+    return RulesCheck(file, label, compared=True, findings=findings)
+
+
+def _rules_in_git(contract: Contract, ref: str, why: str = "") -> Baseline:
+    """The rules file as it is at `ref` (an empty rule set where it is absent)."""
+    path = contract.rules_path
+    versions = texts_at(path, ref)
+    if not versions:
+        return f"git:{ref}, no rules file{why}", RuleSet()
+    label, text = versions[-1]
+    return f"git {label}{why}", parse_rules(text, f"{path} at {label}")
+
+
+def _rules_in_registry(contract: Contract, registry: Registry, latest: Version) -> Baseline:
+    """The latest version's rule set when the registry returns one, else git's HEAD."""
+    data = registry.rule_set(contract.subject, latest.label)
+    if data is not None:
+        try:
+            source = f"{contract.subject} version {latest.label}'s ruleSet"
+            return f"registry version {latest.label}", rule_set_from_json(data, source)
+        except RulesError as error:
+            raise GateError(str(error)) from None
+    if not in_work_tree(contract.rules_path):
+        return (
+            f"the registry returned no rule set with version {latest.label} and the rules "
+            "file is not in a git repository"
+        ), None
+    return _rules_in_git(
+        contract, "HEAD", f" (the registry returned no rule set with version {latest.label})"
+    )
 
 
 def _rejection(result: SubjectResult, verdict: Verdict) -> Violation | None:

@@ -39,10 +39,17 @@ def history_at(path: Path, ref: str) -> list[Version]:
     A content that comes back (a revert) counts once, at its latest appearance, so the
     last version is always the file as it is at `ref`. No versions if it is absent there.
     """
-    cwd = path.resolve().parent
-    top = Path(_git_out(cwd, "rev-parse", "--show-toplevel").strip())
+    _, relative = _located(path)
+    return [
+        Version(label, parse(text, f"{relative} at {label}")) for label, text in texts_at(path, ref)
+    ]
+
+
+def texts_at(path: Path, ref: str) -> list[tuple[str, str]]:
+    """history_at's versions unparsed: (label, text) pairs, the label the commit that
+    first made that content current (12 hex digits)."""
+    top, relative = _located(path)
     commit = _resolve_ref(top, ref)
-    relative = path.resolve().relative_to(top).as_posix()
     at_commit = _git(top, "show", f"{commit}:{relative}")
     if at_commit.returncode != 0:
         return []
@@ -52,9 +59,23 @@ def history_at(path: Path, ref: str) -> list[Version]:
         if shown.returncode == 0:  # else this commit deleted the file
             _move_to_end(by_content, sha, shown.stdout)
     _move_to_end(by_content, commit, at_commit.stdout)
-    return [
-        Version(label, parse(text, f"{relative} at {label}")) for label, text in by_content.values()
-    ]
+    return list(by_content.values())
+
+
+def in_work_tree(path: Path) -> bool:
+    """Whether `path`'s directory is inside a git working tree (and git runs)."""
+    try:
+        done = _git(path.resolve().parent, "rev-parse", "--is-inside-work-tree")
+    except GateError:
+        return False
+    return done.returncode == 0 and done.stdout.strip() == "true"
+
+
+def _located(path: Path) -> tuple[Path, str]:
+    """The top of `path`'s working tree, and `path` relative to it."""
+    cwd = path.resolve().parent
+    top = Path(_git_out(cwd, "rev-parse", "--show-toplevel").strip())
+    return top, path.resolve().relative_to(top).as_posix()
 
 
 def _move_to_end(versions: dict[str, tuple[str, str]], sha: str, text: str) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
 
 from schemagate.levels import Direction, Level
-from schemagate.rules import Rule
+from schemagate.rules import Rule, RuleChange
 
 
 @dataclass(frozen=True)
@@ -24,19 +26,112 @@ class Violation:
     """Label of the old version: a registry version number or a git commit."""
 
 
+class Severity(str, Enum):
+    """How much a rule change matters. ERROR: breaking (it makes the verdict "not
+    compatible"); WARNING: not breaking, but a DLQ or ERROR check is loosened or gone, so
+    records the old rules stopped now pass; INFO: only counted (NONE) failures change."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+@dataclass(frozen=True)
+class RuleFinding:
+    """One change to one rule of the contract's rule set, old version -> new."""
+
+    rule: RuleChange
+    name: str
+    """The contract rule's name (rules are compared by name)."""
+    old: str
+    """What the rule had (its expression, action or mode; "absent" when added)."""
+    new: str
+    breaking: bool
+    """Some record that passed the old rules may fail a DLQ or ERROR rule of the new ones
+    (when written, or when read: data already written too)."""
+    severity: Severity
+    message: str
+    against: str
+    """Where the old rule set came from (see RulesCheck.baseline)."""
+
+
+@dataclass(frozen=True)
+class RulesCheck:
+    """The contract's new rule set against the old one."""
+
+    file: str
+    """The rules file: the schema file's path with .rules.json for .avsc."""
+    baseline: str
+    """Where the old rule set came from: "registry version 3", "git 1a2b3c4d5e6f" (the
+    commit that made the file's content current), "git:HEAD, no rules file", or why
+    nothing was compared."""
+    compared: bool
+    findings: tuple[RuleFinding, ...] = ()
+
+    @property
+    def breaking(self) -> tuple[RuleFinding, ...]:
+        return tuple(finding for finding in self.findings if finding.breaking)
+
+
+@dataclass(frozen=True)
+class RuleCount:
+    """How one rule of the new rule set judged the sample in one direction."""
+
+    name: str
+    action: str
+    """ERROR, DLQ or NONE: the rule's action in this direction."""
+    failed: int
+    """DLQ or ERROR: the records this rule decided (the first such rule each failed);
+    NONE: the records whose failure it counted (judging reached it)."""
+
+
+@dataclass(frozen=True)
+class SampleJudgement:
+    """The sample judged by the new rules that run in the given directions."""
+
+    directions: tuple[str, ...]
+    """("WRITE", "READ") when both directions run the same rules with the same actions."""
+    rules: tuple[RuleCount, ...]
+    passed: int
+    """Records no DLQ or ERROR rule failed."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    """The last records of a topic, decoded into the new schema and judged by the new
+    rules, before anything is registered."""
+
+    topic: str
+    per_partition: int
+    partitions: int
+    read: int
+    undecodable: Mapping[str, int] = field(default_factory=dict)
+    """Records not decoded into the new schema, by reason (contract.reasons' names)."""
+    not_judged: int = 0
+    """Decoded records with null in a field a rule reads (the evaluator holds no nulls)."""
+    judgements: tuple[SampleJudgement, ...] = ()
+
+    @property
+    def judged(self) -> int:
+        return self.read - sum(self.undecodable.values()) - self.not_judged
+
+
 @dataclass(frozen=True)
 class SubjectResult:
-    """The verdict for one schema file against its subject's history."""
+    """The verdict for one schema file (and its rules) against its subject's history."""
 
     subject: str
     file: str
     level: Level
     compared_with: tuple[str, ...]
     violations: tuple[Violation, ...]
+    rules: RulesCheck | None = None
+    """None when the contract has no rules file and its baseline had no rules either."""
+    sample: Sample | None = None
 
     @property
     def compatible(self) -> bool:
-        return not self.violations
+        return not self.violations and not (self.rules and self.rules.breaking)
 
 
 @dataclass(frozen=True)

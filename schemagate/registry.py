@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 from confluent_kafka.schema_registry import Schema
@@ -87,6 +88,13 @@ class Registry:
             label = str(number)
             versions.append(Version(label, parse(text or "", f"{subject} version {label}")))
         return versions
+
+    def rule_set(self, subject: str, version: str) -> dict[str, Any] | None:
+        """The version's ruleSet as the registry returns it; None when it returns none
+        (Apicurio's Confluent API keeps no rule sets)."""
+        with self._request(f"version {version} of {subject}"):
+            rule_set = self._client.get_version(subject, int(version)).schema.rule_set
+        return None if rule_set is None else rule_set.to_dict()
 
     def verdicts(self, subject: str, schema_text: str, versions: Iterable[str]) -> list[Verdict]:
         """The registry's verdict on `schema_text` against each version, at its own level."""

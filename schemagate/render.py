@@ -8,7 +8,16 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
-from schemagate.model import Report, SubjectResult, Violation
+from schemagate.model import (
+    Report,
+    RuleCount,
+    RuleFinding,
+    RulesCheck,
+    Sample,
+    SampleJudgement,
+    SubjectResult,
+    Violation,
+)
 
 
 def _compared(result: SubjectResult) -> str:
@@ -20,11 +29,82 @@ def _compared(result: SubjectResult) -> str:
     return f"against {noun} {', '.join(result.compared_with)}"
 
 
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def _verdict(result: SubjectResult) -> str:
     if result.compatible:
         return "compatible"
-    count = len(result.violations)
-    return f"INCOMPATIBLE, {count} violation{'s' if count > 1 else ''}"
+    reasons = [_plural(len(result.violations), "violation")] if result.violations else []
+    if result.rules and result.rules.breaking:
+        reasons.append(_plural(len(result.rules.breaking), "breaking rule change"))
+    return f"INCOMPATIBLE, {', '.join(reasons)}"
+
+
+def _rules_heading(rules: RulesCheck) -> str:
+    if not rules.compared:
+        return f"rules ({rules.file}) not compared: {rules.baseline}"
+    if not rules.findings:
+        return f"rules ({rules.file}) against {rules.baseline}: no changes"
+    breaking = len(rules.breaking)
+    return (
+        f"rules ({rules.file}) against {rules.baseline}: "
+        f"{_plural(len(rules.findings), 'change')}, {breaking} breaking"
+    )
+
+
+def _weight(finding: RuleFinding) -> str:
+    return "breaking" if finding.breaking else finding.severity.value
+
+
+def _finding_line(finding: RuleFinding) -> str:
+    return f"{finding.rule.value} {finding.name}: {finding.old} -> {finding.new}"
+
+
+def _where_judged(judgement: SampleJudgement) -> str:
+    return "on " + " and ".join(direction.lower() for direction in judgement.directions)
+
+
+def _count_sentence(count: RuleCount, judged: int) -> str:
+    of = f"{count.failed} of {judged} sampled records"
+    if count.action == "DLQ":
+        what = f"would send {of} to the dead-letter topic"
+    elif count.action == "ERROR":
+        what = f"would fail {of} with an error (the write or the read fails)"
+    else:
+        what = f"fails on {of} (counted only)"
+    return f"rule {count.name} ({count.action}) {what}"
+
+
+def _sample_heading(sample: Sample) -> str:
+    partitions = _plural(sample.partitions, "partition")
+    parts = [f"{sample.read} read"]
+    undecodable = sum(sample.undecodable.values())
+    if undecodable:
+        reasons = ", ".join(f"{reason} {count}" for reason, count in sample.undecodable.items())
+        parts.append(f"{undecodable} not decodable into the new schema ({reasons})")
+    if sample.not_judged:
+        parts.append(f"{sample.not_judged} not judged (null in a field the rules read)")
+    parts.append(f"{sample.judged} judged")
+    return (
+        f"sample of topic {sample.topic} (the last {sample.per_partition} records of each of "
+        f"{partitions}): {', '.join(parts)}"
+    )
+
+
+def _sample_lines(sample: Sample) -> list[str]:
+    """The sample's heading, then per judgement its directions and one line per rule."""
+    lines = [_sample_heading(sample)]
+    if not sample.judgements:
+        lines.append("  no rule runs on write or read")
+    for judgement in sample.judgements:
+        lines.append(
+            f"  {_where_judged(judgement)}: {judgement.passed} of {sample.judged} pass "
+            "every DLQ and ERROR rule"
+        )
+        lines.extend(f"    {_count_sentence(c, sample.judged)}" for c in judgement.rules)
+    return lines
 
 
 def _where(violation: Violation) -> str:
@@ -50,6 +130,13 @@ def render_text(report: Report) -> str:
             path = v.path or "(record)"
             lines.append(f"  {v.rule.value} {path}: {v.old_type} -> {v.new_type} ({_where(v)})")
             lines.append(f"    {v.message}")
+        if result.rules:
+            lines.append(f"  {_rules_heading(result.rules)}")
+            for finding in result.rules.findings:
+                lines.append(f"  {_finding_line(finding)} ({_weight(finding)})")
+                lines.append(f"    {finding.message}")
+        if result.sample:
+            lines.extend(f"  {line}" for line in _sample_lines(result.sample))
     lines.extend(
         f"registered {r.subject} version {r.version} id {r.schema_id}" for r in report.registrations
     )
@@ -61,12 +148,17 @@ def render_json(report: Report) -> str:
     document: dict[str, Any] = {
         "compatible": report.compatible,
         "baseline": report.baseline,
-        "subjects": [
-            {**asdict(result), "compatible": result.compatible} for result in report.subjects
-        ],
+        "subjects": [_subject_document(result) for result in report.subjects],
         "registrations": [asdict(registration) for registration in report.registrations],
     }
     return json.dumps(document, indent=2)
+
+
+def _subject_document(result: SubjectResult) -> dict[str, Any]:
+    document = {**asdict(result), "compatible": result.compatible}
+    if result.sample:
+        document["sample"]["judged"] = result.sample.judged
+    return document
 
 
 def render_junit(report: Report) -> str:
@@ -89,17 +181,32 @@ def render_junit(report: Report) -> str:
             name=f"{result.subject} {result.level.value}",
             file=result.file,
         )
+        findings = result.rules.findings if result.rules else ()
         if not result.compatible:
+            breaking = [f for f in findings if f.breaking]
+            ids = {v.rule.value for v in result.violations} | {f.rule.value for f in breaking}
             failure = ET.SubElement(
-                case,
-                "failure",
-                message=_verdict(result),
-                type=",".join(sorted({v.rule.value for v in result.violations})),
+                case, "failure", message=_verdict(result), type=",".join(sorted(ids))
             )
             failure.text = "\n".join(
-                f"{v.rule.value} {v.path or '(record)'} ({_where(v)}): {v.message}"
-                for v in result.violations
+                [
+                    *(
+                        f"{v.rule.value} {v.path or '(record)'} ({_where(v)}): {v.message}"
+                        for v in result.violations
+                    ),
+                    *(f"{_finding_line(f)} (breaking): {f.message}" for f in breaking),
+                ]
             )
+        notes = [
+            *(
+                f"{_finding_line(f)} ({_weight(f)}): {f.message}"
+                for f in findings
+                if not f.breaking
+            ),
+            *(_sample_lines(result.sample) if result.sample else ()),
+        ]
+        if notes:
+            ET.SubElement(case, "system-out").text = "\n".join(notes)
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True)
 
@@ -121,9 +228,25 @@ def render_github(report: Report) -> str:
         for result in report.subjects
         for v in result.violations
     ]
+    for result in report.subjects:
+        if result.rules:
+            lines.extend(
+                f"::{_GITHUB_LEVEL[_weight(f)]} file={_escape_property(result.rules.file)},"
+                f"title={_escape_property(f'schema-gate {f.rule.value} {f.name}')}"
+                f"::{_escape_data(f'{result.subject} ({_weight(f)}, {f.against}): {f.message}')}"
+                for f in result.rules.findings
+            )
+        if result.sample:
+            lines.append(
+                f"::notice file={_escape_property(result.file)},"
+                f"title={_escape_property(f'schema-gate sample of {result.sample.topic}')}"
+                f"::{_escape_data(chr(10).join(_sample_lines(result.sample)))}"
+            )
     lines.append(_summary(report))
     return "\n".join(lines)
 
+
+_GITHUB_LEVEL = {"breaking": "error", "warning": "warning", "info": "notice"}
 
 RENDERERS: dict[str, Callable[[Report], str]] = {
     "text": render_text,

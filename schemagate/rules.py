@@ -1,4 +1,4 @@
-"""Stable rule ids for compatibility violations (documented in docs/schema-gate.md).
+"""Stable ids: compatibility violations and rule changes (documented in docs/schema-gate.md).
 
 Ids name the change from the old schema to the new one, so the same id means the
 same kind of edit whichever direction found it.
@@ -23,3 +23,14 @@ class Rule(str, Enum):
     NAME_CHANGED = "NAME_CHANGED"
     FIXED_SIZE_CHANGED = "FIXED_SIZE_CHANGED"
     REGISTRY_REJECTED = "REGISTRY_REJECTED"
+
+
+class RuleChange(str, Enum):
+    """Stable ids of the changes to a contract's rules (its ``<subject>.rules.json``),
+    compared rule by rule, by name, from the old rule set to the new one."""
+
+    RULE_ADDED = "RULE_ADDED"
+    RULE_REMOVED = "RULE_REMOVED"
+    RULE_EXPR_CHANGED = "RULE_EXPR_CHANGED"
+    RULE_ACTION_CHANGED = "RULE_ACTION_CHANGED"
+    RULE_MODE_CHANGED = "RULE_MODE_CHANGED"

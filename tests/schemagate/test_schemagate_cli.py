@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from failing_endpoints import silent_server
+from gate_repo import Repo
 from schemagate_cases import PRICE, fld, record
 
 from connection.exits import EXIT_INTERRUPTED
@@ -20,35 +21,6 @@ from schemagate.cli import main
 
 V1 = record(PRICE, fld("size", "long"))
 BROKEN = record(fld("price", "string"), fld("size", "int"), fld("venue", "string"))
-
-
-class Repo:
-    """A throwaway git repository with a schemas/ directory, as the working directory."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.schema = root / "schemas" / "prices-value.avsc"
-        self.schema.parent.mkdir()
-        self.git("init", "-q", "-b", "main")
-
-    def git(self, *args: str) -> str:
-        done = subprocess.run(
-            ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-            cwd=self.root,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return done.stdout.strip()
-
-    def write(self, schema: object) -> None:
-        self.schema.write_text(json.dumps(schema, indent=2))
-
-    def commit(self, schema: object) -> str:
-        self.write(schema)
-        self.git("add", "schemas")
-        self.git("commit", "-q", "-m", "schema")
-        return self.git("rev-parse", "--short=12", "HEAD")
 
 
 @pytest.fixture

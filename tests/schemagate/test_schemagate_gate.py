@@ -31,6 +31,7 @@ def registry(monkeypatch: pytest.MonkeyPatch) -> Registry:
         ]
 
     monkeypatch.setattr(stub, "verdicts", verdicts)
+    monkeypatch.setattr(stub, "rule_set", lambda subject, version: None)
     return stub
 
 

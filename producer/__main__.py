@@ -13,7 +13,7 @@ from pathlib import Path
 from connection.cli import OneLineErrorParser, non_negative_int, positive_int
 from connection.defaults import DEFAULTS
 from connection.exits import EXIT_OK, run_tool
-from connection.paths import CONTRACT_FILE
+from connection.paths import CONTRACT_FILE, RULES_FILE
 from connection.settings import SettingsError, add_connection_arguments, settings_from_args
 from connection.timestamps import format_timestamp, parse_timestamp
 from producer.events import DEFAULT_CURRENCY, GeneratorPlan
@@ -78,6 +78,28 @@ def build_parser() -> OneLineErrorParser:
         default=CONTRACT_FILE,
         help="Avro schema file of the values (default schemas/prices-value.avsc)",
     )
+    rules = parser.add_mutually_exclusive_group()
+    rules.add_argument(
+        "--rules",
+        type=Path,
+        default=RULES_FILE,
+        metavar="FILE.rules.json",
+        help="the contract's rules every event is judged by before it is sent, registered "
+        "with the schema (default schemas/prices-value.rules.json)",
+    )
+    rules.add_argument(
+        "--no-rules",
+        action="store_true",
+        help="send every event unjudged, as a writer without rules would",
+    )
+    parser.add_argument(
+        "--inject-violations",
+        type=rate,
+        default=0.0,
+        metavar="RATE",
+        help="make this fraction of the events break a rule, the rules in turn: a negative "
+        "price, a lower-case currency, a lower-case ticker (default 0)",
+    )
     parser.add_argument(
         "--partitions",
         type=positive_int,
@@ -100,6 +122,17 @@ def build_parser() -> OneLineErrorParser:
     return parser
 
 
+def rate(text: str) -> float:
+    """argparse type: a fraction from 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 1, got {text}")
+    return value
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -117,13 +150,16 @@ def summary_line(summary: ProduceSummary) -> str:
     return (
         f"sent {report.sent} events, {report.acknowledged} acknowledged, to topic "
         f"{summary.topic} (subject {summary.subject}, schema id {summary.schema_id}, "
-        f"version {summary.schema_version}) in {summary.seconds:.2f} s; "
+        f"version {summary.schema_version}) in {summary.seconds:.2f} s; dead-lettered: "
+        + (", ".join(f"{rule} {n}" for rule, n in summary.dead_lettered.items()) or "none")
+        + "; "
         f"replay: --seed {summary.seed} --start '{format_timestamp(summary.start)}'"
         + (
             ""
             if summary.currencies == (DEFAULT_CURRENCY,)
             else "".join(f" --currency {code}" for code in summary.currencies)
         )
+        + (f" --inject-violations {summary.violations:g}" if summary.violations else "")
     )
 
 
@@ -139,6 +175,7 @@ def send(argv: list[str] | None) -> int:
         start=start,
         anomalies=args.anomalies,
         currencies=currencies,
+        violations=args.inject_violations,
     )
     options = ProducerOptions(
         plan=plan,
@@ -146,8 +183,17 @@ def send(argv: list[str] | None) -> int:
         partitions=args.partitions,
         delivery_timeout_s=float(args.delivery_timeout),
         compression=args.compression,
+        rules_file=None if args.no_rules else args.rules,
     )
-    print(summary_line(produce(args.settings, options)))
+    summary = produce(args.settings, options)
+    if summary.rules_refused is not None:
+        print(
+            f"producer: the registry refused the schema's ruleSet, so {summary.subject} is "
+            f"registered without it (the rules still judge every event here): "
+            f"{summary.rules_refused}",
+            file=sys.stderr,
+        )
+    print(summary_line(summary))
     return EXIT_OK
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from confluent_kafka.schema_registry import RegisteredSchema, Schema, SchemaRegistryClient
+from confluent_kafka.schema_registry import RuleSet as ConfluentRuleSet
 from fastavro import parse_schema
 from fastavro.schema import SchemaParseException
 from fastavro.validation import ValidationError, validate
@@ -18,6 +19,7 @@ from connection.clients import (
     registry_call,
 )
 from connection.settings import RegistrySettings
+from contract.rules import RuleSet
 from producer.errors import ProducerError
 from producer.serialization import FramedAvroSerializer, MessageEncoder
 
@@ -33,6 +35,9 @@ class RegisteredContract:
     value_subject: str
     key_subject: str
     key_schema_id: int
+    #: Why the value schema is registered without its rules (the registry refused the
+    #: ruleSet), or None.
+    rules_refused: str | None = None
 
 
 def load_schema(path: Path, sample: dict[str, object]) -> Schema:
@@ -64,11 +69,20 @@ def has_field(schema: Schema, name: str) -> bool:
     return any(field["name"] == name for field in json.loads(schema.schema_str or "{}")["fields"])
 
 
+def with_rules(schema: Schema, rule_set: RuleSet) -> Schema:
+    """schema with rule_set in its registration request, as Confluent's registry expects."""
+    if not rule_set.domain_rules:
+        return schema
+    rules = ConfluentRuleSet.from_dict(rule_set.to_json())
+    return Schema(schema.schema_str, schema.schema_type, schema.references, rule_set=rules)
+
+
 def register_contract(
     client: SchemaRegistryClient,
     registry: RegistrySettings,
     value_subject: str,
     value_schema: Schema,
+    rule_set: RuleSet | None = None,
 ) -> RegisteredContract:
     """Register value and key schemas (a no-op when already there) before any event is sent.
 
@@ -78,9 +92,20 @@ def register_contract(
     """
     key_subject = value_subject.removesuffix("-value") + "-key"
     subject = value_subject
+    rules_refused = None
     try:
-        with registry_call(registry, f"registering {value_subject}"):
-            client.register_schema(value_subject, value_schema)
+        try:
+            with registry_call(registry, f"registering {value_subject} with its rules"):
+                client.register_schema(
+                    value_subject, with_rules(value_schema, rule_set or RuleSet())
+                )
+        except RegistryRejected as error:
+            if error.status == HTTP_CONFLICT or not (rule_set and rule_set.domain_rules):
+                raise
+            rules_refused = str(error)  # a registry that knows no ruleSet: the schema alone
+            with registry_call(registry, f"registering {value_subject}"):
+                client.register_schema(value_subject, value_schema)
+        with registry_call(registry, f"looking up {value_subject}"):
             registered = client.lookup_schema(value_subject, value_schema)
         subject = key_subject
         with registry_call(registry, f"registering {key_subject}"):
@@ -104,6 +129,7 @@ def register_contract(
         value_subject=value_subject,
         key_subject=key_subject,
         key_schema_id=key_schema_id,
+        rules_refused=rules_refused,
     )
 
 

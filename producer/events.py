@@ -8,9 +8,10 @@ so outlier detection can be checked against ground truth.
 
 from __future__ import annotations
 
+import bisect
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from itertools import chain
 from typing import TypedDict
@@ -109,10 +110,15 @@ class GeneratorPlan:
     anomalies: int = 0
     #: Events are spread over these currencies (each event's drawn uniformly).
     currencies: tuple[str, ...] = (DEFAULT_CURRENCY,)
+    #: This fraction of the events breaks one of the contract's rules (round robin over
+    #: VIOLATIONS): a negative price, a lower-case currency, a lower-case ticker.
+    violations: float = 0.0
 
     def __post_init__(self) -> None:
         if self.count < 0 or not 0 <= self.anomalies <= self.count:
             raise ValueError(f"need 0 <= anomalies <= count, got {self.anomalies} of {self.count}")
+        if not 0.0 <= self.violations <= 1.0:
+            raise ValueError(f"need a violation rate from 0 to 1, got {self.violations}")
         if not self.currencies:
             raise ValueError("need at least one currency")
         # The contract carries milliseconds (timestamp-millis) in UTC: a start with
@@ -131,6 +137,18 @@ def anomaly_positions(plan: GeneratorPlan) -> frozenset[int]:
     return frozenset(chooser.sample(range(plan.count), plan.anomalies))
 
 
+#: The ways an event is made to break a rule, in the rules file's order.
+VIOLATIONS = ("negative price", "lower-case currency", "lower-case ticker")
+
+
+def violation_positions(plan: GeneratorPlan) -> dict[int, int]:
+    """Index (0-based) of each event made to break a rule -> its VIOLATIONS index: the
+    plan's rate of its events, chosen by seed, the kinds taken in turn."""
+    chooser = random.Random(f"violations:{plan.seed}")
+    chosen = sorted(chooser.sample(range(plan.count), round(plan.violations * plan.count)))
+    return {position: turn % len(VIOLATIONS) for turn, position in enumerate(chosen)}
+
+
 #: The columns of an EventBatch: the record's fields.
 COLUMN_NAMES: frozenset[str] = frozenset(PriceRecord.__annotations__)
 
@@ -147,6 +165,7 @@ class EventBatch:
     prices: npt.NDArray[np.float64]  # in the event's currency, rounded to cents
     currencies: npt.NDArray[np.int64]  # indices into currency_codes
     currency_codes: tuple[str, ...]
+    symbol_names: tuple[str, ...] = SYMBOLS  # what symbols index
 
     def __len__(self) -> int:
         return len(self.ts)
@@ -155,14 +174,14 @@ class EventBatch:
         """The batch by the contract's field names (schemas/prices-value.avsc)."""
         return {
             "ts": self.ts,
-            "symbol": Categorical(self.symbols, SYMBOLS),
+            "symbol": Categorical(self.symbols, self.symbol_names),
             "price": self.prices,
             "currency": Categorical(self.currencies, self.currency_codes),
         }
 
     def records(self) -> Iterator[PriceRecord]:
         """The batch's events as Avro records (Python ints, floats and strings)."""
-        codes = self.currency_codes
+        codes, names = self.currency_codes, self.symbol_names
         for ts, symbol, price, currency in zip(
             self.ts.tolist(),
             self.symbols.tolist(),
@@ -170,7 +189,7 @@ class EventBatch:
             self.currencies.tolist(),
             strict=True,
         ):
-            yield {"ts": ts, "symbol": SYMBOLS[symbol], "price": price, "currency": codes[currency]}
+            yield {"ts": ts, "symbol": names[symbol], "price": price, "currency": codes[currency]}
 
 
 def generate_batches(plan: GeneratorPlan, size: int = BATCH_EVENTS) -> Iterator[EventBatch]:
@@ -192,6 +211,8 @@ def generate_batches(plan: GeneratorPlan, size: int = BATCH_EVENTS) -> Iterator[
     )
     anomaly_rng = random.Random(f"anomaly-prices:{plan.seed}")
     anomalies = sorted(anomaly_positions(plan), reverse=True)  # next one last
+    violations = violation_positions(plan)
+    violated = sorted(violations)
     levels = np.array([model.level for model in SYMBOL_MODELS.values()])
     sigmas = np.array([model.sigma for model in SYMBOL_MODELS.values()])
     rates = np.array([MOCK_USD_RATES.get(code, 1.0) for code in plan.currencies])
@@ -211,7 +232,33 @@ def generate_batches(plan: GeneratorPlan, size: int = BATCH_EVENTS) -> Iterator[
             prices[row] = levels[symbols[row]] + anomaly_rng.choice((-1, 1)) * offset
         currencies = (currency_rng.random(count) * len(rates)).astype(np.int64)
         prices = np.rint(np.maximum(prices, 0.01) * rates[currencies] * 100) / 100
-        yield EventBatch(ts, symbols, prices, currencies, plan.currencies)
+        low = bisect.bisect_left(violated, first)
+        high = bisect.bisect_left(violated, first + count)
+        yield broken(
+            EventBatch(ts, symbols, prices, currencies, plan.currencies),
+            {p - first: violations[p] for p in violated[low:high]},
+        )
+
+
+def broken(batch: EventBatch, violations: dict[int, int]) -> EventBatch:
+    """batch with the events at violations' rows made to break their rule (VIOLATIONS):
+    lower-case codes and tickers are added to the batch's categories."""
+    if not violations:
+        return batch
+    rows = np.array(sorted(violations), dtype=np.int64)
+    kinds = np.array([violations[row] for row in rows.tolist()], dtype=np.int64)
+    prices, currencies, symbols = batch.prices.copy(), batch.currencies.copy(), batch.symbols.copy()
+    prices[rows[kinds == 0]] = -prices[rows[kinds == 0]]
+    currencies[rows[kinds == 1]] += len(batch.currency_codes)
+    symbols[rows[kinds == 2]] += len(batch.symbol_names)
+    return replace(
+        batch,
+        prices=prices,
+        currencies=currencies,
+        symbols=symbols,
+        currency_codes=batch.currency_codes + tuple(c.lower() for c in batch.currency_codes),
+        symbol_names=batch.symbol_names + tuple(s.lower() for s in batch.symbol_names),
+    )
 
 
 def generate_records(plan: GeneratorPlan) -> Iterator[PriceRecord]:

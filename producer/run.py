@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from confluent_kafka import KafkaException, Producer
 
-from connection.clients import registry_client
+from connection.clients import librdkafka_config, registry_client
 from connection.defaults import DEFAULTS
 from connection.kafka import (
     BROKER_TIMEOUT_S,
@@ -18,11 +19,15 @@ from connection.kafka import (
     cluster_metadata,
     ensure_topic,
 )
+from connection.paths import RULES_FILE
 from connection.settings import ConnectionSettings
+from contract.dead_letters import DeadLetterError, DeadLetterTopic, dead_letter_topic
+from contract.rules import RulesError, RuleSet, avro_field_types, load_rule_set, plan_rules
 from producer.contract import has_field, load_schema, message_encoder, register_contract
 from producer.errors import ProducerError
 from producer.events import DEFAULT_CURRENCY, GeneratorPlan, generate_batches, generate_records
 from producer.send import DEFAULT_COMPRESSION, DeliveryReport, producer_config, send_events
+from producer.write_rules import WriteJudge
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,9 @@ class ProducerOptions:
     partitions: int = DEFAULTS.partitions
     delivery_timeout_s: float = DEFAULTS.delivery_timeout_s
     compression: str = DEFAULT_COMPRESSION
+    #: The rules every event is judged by before it is sent (None: none, as a writer
+    #: without rules writes), and registered with the schema.
+    rules_file: Path | None = RULES_FILE
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,11 @@ class ProduceSummary:
     seed: int
     start: datetime
     currencies: tuple[str, ...]
+    violations: float = 0.0  # the plan's rate of events made to break a rule
+    #: Events a DLQ rule refused, by rule: in the dead-letter topic, not the topic.
+    dead_lettered: dict[str, int] = field(default_factory=dict)
+    #: Why the registry has the schema without its rules (it refused the ruleSet), if so.
+    rules_refused: str | None = None
 
 
 def produce(settings: ConnectionSettings, options: ProducerOptions) -> ProduceSummary:
@@ -61,6 +74,13 @@ def produce(settings: ConnectionSettings, options: ProducerOptions) -> ProduceSu
     if first_record is None:
         raise ProducerError("nothing to send: the plan has no events")
     value_schema = load_schema(options.schema_file, dict(first_record))
+    try:
+        rule_set = load_rule_set(options.rules_file) if options.rules_file else RuleSet()
+        rules = plan_rules(
+            rule_set, "WRITE", avro_field_types(json.loads(value_schema.schema_str or ""))
+        )
+    except RulesError as error:
+        raise ProducerError(str(error)) from None
     if options.plan.currencies != (DEFAULT_CURRENCY,) and not has_field(value_schema, "currency"):
         raise ProducerError(
             f"schema file {options.schema_file} has no currency field: prices in "
@@ -75,7 +95,11 @@ def produce(settings: ConnectionSettings, options: ProducerOptions) -> ProduceSu
     # registered: librdkafka may take about 0.5 s for it, during which sends would wait.
     producer = Producer(producer_config(settings, options.delivery_timeout_s, options.compression))
     contract = register_contract(
-        registry_client(settings.registry), settings.registry, settings.value_subject, value_schema
+        registry_client(settings.registry),
+        settings.registry,
+        settings.value_subject,
+        value_schema,
+        rule_set,
     )
     try:
         ensure_topic(admin, metadata, settings.topic, options.partitions)
@@ -89,11 +113,29 @@ def produce(settings: ConnectionSettings, options: ProducerOptions) -> ProduceSu
             f"within {BROKER_TIMEOUT_S:.0f} s"
         ) from None
     encode = message_encoder(contract, value_schema)
+    judge = WriteJudge(rules, settings.value_subject)
     started = time.perf_counter()
     report = send_events(
-        producer, settings.topic, map(encode, generate_batches(options.plan)), options.plan.count
+        producer,
+        settings.topic,
+        judge.passing(generate_batches(options.plan), encode),
+        options.plan.count,
     )
     seconds = time.perf_counter() - started
+    if judge.stop is not None:
+        raise ProducerError(f"{judge.stop}; {report.acknowledged} events sent before it")
+    if judge.letters:
+        sink = DeadLetterTopic(
+            admin,
+            librdkafka_config(settings),
+            dead_letter_topic(settings.topic),
+            settings.topic,
+            options.partitions,
+        )
+        try:
+            sink.write(judge.letters)
+        except DeadLetterError as error:
+            raise ProducerError(str(error)) from None
     if not report.complete:
         raise ProducerError(
             f"only {report.acknowledged} of {options.plan.count} events were acknowledged by "
@@ -111,4 +153,7 @@ def produce(settings: ConnectionSettings, options: ProducerOptions) -> ProduceSu
         seed=options.plan.seed,
         start=options.plan.start,
         currencies=options.plan.currencies,
+        violations=options.plan.violations,
+        dead_lettered=judge.refused,
+        rules_refused=contract.rules_refused,
     )

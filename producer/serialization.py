@@ -220,13 +220,14 @@ class MessageEncoder:
     fastavro record by record."""
 
     def __init__(self, key: Serializer, value: FramedAvroSerializer) -> None:
-        self._keys = [key(symbol) for symbol in SYMBOLS]
+        self._key = key
+        self._keys = {symbol: key(symbol) for symbol in SYMBOLS}
         self._value = value
         columns = ColumnSerializer.of(value.schema_id, value.schema)
         self._columns = columns if columns is not None and columns.fits(COLUMN_NAMES) else None
 
     def __call__(self, batch: EventBatch) -> Messages:
-        keys = self._keys
+        keys = [self._keys.get(name) or self._key(name) for name in batch.symbol_names]
         if self._columns is not None:
             values = self._columns(batch.columns())
         else:

@@ -47,7 +47,8 @@ TIMESTAMP_FORMAT = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}")
 SUMMARY = re.compile(
     r"sent (?P<sent>\d+) events, (?P<acked>\d+) acknowledged, to topic (?P<topic>\S+) "
     r"\(subject (?P<subject>\S+), schema id (?P<id>\d+), version (?P<version>\d+)\) "
-    r"in (?P<seconds>[\d.]+) s; replay: --seed (?P<seed>\d+) --start '(?P<start>[^']+)'"
+    r"in (?P<seconds>[\d.]+) s; dead-lettered: (?P<dead>[^;]+); "
+    r"replay: --seed (?P<seed>\d+) --start '(?P<start>[^']+)'"
 )
 DEAD_PORT = "127.0.0.1:1"  # nothing listens on port 1: connection refused at once
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timezone
 
 import pytest
@@ -131,9 +132,12 @@ def test_summary_line_has_counts_topic_schema_time_and_replay() -> None:
     )
     assert summary_line(summary) == (
         "sent 5000 events, 5000 acknowledged, to topic prices (subject prices-value, "
-        "schema id 4, version 2) in 0.23 s; replay: --seed 42 --start '2026-11-27 09:30:00.000'"
-        " --currency USD --currency EUR"
+        "schema id 4, version 2) in 0.23 s; dead-lettered: none; replay: --seed 42 "
+        "--start '2026-11-27 09:30:00.000' --currency USD --currency EUR"
     )
+    refusing = replace(summary, violations=0.02, dead_lettered={"price-positive": 3})
+    assert "; dead-lettered: price-positive 3; " in summary_line(refusing)
+    assert summary_line(refusing).endswith(" --inject-violations 0.02")
 
 
 class FakeKafkaError:

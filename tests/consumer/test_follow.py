@@ -44,6 +44,7 @@ from consumer.state import STATE_FILE, load_state
 from consumer.statistics_topic import SCHEMA_FILE as STATISTICS_SCHEMA_FILE
 from consumer.statistics_topic import statistics_topic
 from consumer.views.live import SCHEMA_FILE as FOLLOW_SCHEMA_FILE
+from contract.dead_letters import dead_letter_topic
 from producer.events import GeneratorPlan, generate_records
 
 pytestmark = [pytest.mark.integration, pytest.mark.spark, pytest.mark.slow]
@@ -158,12 +159,12 @@ class FollowRun:
         topic: str,
         checkpoint: Path,
         *args: str,
-        crash_after_batch: int | None = None,
+        crash_after: tuple[str, int] | None = None,
     ) -> None:
         command = (
             ("consumer", "--follow")
-            if crash_after_batch is None
-            else ("tests.consumer.crash_after_state_saved", str(crash_after_batch))
+            if crash_after is None
+            else ("tests.consumer.crash_after", crash_after[0], str(crash_after[1]))
         )
         self.process = start_cli(
             *command[:1],
@@ -360,14 +361,14 @@ def test_killed_and_restarted_follow_counts_every_record_once(
             time.sleep(0.5)
         done.set()
 
-    crash_after_batch = 1 if kill == "between state saved and commit" else None
+    crash_after = ("state-saved", 1) if kill == "between state saved and commit" else None
     first = FollowRun(
         follow_env,
         fresh.topic,
         checkpoint,
         "--trigger-seconds",
         "1",
-        crash_after_batch=crash_after_batch,
+        crash_after=crash_after,
     )
     producer = threading.Thread(target=keep_writing)
     producer.start()
@@ -569,3 +570,76 @@ def test_a_broker_gone_past_max_wait_ends_the_run_in_one_line_and_a_restart_resu
     assert last["decoded"] == v2_topic.writer.written.events == 3000
     assert_statistics_equal(last["statistics"], v2_topic.writer.written)
     assert_equal_to_batch_mode(last["statistics"], spark, fresh)
+
+
+# --- dead letters, exactly once -------------------------------------------------------------
+
+
+def dead_letter_origins(settings: ConnectionSettings) -> list[tuple[int, int]]:
+    """(partition, offset) of every origin in the topic's dead-letter topic."""
+    topic = dead_letter_topic(settings.topic)
+    reader = Consumer(
+        {
+            "bootstrap.servers": settings.bootstrap_servers,
+            "group.id": "test-follow-dead-letters",
+            "enable.partition.eof": True,
+        }
+    )
+    partitions = reader.list_topics(topic, timeout=10).topics[topic].partitions
+    reader.assign([TopicPartition(topic, p, 0) for p in partitions])
+    origins, ended = [], 0
+    while ended < len(partitions):
+        message = reader.poll(10)
+        assert message is not None
+        if message.error() is not None:
+            ended += 1
+            continue
+        headers = dict(message.headers() or [])
+        origins.append(
+            (int(headers["__connect.errors.partition"]), int(headers["__connect.errors.offset"]))
+        )
+    reader.close()
+    return origins
+
+
+def test_dead_letters_land_once_across_two_kills_one_between_the_letters_and_the_save(
+    fresh: ConnectionSettings,
+    follow_env: dict[str, str],
+    v2_topic: ContractTopic,
+    spark: SparkSession,
+    tmp_path: Path,
+) -> None:
+    checkpoint = tmp_path / "ck"
+    breakers = GeneratorPlan(count=2000, seed=61, start=START, violations=0.05)
+    v2_topic.events(breakers, ("USD", "EUR"))
+    v2_topic.writer.poison()
+    first = FollowRun(
+        follow_env,
+        fresh.topic,
+        checkpoint,
+        "--trigger-seconds",
+        "1",
+        crash_after=("dead-letters-written", 0),
+    )
+    first.process.wait(RUN_TIMEOUT_S)  # it kills itself once a batch's letters are written
+    first.kill()
+    written = dead_letter_origins(fresh)
+    assert written, "no dead letter before the kill"
+    assert load_state(checkpoint).rule_failures == {}, "the state already names the batch"
+
+    v2_topic.events(GeneratorPlan(count=1000, seed=62, start=START, violations=0.05))
+    second = FollowRun(follow_env, fresh.topic, checkpoint, "--trigger-seconds", "1")
+    wait_for(lambda: (checkpoint / "commits" / "0").exists(), "a committed batch", RUN_TIMEOUT_S)
+    second.kill()
+    v2_topic.writer.poison()
+    third = FollowRun(
+        follow_env, fresh.topic, checkpoint, "--trigger-seconds", "1", "--until-idle", "10"
+    )
+    assert third.wait() == 0, "".join(third.stderr)[-3000:]
+
+    batch = consume(spark, Clients.of(fresh), fresh, ConsumerOptions())
+    bad = sum(u.count for u in batch.undecodable) + sum(f.count for f in batch.rule_failures)
+    origins = dead_letter_origins(fresh)
+    assert len(origins) == len(set(origins)) == bad
+    assert third.last["rule_failures"] == {f.rule: f.count for f in batch.rule_failures}
+    assert_equal_to_batch_mode(third.last["statistics"], spark, fresh)

@@ -680,6 +680,11 @@ class _Binder:
             return failed
         if operand.type is not CelType.STRING or argument.type is not CelType.STRING:
             raise self.no_operator(expr, operand.type, argument.type)
+        if expr.op == "contains" and isinstance(operand, Arith):
+            raise SubsetError(
+                f"`{expr.text}`: contains() of a concatenation (cel-python holds a + b as a "
+                "plain Python str, which has no contains(): always an error there)"
+            )
         return replace(expr, operand=operand, argument=argument, type=CelType.BOOL)
 
 

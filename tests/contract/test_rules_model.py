@@ -257,6 +257,7 @@ OUTSIDE = [
     ("1.0 != message.bid", "a nullable number in ==, != or in"),
     ("message.bid in [1.0]", "a nullable number in ==, != or in"),
     ("size(message.note) == 0", "size() of a nullable field"),
+    ("(message.symbol + 'x').contains('x')", "contains() of a concatenation"),
     ("message.open", "a nullable boolean field"),
     ("message.ts > 0", "field ts is timestamp-millis"),
     ("message.price", "the condition `message.price` is double, not bool"),

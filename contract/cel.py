@@ -19,6 +19,14 @@ CEL has no operator for (``message.price + 1``: CEL does not convert int to doub
 cel-python accepts some of these in one operand order only, so the subset refuses them
 in both). A field the record lacks binds to ``Failing``: reading it is an evaluation error
 in CEL, as the executor's ``no such member`` is; ``has()`` of it is false.
+
+It also refuses what confluent-kafka's Python executor (cel-python) answers by how an
+expression is written rather than by its value, found by the equivalence tests: a number
+compared with the null literal or a nullable number in ``==``, ``!=``, ``in``; ``size()``
+of a nullable field; a nullable boolean; ``contains()`` of a concatenation; a ``;`` in a
+string literal (the executor splits the text there into a guard and a condition). One such
+quirk is kept instead, since a value decides it: a double divided by zero is +inf, or an
+error where both sides are sums, differences or products (``division_by_zero_errs``).
 """
 
 from __future__ import annotations
@@ -680,6 +688,11 @@ class _Binder:
             return failed
         if operand.type is not CelType.STRING or argument.type is not CelType.STRING:
             raise self.no_operator(expr, operand.type, argument.type)
+        if expr.op == "contains" and isinstance(operand, Arith):
+            raise SubsetError(
+                f"`{expr.text}`: contains() of a concatenation (cel-python holds a + b as a "
+                "plain Python str, which has no contains(): always an error there)"
+            )
         return replace(expr, operand=operand, argument=argument, type=CelType.BOOL)
 
 

@@ -153,6 +153,15 @@ class RuleSet:
         return out
 
 
+#: A contract's rules file sits beside its schema: schemas/<subject>.rules.json.
+RULES_SUFFIX = ".rules.json"
+
+
+def rules_file(schema_file: Path) -> Path:
+    """The rules file of a schema file (``prices-value.avsc`` -> ``prices-value.rules.json``)."""
+    return schema_file.with_name(schema_file.name.removesuffix(schema_file.suffix) + RULES_SUFFIX)
+
+
 def load_rule_set(path: Path) -> RuleSet:
     """The rule set of a rules file (RulesError in one line naming the file)."""
     try:

@@ -19,7 +19,7 @@ from confluent_kafka.schema_registry.serde import RuleContext
 from confluent_kafka.serialization import MessageField, SerializationContext
 from hypothesis import strategies as st
 
-from contract.cel import INT_MAX, INT_MIN, CelType, FieldType
+from contract.cel import INT_MAX, INT_MIN, Arith, CelType, FieldType, parse_expr
 
 #: The test record: the contract's fields (but ts, outside the subset) and one of each
 #: other kind, nullable ones included.
@@ -229,6 +229,12 @@ COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
 NULLABLE_NUMBERS = ("message.bid",)
 
 
+def _in_subset_method(call: tuple[str, str, str]) -> bool:
+    """The subset refuses contains() of a concatenation (cel-python always errs there)."""
+    target, method, _ = call
+    return method != "contains" or not isinstance(parse_expr(target), Arith)
+
+
 def _in_subset(comparison: tuple[str, str, str]) -> bool:
     left, op, right = comparison
     return op not in ("==", "!=") or not {left, right} & set(NULLABLE_NUMBERS)
@@ -285,9 +291,9 @@ def _composites(
             ),
             boolean.map(lambda b: f"!({b})"),
             st.tuples(string, patterns).map(lambda c: f"({c[0]}).matches({cel_string(c[1])})"),
-            st.tuples(string, st.sampled_from(("startsWith", "endsWith", "contains")), string).map(
-                lambda c: f"({c[0]}).{c[1]}({c[2]})"
-            ),
+            st.tuples(string, st.sampled_from(("startsWith", "endsWith", "contains")), string)
+            .filter(_in_subset_method)
+            .map(lambda c: f"({c[0]}).{c[1]}({c[2]})"),
             st.tuples(string, st.lists(texts, max_size=3)).map(
                 lambda c: f"({c[0]}) in [{', '.join(map(cel_string, c[1]))}]"
             ),
@@ -364,7 +370,9 @@ focused = st.one_of(
         st.one_of(_fields[CelType.DOUBLE], _literals[CelType.DOUBLE]),
         st.sampled_from(COMPARISONS),
         st.one_of(_fields[CelType.DOUBLE], _literals[CelType.DOUBLE]),
-    ).map(lambda c: f"({c[0]} {c[1]} {c[2]}) {c[3]} {c[4]}"),
+    )
+    .filter(lambda c: _in_subset(("", c[3], c[4])))
+    .map(lambda c: f"({c[0]} {c[1]} {c[2]}) {c[3]} {c[4]}"),
     st.tuples(
         _fields[CelType.STRING],
         st.sampled_from(("startsWith", "endsWith", "contains")),

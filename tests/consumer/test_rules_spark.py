@@ -40,7 +40,15 @@ from consumer.rules import (
     struct_fields,
     top_level_fields,
 )
-from contract.rules import Rule, avro_field_types, bind_rule, judge, load_rule_set, plan_rules
+from contract.rules import (
+    Rule,
+    avro_field_types,
+    bind_rule,
+    judge,
+    load_rule_set,
+    plan_rules,
+    rules_file,
+)
 
 pytestmark = pytest.mark.spark
 
@@ -195,9 +203,8 @@ def test_edges_equal_the_executor(session: SparkSession, columns: dict[str, Colu
 
 def test_the_shipped_rules_on_the_decoded_struct(session: SparkSession) -> None:
     """The contract's rules over a struct column, as the consumer decodes records."""
-    rules_file = CONTRACT_FILE.with_name("prices-value.rules.json")
     fields = avro_field_types(json.loads(CONTRACT_FILE.read_text()))
-    plan = plan_rules(load_rule_set(rules_file), "READ", fields)
+    plan = plan_rules(load_rule_set(rules_file(CONTRACT_FILE)), "READ", fields)
     records = [
         ("AAPL", 1.0, "USD", None),
         ("AAPL", 0.0, "USD", "price-positive"),

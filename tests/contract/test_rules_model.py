@@ -27,9 +27,10 @@ from contract.rules import (
     missing_fields,
     plan_rules,
     rule_set_from_json,
+    rules_file,
 )
 
-RULES_FILE = V2_SCHEMA_FILE.with_name("prices-value.rules.json")
+RULES_FILE = rules_file(V2_SCHEMA_FILE)
 V2_FIELDS = avro_field_types(json.loads(V2_SCHEMA_FILE.read_text()))
 V1_FIELDS = avro_field_types(json.loads(V1_SCHEMA_FILE.read_text()))
 TEST_FIELDS = {
@@ -59,6 +60,11 @@ def one_line_error(error: pytest.ExceptionInfo[BaseException]) -> str:
 
 
 # -- the shipped file -------------------------------------------------------------------
+
+
+def test_the_rules_file_sits_beside_the_schema() -> None:
+    assert RULES_FILE == REPO_ROOT / "schemas" / "prices-value.rules.json"
+    assert RULES_FILE.is_file()
 
 
 def test_the_shipped_rules_in_file_order() -> None:
@@ -251,6 +257,7 @@ OUTSIDE = [
     ("1.0 != message.bid", "a nullable number in ==, != or in"),
     ("message.bid in [1.0]", "a nullable number in ==, != or in"),
     ("size(message.note) == 0", "size() of a nullable field"),
+    ("(message.symbol + 'x').contains('x')", "contains() of a concatenation"),
     ("message.open", "a nullable boolean field"),
     ("message.ts > 0", "field ts is timestamp-millis"),
     ("message.price", "the condition `message.price` is double, not bool"),

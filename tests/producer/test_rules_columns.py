@@ -34,12 +34,13 @@ from contract.rules import (
     judge,
     load_rule_set,
     plan_rules,
+    rules_file,
 )
 from producer.columns import Categorical
 from producer.events import SYMBOLS, GeneratorPlan, generate_batches
 from producer.rules import condition_values, judge_batch
 
-RULES_FILE = CONTRACT_FILE.with_name("prices-value.rules.json")
+RULES_FILE = rules_file(CONTRACT_FILE)
 
 BAD_SYMBOLS = ("aapl", "AAPL\n", "TOOLONGSYMBOL", "", "1ABC", "BRK-B", "ÄPPL")
 BAD_CURRENCIES = ("usd", "US", "USD\n", "EURO", "", "U5D", "ÉUR")

@@ -20,8 +20,10 @@ from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartit
 from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from contract_files import V1_SCHEMA_FILE, V2_SCHEMA_FILE
+from rule_cases import executor_fails
 
 from connection.clients import librdkafka_config
+from connection.paths import RULES_FILE
 from connection.settings import ConnectionSettings
 from connection.timestamps import format_timestamp
 from contract.dead_letters import DeadLetter, DeadLetterTopic, RuleFailure, dead_letter_topic
@@ -235,11 +237,21 @@ def expected_rows(
             "schemaId": "" if schema_id is None else str(schema_id),
             "version": "" if schema_id not in versions else str(versions[schema_id]),
             "reason": reason,
-            "rule": "",  # the contract has no rule evaluation yet (inspector.rules)
+            "rule": "" if decoded is None else deciding_rule(decoded),
             "defaulted": ",".join(defaulted),
             "value": "" if decoded is None else json.dumps(jsonable(decoded), ensure_ascii=False),
         }
     return rows
+
+
+def deciding_rule(record: dict[str, Any]) -> str:
+    """The shipped rules' verdict on record by confluent-kafka's own CEL executor, in
+    file order: the first failing DLQ or ERROR rule (empty: it keeps them)."""
+    fields = {name: value for name, value in record.items() if name != "ts"}  # no rule reads it
+    for rule in json.loads(RULES_FILE.read_text())["domainRules"]:
+        if rule["onFailure"] != "NONE" and executor_fails(rule["expr"], fields):
+            return str(rule["name"])
+    return ""
 
 
 #: The inspector's app served by uvicorn in a thread, on a free loopback port.

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import fastavro
-from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from confluent_kafka.schema_registry import RegisteredSchema, Schema, SchemaRegistryClient
 from fastavro.schema import SchemaParseException, UnknownType
 
 from connection.clients import RegistryNotFound, registry_call
@@ -131,26 +131,45 @@ def reader_schema_from_file(path: Path) -> ReaderSchema:
     return checked_reader_schema(text, str(path))
 
 
-def latest_reader_schema(
+def latest_version(
     client: SchemaRegistryClient, registry: RegistrySettings, subject: str
-) -> ReaderSchema:
+) -> RegisteredSchema | None:
     """The latest version registered under subject, asked afresh (the client's
-    get_latest_version answers from a cache that never expires), checked;
-    SubjectNotRegistered when there is none."""
+    get_latest_version answers from a cache that never expires); None when there is none."""
     try:
         with registry_call(registry, f"versions of {subject}"):
             latest = max(client.get_versions(subject))
         with registry_call(registry, f"{subject} version {latest}"):
-            registered = client.get_version(subject, latest)
+            return client.get_version(subject, latest)
     except RegistryNotFound:
+        return None
+
+
+def version_source(subject: str, registered: RegisteredSchema) -> str:
+    """How a reader schema from the registry names itself: its subject, version and id."""
+    return f"{subject} version {registered.version} (id {registered.schema_id})"
+
+
+def registered_rule_set(registered: RegisteredSchema) -> dict[str, Any] | None:
+    """The ruleSet the registry keeps with a version (None: none, or it keeps none)."""
+    rules = registered.schema.rule_set
+    return rules.to_dict() if rules is not None and rules.domain_rules else None
+
+
+def latest_reader_schema(
+    client: SchemaRegistryClient, registry: RegistrySettings, subject: str
+) -> ReaderSchema:
+    """The latest version registered under subject, checked (with the ruleSet the registry
+    keeps with it, if any); SubjectNotRegistered when there is none."""
+    registered = latest_version(client, registry, subject)
+    if registered is None:
         raise SubjectNotRegistered(
             f"subject {subject} is not in the registry at {registry.url}: "
             "nothing says how to read the topic (give --reader-schema FILE)"
-        ) from None
-    source = f"{subject} version {registered.version} (id {registered.schema_id})"
-    rules = registered.schema.rule_set
-    rule_set = rules.to_dict() if rules is not None and rules.domain_rules else None
-    return checked_reader_schema(registered.schema.schema_str or "", source, rule_set)
+        )
+    schema = registered.schema.schema_str or ""
+    source = version_source(subject, registered)
+    return checked_reader_schema(schema, source, registered_rule_set(registered))
 
 
 def avro_text(schema: Schema) -> str | None:

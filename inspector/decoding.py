@@ -24,7 +24,7 @@ from uuid import UUID
 import fastavro
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from connection.clients import RegistryNotFound, registry_call
+from connection.clients import registry_call
 from connection.settings import RegistrySettings
 from connection.timestamps import format_timestamp
 from contract.reasons import (
@@ -34,7 +34,14 @@ from contract.reasons import (
     frame_problem,
     frame_schema_id,
 )
-from contract.schemas import ReaderSchema, WriterSchemas
+from contract.schemas import (
+    ReaderSchema,
+    WriterSchemas,
+    avro_text,
+    latest_version,
+    registered_rule_set,
+    version_source,
+)
 
 #: How long a topic's contract (its reader schema and the subject's versions) is reused
 #: before the registry is asked again: a new version shows within this time.
@@ -209,18 +216,12 @@ def latest_registered(
     """The subject's latest version as a reader schema, asked afresh; None when the
     subject has no Avro version. Any Avro schema will do: the inspector shows every
     topic, not only the ones the report can be computed from."""
-    try:
-        with registry_call(registry, f"versions of {subject}"):
-            latest = max(client.get_versions(subject))
-        with registry_call(registry, f"{subject} version {latest}"):
-            registered = client.get_version(subject, latest)
-    except RegistryNotFound:
+    registered = latest_version(client, registry, subject)
+    text = None if registered is None else avro_text(registered.schema)
+    if registered is None or text is None:
         return None
-    schema = registered.schema
-    if schema.schema_type not in (None, "AVRO") or not schema.schema_str:
-        return None
-    source = f"{subject} version {registered.version} (id {registered.schema_id})"
-    return ReaderSchema(schema=schema.schema_str, source=source)
+    source = version_source(subject, registered)
+    return ReaderSchema(schema=text, source=source, rule_set=registered_rule_set(registered))
 
 
 class Contracts:

@@ -10,7 +10,7 @@ import uuid
 from collections import Counter
 from datetime import datetime
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from fastavro import parse_schema, schemaless_reader
 
 from connection.paths import CONTRACT_FILE
@@ -88,3 +88,32 @@ def expected_events(*plans: GeneratorPlan) -> Counter[EventKey]:
     return Counter(
         (e.ts, e.symbol, e.price, e.currency) for plan in plans for e in generate_events(plan)
     )
+
+
+def all_messages(client_config: dict[str, object], topic: str) -> list[Message]:
+    """Every record of every partition of topic, read once from its start by a reader of
+    its own (never committing)."""
+    reader = Consumer(
+        {
+            **client_config,
+            "group.id": f"test-reader-{uuid.uuid4().hex[:8]}",
+            "enable.auto.commit": False,
+            "enable.partition.eof": True,
+        }
+    )
+    partitions = reader.list_topics(topic, timeout=10).topics[topic].partitions
+    reader.assign([TopicPartition(topic, p, 0) for p in partitions])
+    messages: list[Message] = []
+    ended = 0
+    try:
+        while ended < len(partitions):
+            message = reader.poll(10)
+            assert message is not None, f"{topic} did not answer"
+            error = message.error()
+            if error is not None and error.code() == KafkaError._PARTITION_EOF:
+                ended += 1
+            elif error is None:
+                messages.append(message)
+    finally:
+        reader.close()
+    return messages

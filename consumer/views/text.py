@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from connection.timestamps import format_timestamp
 from consumer.records import TypedRecord
-from consumer.report import GroupStatistics, Report
+from consumer.report import GroupStatistics, RecordLocation, Report
 from consumer.views.table import table
 
 NO_CURRENCY = "-"  # the reader schema has no currency field
@@ -33,6 +33,18 @@ def statistics_table(statistics: Sequence[GroupStatistics]) -> str:
     )
 
 
+def counted_records(label: str, counts: Sequence[tuple[str, int, Sequence[RecordLocation]]]) -> str:
+    """A table of records counted by label (a reason, a rule), with their first ones."""
+    return table(
+        [label, "count", "examples (partition/offset)"],
+        [
+            [name, str(count), ", ".join(f"{e.partition}/{e.offset}" for e in examples)]
+            for name, count, examples in counts
+        ],
+        right={1},
+    )
+
+
 def render_text(report: Report) -> str:
     sections = [
         f"Topic {report.topic}: {report.messages} messages, {report.decoded} decoded\n"
@@ -55,35 +67,15 @@ def render_text(report: Report) -> str:
         sections.append(
             f"Not decoded: {report.messages - report.decoded} records "
             "(left out of the statistics)\n"
-            + table(
-                ["reason", "count", "examples (partition/offset)"],
-                [
-                    [
-                        u.reason,
-                        str(u.count),
-                        ", ".join(f"{e.partition}/{e.offset}" for e in u.examples),
-                    ]
-                    for u in report.undecodable
-                ],
-                right={1},
+            + counted_records(
+                "reason", [(u.reason, u.count, u.examples) for u in report.undecodable]
             )
         )
     if report.rule_failures:
         sections.append(
             f"Rules failed (rules: {report.rules}; a record failing a DLQ or ERROR rule is "
             "left out of the statistics)\n"
-            + table(
-                ["rule", "count", "examples (partition/offset)"],
-                [
-                    [
-                        f.rule,
-                        str(f.count),
-                        ", ".join(f"{e.partition}/{e.offset}" for e in f.examples),
-                    ]
-                    for f in report.rule_failures
-                ],
-                right={1},
-            )
+            + counted_records("rule", [(f.rule, f.count, f.examples) for f in report.rule_failures])
         )
     return "\n\n".join(sections)
 

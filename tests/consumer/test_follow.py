@@ -34,6 +34,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from contract_files import V1_SCHEMA_FILE, V2_SCHEMA_FILE
 from pyspark.sql import SparkSession
+from topic_offsets import all_messages
 
 from connection.paths import LOCAL_STACK, REPO_ROOT
 from connection.services import Clients
@@ -577,29 +578,13 @@ def test_a_broker_gone_past_max_wait_ends_the_run_in_one_line_and_a_restart_resu
 
 def dead_letter_origins(settings: ConnectionSettings) -> list[tuple[int, int]]:
     """(partition, offset) of every origin in the topic's dead-letter topic."""
-    topic = dead_letter_topic(settings.topic)
-    reader = Consumer(
-        {
-            "bootstrap.servers": settings.bootstrap_servers,
-            "group.id": "test-follow-dead-letters",
-            "enable.partition.eof": True,
-        }
+    letters = all_messages(
+        {"bootstrap.servers": settings.bootstrap_servers}, dead_letter_topic(settings.topic)
     )
-    partitions = reader.list_topics(topic, timeout=10).topics[topic].partitions
-    reader.assign([TopicPartition(topic, p, 0) for p in partitions])
-    origins, ended = [], 0
-    while ended < len(partitions):
-        message = reader.poll(10)
-        assert message is not None
-        if message.error() is not None:
-            ended += 1
-            continue
-        headers = dict(message.headers() or [])
-        origins.append(
-            (int(headers["__connect.errors.partition"]), int(headers["__connect.errors.offset"]))
-        )
-    reader.close()
-    return origins
+    headers = [dict(m.headers() or []) for m in letters]
+    return [
+        (int(h["__connect.errors.partition"]), int(h["__connect.errors.offset"])) for h in headers
+    ]
 
 
 def test_dead_letters_land_once_across_two_kills_one_between_the_letters_and_the_save(

@@ -4,7 +4,8 @@ bad record written once however often it is offered."""
 from __future__ import annotations
 
 import pytest
-from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
+from confluent_kafka import Message
+from topic_offsets import all_messages
 
 from connection.clients import librdkafka_config
 from connection.services import Clients
@@ -32,26 +33,8 @@ def letters(partition: int, offsets: range) -> list[DeadLetter]:
     ]
 
 
-def read_all(settings: ConnectionSettings, topic: str, partitions: int) -> list[Message]:
-    reader = Consumer(
-        {
-            **librdkafka_config(settings),
-            "group.id": "test-dead-letters",
-            "enable.partition.eof": True,
-        }
-    )
-    reader.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
-    messages, ended = [], 0
-    while ended < partitions:
-        message = reader.poll(10)
-        assert message is not None
-        error = message.error()
-        if error is not None and error.code() == KafkaError._PARTITION_EOF:
-            ended += 1
-        elif error is None:
-            messages.append(message)
-    reader.close()
-    return messages
+def read_all(settings: ConnectionSettings, topic: str) -> list[Message]:
+    return all_messages(librdkafka_config(settings), topic)
 
 
 def sink(settings: ConnectionSettings) -> DeadLetterTopic:
@@ -71,7 +54,7 @@ def test_letters_keep_their_bytes_get_origin_headers_and_land_once(
     assert sink(settings).write(first) == 7
     assert sink(settings).write(first) == 0  # a rerun: nothing again
     assert sink(settings).write(letters(0, range(2, 6))) == 2  # only offsets 4 and 5 are new
-    written = read_all(settings, dead_letter_topic(settings.topic), 2)
+    written = read_all(settings, dead_letter_topic(settings.topic))
     assert len(written) == 9
     by_origin = {
         (m.partition(), dict(m.headers() or [])["__connect.errors.offset"]): m for m in written
@@ -108,7 +91,7 @@ def test_a_writers_letters_have_no_origin_and_do_not_hide_a_readers(
     assert sink(settings).write([refused, refused]) == 2
     assert sink(settings).write(letters(0, range(0, 3))) == 1  # the origins are still found
     headers = [
-        dict(m.headers() or []) for m in read_all(settings, dead_letter_topic(settings.topic), 2)
+        dict(m.headers() or []) for m in read_all(settings, dead_letter_topic(settings.topic))
     ]
     writer_letters = [h for h in headers if "__connect.errors.offset" not in h]
     assert len(writer_letters) == 2

@@ -13,12 +13,14 @@ from datetime import datetime, timezone
 
 import pytest
 from cli_runs import cli_env, run_cli
-from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+from confluent_kafka import Message, Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 from contract_files import V2_SCHEMA_FILE
+from topic_offsets import all_messages
 
+from connection.clients import librdkafka_config
 from connection.settings import ConnectionSettings
 from contract.dead_letters import dead_letter_topic
 from producer.events import VIOLATIONS, GeneratorPlan, violation_positions
@@ -30,26 +32,7 @@ RULES = ("price-positive", "currency-iso-4217", "symbol-ticker")
 
 
 def read_all(settings: ConnectionSettings, topic: str) -> list[Message]:
-    reader = Consumer(
-        {
-            "bootstrap.servers": settings.bootstrap_servers,
-            "group.id": "test-rules-end-to-end",
-            "enable.partition.eof": True,
-        }
-    )
-    partitions = reader.list_topics(topic, timeout=10).topics[topic].partitions
-    reader.assign([TopicPartition(topic, p, 0) for p in partitions])
-    messages, ended = [], 0
-    while ended < len(partitions):
-        message = reader.poll(10)
-        assert message is not None, f"{topic} did not answer"
-        error = message.error()
-        if error is not None and error.code() == KafkaError._PARTITION_EOF:
-            ended += 1
-        elif error is None:
-            messages.append(message)
-    reader.close()
-    return messages
+    return all_messages(librdkafka_config(settings), topic)
 
 
 def report(stack: dict[str, str], topic: str, *args: str) -> dict[str, object]:

@@ -16,11 +16,12 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import fastavro
-from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+from confluent_kafka import Message, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from contract_files import V1_SCHEMA_FILE, V2_SCHEMA_FILE
 from rule_cases import executor_fails
+from topic_offsets import all_messages
 
 from connection.clients import librdkafka_config
 from connection.paths import RULES_FILE
@@ -156,30 +157,8 @@ def build(settings: ConnectionSettings, registry: SchemaRegistryClient) -> Inspe
 
 
 def read_all(settings: ConnectionSettings, topic: str) -> list[Message]:
-    """Every record of the topic, by a plain consumer of the test's own."""
-    reader = Consumer(
-        {
-            **librdkafka_config(settings),
-            "group.id": f"test-inspector-{uuid.uuid4().hex[:8]}",
-            "enable.auto.commit": False,
-            "enable.partition.eof": True,
-        }
-    )
-    partitions = reader.list_topics(topic, timeout=10).topics[topic].partitions
-    reader.assign([TopicPartition(topic, p, 0) for p in partitions])
-    messages, ended = [], 0
-    try:
-        while ended < len(partitions):
-            message = reader.poll(10)
-            assert message is not None, f"{topic} did not answer"
-            error = message.error()
-            if error is not None and error.code() == KafkaError._PARTITION_EOF:
-                ended += 1
-            elif error is None:
-                messages.append(message)
-    finally:
-        reader.close()
-    return messages
+    """Every record of topic, read once by a reader of its own."""
+    return all_messages(librdkafka_config(settings), topic)
 
 
 def jsonable(value: Any) -> Any:

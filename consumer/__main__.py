@@ -45,6 +45,7 @@ from consumer.timings import Timings
 if TYPE_CHECKING:
     from consumer.statistics_topic import UpdatePublisher
 from contract.dead_letters import DeadLetterTopic, dead_letter_topic
+from contract.rules import load_rule_set
 from contract.schemas import ReaderSchema, reader_schema_from_file
 
 HISTOGRAM_BINS = 40
@@ -267,12 +268,12 @@ def start_spark(master: str, short_run: bool = False) -> SparkSession:
 
 
 def checked_reader_file(args: argparse.Namespace) -> ReaderSchema | None:
-    """The --reader-schema file's schema, checked before anything else is (None without
-    one); ConsumerError naming the file when it cannot be used."""
-    if args.reader_schema is None:
-        return None
+    """The --reader-schema file's schema (None without one), and the --rules file, checked
+    before anything else is; ConsumerError naming the file when one cannot be used."""
     with one_line_failures():
-        return reader_schema_from_file(args.reader_schema)
+        if args.rules is not None:
+            load_rule_set(args.rules)
+        return None if args.reader_schema is None else reader_schema_from_file(args.reader_schema)
 
 
 def run_report(args: argparse.Namespace, settings: ConnectionSettings, timings: Timings) -> str:
@@ -414,15 +415,16 @@ def run_follow(args: argparse.Namespace, settings: ConnectionSettings, _timings:
         if publish is not None:
             publish(update_document(update))
 
-    follower = Follower(
-        clients,
-        settings,
-        options,
-        reader,
-        deliver,
-        dead_letters=follow_dead_letters(args, settings, clients),
-        notice=lambda line: print(f"consumer: {line}", file=sys.stderr),
-    )
+    with one_line_failures():  # the fixed reader's rules are bound here
+        follower = Follower(
+            clients,
+            settings,
+            options,
+            reader,
+            deliver,
+            dead_letters=follow_dead_letters(args, settings, clients),
+            notice=lambda line: print(f"consumer: {line}", file=sys.stderr),
+        )
     follower.prepare()
     print(f"consumer: following {settings.topic}, checkpoint {options.checkpoint}", file=sys.stderr)
     spark = start_spark(args.master)

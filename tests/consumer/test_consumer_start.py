@@ -151,3 +151,41 @@ def test_no_java_runtime_is_one_line(
             f"consumer: error: no Java runtime for Spark in {tmp_path / 'no-java'} "
             "(no bin/java there)"
         )
+
+
+OUTSIDE_THE_SUBSET = {
+    "domainRules": [
+        {
+            "name": "odd",
+            "kind": "CONDITION",
+            "mode": "WRITEREAD",
+            "type": "CEL",
+            "expr": "message.price.foo()",
+            "onFailure": "DLQ",
+        }
+    ]
+}
+
+
+@pytest.mark.parametrize("tool", ["report", "records", "follow", "producer"])
+def test_a_rule_outside_the_subset_is_one_line_naming_the_rule_before_any_service(
+    tool: str, tmp_path: Path
+) -> None:
+    rules = tmp_path / "odd.rules.json"
+    rules.write_text(json.dumps(OUTSIDE_THE_SUBSET))
+    # Nothing listens on port 1: reaching the broker first would fail differently.
+    env = cli_env(
+        {
+            "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1",
+            "SCHEMA_REGISTRY_URL": "http://127.0.0.1:1",
+            "SPARK_CONNECTOR_JARS_DIR": "",
+        }
+    )
+    module, command = ("producer", []) if tool == "producer" else ("consumer", [tool])
+    result = run_cli(module, env, *command, "--rules", str(rules))
+    assert result.returncode == 1, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.endswith(
+        f"rules file {rules}: rule 'odd': method .foo() with 0 arguments is outside the "
+        "supported CEL subset (in `message.price.foo()`)"
+    )

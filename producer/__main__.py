@@ -101,6 +101,13 @@ def build_parser() -> OneLineErrorParser:
         "price, a lower-case currency, a lower-case ticker (default 0)",
     )
     parser.add_argument(
+        "--events-per-second",
+        type=positive_int,
+        metavar="N",
+        help="send N events a second, a live topic to follow (default: as fast as the "
+        "broker takes them)",
+    )
+    parser.add_argument(
         "--partitions",
         type=positive_int,
         default=DEFAULTS.partitions,
@@ -184,6 +191,7 @@ def send(argv: list[str] | None) -> int:
         delivery_timeout_s=float(args.delivery_timeout),
         compression=args.compression,
         rules_file=None if args.no_rules else args.rules,
+        events_per_s=args.events_per_second,
     )
     summary = produce(args.settings, options)
     if summary.rules_refused is not None:

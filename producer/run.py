@@ -26,6 +26,7 @@ from contract.rules import RulesError, RuleSet, avro_field_types, load_rule_set,
 from producer.contract import has_field, load_schema, message_encoder, register_contract
 from producer.errors import ProducerError
 from producer.events import DEFAULT_CURRENCY, GeneratorPlan, generate_batches, generate_records
+from producer.pacing import paced
 from producer.send import DEFAULT_COMPRESSION, DeliveryReport, producer_config, send_events
 from producer.write_rules import WriteJudge
 
@@ -42,6 +43,8 @@ class ProducerOptions:
     #: The rules every event is judged by before it is sent (None: none, as a writer
     #: without rules writes), and registered with the schema.
     rules_file: Path | None = RULES_FILE
+    #: Events sent a second (None: as fast as the broker takes them).
+    events_per_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -114,13 +117,11 @@ def produce(settings: ConnectionSettings, options: ProducerOptions) -> ProduceSu
         ) from None
     encode = message_encoder(contract, value_schema)
     judge = WriteJudge(rules, settings.value_subject)
+    messages = judge.passing(generate_batches(options.plan), encode)
+    if options.events_per_s is not None:
+        messages = paced(messages, options.events_per_s)
     started = time.perf_counter()
-    report = send_events(
-        producer,
-        settings.topic,
-        judge.passing(generate_batches(options.plan), encode),
-        options.plan.count,
-    )
+    report = send_events(producer, settings.topic, messages, options.plan.count)
     seconds = time.perf_counter() - started
     if judge.stop is not None:
         raise ProducerError(f"{judge.stop}; {report.acknowledged} events sent before it")

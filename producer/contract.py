@@ -77,6 +77,14 @@ def with_rules(schema: Schema, rule_set: RuleSet) -> Schema:
     return Schema(schema.schema_str, schema.schema_type, schema.references, rule_set=rules)
 
 
+def refuses_rules(status: int) -> bool:
+    """Whether a registry's answer to a registration with a ruleSet may mean it knows no
+    ruleSet: a client error (an older Confluent registry answers 422 "Unrecognized field")
+    other than 409, which says the schema itself is incompatible. A server error is no
+    verdict on the request and stays a failure."""
+    return 400 <= status < 500 and status != HTTP_CONFLICT
+
+
 def register_contract(
     client: SchemaRegistryClient,
     registry: RegistrySettings,
@@ -100,7 +108,7 @@ def register_contract(
                     value_subject, with_rules(value_schema, rule_set or RuleSet())
                 )
         except RegistryRejected as error:
-            if error.status == HTTP_CONFLICT or not (rule_set and rule_set.domain_rules):
+            if not refuses_rules(error.status) or not (rule_set and rule_set.domain_rules):
                 raise
             rules_refused = str(error)  # a registry that knows no ruleSet: the schema alone
             with registry_call(registry, f"registering {value_subject}"):

@@ -34,6 +34,7 @@ from topic_offsets import EventKey, all_messages, expected_events, message_count
 
 from connection.paths import CONTRACT_FILE
 from connection.timestamps import format_timestamp
+from producer.contract import refuses_rules
 from producer.events import GeneratorPlan
 
 LOOPBACK = "127.0.0.1"
@@ -239,3 +240,12 @@ def test_an_incompatible_answer_is_not_retried_without_the_rules(
     ]
     assert subject not in registry.get_subjects()
     assert message_count(stack["KAFKA_BOOTSTRAP_SERVERS"], topic) == 0
+
+
+def test_only_a_client_error_other_than_a_conflict_reads_as_a_refused_rule_set() -> None:
+    assert [status for status in (400, 404, 409, 415, 422, 500, 503) if refuses_rules(status)] == [
+        400,
+        404,
+        415,
+        422,
+    ]

@@ -38,13 +38,12 @@ from connection.spark import ConnectorJarsMissing, build_spark_session
 from connection.spark_master import check_spark_master
 from consumer.errors import ConsumerError, one_line_failures
 from consumer.interrupts import interrupts_held_while_spark_starts, quiet_interrupts
-from consumer.source import topic_partitions
 from consumer.state import Update
 from consumer.timings import Timings
 
 if TYPE_CHECKING:
     from consumer.statistics_topic import UpdatePublisher
-from contract.dead_letters import DeadLetterTopic, dead_letter_topic
+from contract.dead_letters import dead_letter_topic
 from contract.rules import load_rule_set
 from contract.schemas import ReaderSchema, reader_schema_from_file
 
@@ -277,13 +276,8 @@ def checked_reader_file(args: argparse.Namespace) -> ReaderSchema | None:
 
 
 def run_report(args: argparse.Namespace, settings: ConnectionSettings, timings: Timings) -> str:
-    from consumer.batch import (
-        ConsumerOptions,
-        check_sources,
-        dead_letter_sink,
-        empty_report,
-        report_on,
-    )
+    from consumer.bad_records import dead_letter_sink
+    from consumer.batch import ConsumerOptions, check_sources, empty_report, report_on
 
     if args.dlq_topic and not args.dlq:
         raise ConsumerError("--dlq-topic names where --dlq writes: give --dlq too")
@@ -306,7 +300,7 @@ def run_report(args: argparse.Namespace, settings: ConnectionSettings, timings: 
     else:
         for line in topic.contract.read_rules.skipped:
             print(f"consumer: {line}", file=sys.stderr)
-        sink = dead_letter_sink(clients, settings, options, topic.partitions)
+        sink = dead_letter_sink(clients, settings, options.dead_letter_topic, topic.partitions)
         with timings.phase("Spark session start"):
             spark = start_spark(args.master, short_run=topic.small)
         report = report_on(spark, settings, options, topic, topic.contract, timings, sink)
@@ -356,22 +350,6 @@ def run_records(args: argparse.Namespace, settings: ConnectionSettings, timings:
     return render_records_text(records) if records else "no records"
 
 
-def follow_dead_letters(
-    args: argparse.Namespace, settings: ConnectionSettings, clients: Clients
-) -> DeadLetterTopic | None:
-    """The dead-letter topic follow writes (None with --dlq-topic none)."""
-    if args.dlq_topic == "none":
-        return None
-    partitions = topic_partitions(clients.admin, settings, args.max_wait)
-    return DeadLetterTopic(
-        clients.admin,
-        librdkafka_config(settings),
-        args.dlq_topic or dead_letter_topic(settings.topic),
-        settings.topic,
-        partitions,
-    )
-
-
 def statistics_publisher(
     args: argparse.Namespace, settings: ConnectionSettings, clients: Clients
 ) -> UpdatePublisher | None:
@@ -403,6 +381,9 @@ def run_follow(args: argparse.Namespace, settings: ConnectionSettings, _timings:
         until_idle_s=args.until_idle,
         max_wait_s=args.max_wait,
         rules_file=args.rules,
+        dead_letter_topic=None
+        if args.dlq_topic == "none"
+        else args.dlq_topic or dead_letter_topic(settings.topic),
     )
     reader = checked_reader_file(args)
     clients = Clients.of(settings)
@@ -422,7 +403,6 @@ def run_follow(args: argparse.Namespace, settings: ConnectionSettings, _timings:
             options,
             reader,
             deliver,
-            dead_letters=follow_dead_letters(args, settings, clients),
             notice=lambda line: print(f"consumer: {line}", file=sys.stderr),
         )
     follower.prepare()

@@ -9,8 +9,11 @@ from collections.abc import Iterator
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from connection.clients import librdkafka_config
+from connection.services import Clients
+from connection.settings import ConnectionSettings
 from consumer.decoding import RULE
-from contract.dead_letters import DeadLetter, RuleFailure
+from contract.dead_letters import DeadLetter, DeadLetterTopic, RuleFailure
 from contract.rules import RulePlan
 
 READ = "READ"
@@ -58,3 +61,19 @@ def dead_letters(bad: DataFrame, rules: RulePlan, subject: str) -> Iterator[Dead
             reason=row["reason"],
             rule=None if rule is None else RuleFailure(rule, expressions[rule], READ, subject),
         )
+
+
+def dead_letter_sink(
+    clients: Clients, settings: ConnectionSettings, topic: str | None, partitions: int
+) -> DeadLetterTopic | None:
+    """The dead-letter topic called topic, written for settings.topic, whose partitions
+    it mirrors (None: none)."""
+    if topic is None:
+        return None
+    return DeadLetterTopic(
+        clients.admin,
+        librdkafka_config(settings),
+        topic,
+        settings.topic,
+        partitions,
+    )

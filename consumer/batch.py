@@ -7,11 +7,11 @@ from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 
-from connection.clients import librdkafka_config
 from connection.defaults import DEFAULTS
 from connection.services import Clients
 from connection.settings import ConnectionSettings
 from consumer.analysis import AnalysisOptions, analyse
+from consumer.bad_records import dead_letter_sink
 from consumer.bad_records import dead_letters as consumer_dead_letters
 from consumer.errors import ConsumerError, one_line_failures
 from consumer.report import Report
@@ -180,20 +180,5 @@ def consume(
     topic = check_sources(clients, settings, options)
     if topic.contract is None:
         return empty_report(settings, options)
-    sink = dead_letter_sink(clients, settings, options, topic.partitions)
+    sink = dead_letter_sink(clients, settings, options.dead_letter_topic, topic.partitions)
     return report_on(spark, settings, options, topic, topic.contract, dead_letters=sink)
-
-
-def dead_letter_sink(
-    clients: Clients, settings: ConnectionSettings, options: ConsumerOptions, partitions: int
-) -> DeadLetterTopic | None:
-    """The dead-letter topic options ask for, written for settings.topic (None: none)."""
-    if options.dead_letter_topic is None:
-        return None
-    return DeadLetterTopic(
-        clients.admin,
-        librdkafka_config(settings),
-        options.dead_letter_topic,
-        settings.topic,
-        partitions,
-    )

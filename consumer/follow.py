@@ -30,7 +30,7 @@ from pyspark.sql.streaming.query import StreamingQuery
 from connection.defaults import DEFAULTS
 from connection.services import Clients
 from connection.settings import ConnectionSettings
-from consumer.bad_records import dead_letters
+from consumer.bad_records import dead_letter_sink, dead_letters
 from consumer.checkpoint import check_checkpoint
 from consumer.decoding import CURRENCY
 from consumer.errors import ConsumerError, first_line, one_line_failures
@@ -67,6 +67,8 @@ class FollowOptions:
     until_idle_s: float | None = None
     max_wait_s: float = DEFAULTS.follow_max_wait_s
     rules_file: Path | None = None  # default: contract.schemas.contract_rules' choice
+    #: Where the records that break the contract are written (None: nowhere).
+    dead_letter_topic: str | None = None
 
 
 class Follower:
@@ -82,7 +84,6 @@ class Follower:
         options: FollowOptions,
         reader: ReaderSchema | None,
         on_update: Callable[[Update], None],
-        dead_letters: DeadLetterTopic | None = None,
         notice: Callable[[str], None] = print,
     ) -> None:
         self.clients, self.settings, self.options = clients, settings, options
@@ -95,7 +96,7 @@ class Follower:
             options.rules_file,
             notice,
         )
-        self.dead_letters = dead_letters
+        self.dead_letters: DeadLetterTopic | None = None  # built by prepare()
         self.stop = StopSignal()
         self.batch_running = threading.Lock()
         self.fatal: ConsumerError | None = None
@@ -234,6 +235,9 @@ class Follower:
         before Spark starts, so a wrong topic or checkpoint fails in seconds."""
         self.partitions = topic_partitions(
             self.clients.admin, self.settings, self.options.max_wait_s
+        )
+        self.dead_letters = dead_letter_sink(
+            self.clients, self.settings, self.options.dead_letter_topic, self.partitions
         )
         try:
             self.state = load_state(self.options.checkpoint)

@@ -64,9 +64,10 @@ def topic_events(bootstrap: str, topic: str) -> Counter[EventKey]:
     )
     client.assign([TopicPartition(topic, p, 0) for p in remaining])
     events: Counter[EventKey] = Counter()
+    unread = dict(remaining)  # records left per partition: consume() waits for as many
     try:
         while remaining:
-            batch = client.consume(10_000, timeout=10)
+            batch = client.consume(min(10_000, sum(unread.values())), timeout=10)
             assert batch, f"no records within 10 s; still expected up to {remaining}"
             for message in batch:
                 if message.error() is not None:
@@ -76,6 +77,9 @@ def topic_events(bootstrap: str, topic: str) -> Counter[EventKey]:
                 record = schemaless_reader(io.BytesIO(value[5:]), schema, None)
                 key = (record["ts"], record["symbol"], record["price"], record["currency"])
                 events[key] += 1
+                unread[message.partition()] = remaining.get(message.partition(), 0) - (
+                    message.offset() + 1
+                )
                 if message.offset() + 1 >= remaining.get(message.partition(), 0):
                     remaining.pop(message.partition(), None)
     finally:

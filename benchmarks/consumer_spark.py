@@ -35,10 +35,16 @@ def checked(report: Report, events: int) -> None:
         )
 
 
-def time_consume(spark: SparkSession, settings: ConnectionSettings, events: int) -> ConsumerRun:
-    """consume() as `python -m consumer` calls it, in this process's (warm) SparkSession."""
+def time_consume(
+    spark: SparkSession,
+    settings: ConnectionSettings,
+    events: int,
+    options: ConsumerOptions = DEFAULT_OPTIONS,
+) -> ConsumerRun:
+    """consume() as `python -m consumer` calls it (with options), in this process's (warm)
+    SparkSession."""
     started = time.perf_counter()
-    report = consume(spark, Clients.of(settings), settings, DEFAULT_OPTIONS)
+    report = consume(spark, Clients.of(settings), settings, options)
     seconds = time.perf_counter() - started
     checked(report, events)
     return ConsumerRun(SPARK_CONSUMER, events, seconds, load_average())

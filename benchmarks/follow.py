@@ -1,135 +1,197 @@
-"""Follow mode under a steady producer: sustained events/s and end-to-end latency.
+"""Follow mode, judging the contract's rules and writing dead letters, as `consumer follow`
+runs by default.
 
-A thread writes Confluent-framed Avro events at a fixed offered rate for a while; the
-follower (in this process, its own SparkSession) counts them with a given trigger. Per
-micro-batch the latency of its records lies between (batch counted - newest record's Kafka
-timestamp) and (batch counted - oldest record's); the run reports the median and the
-largest of the batches' oldest-record latencies, and the events counted per second from
-the first steady record written to the stream caught up. A warm-up event goes first; the
-measurement starts once the query has counted it (Spark's start is not steady state).
+- Under a steady producer (`python -m producer --events-per-second`, its own process,
+  --no-rules and 1% of the events breaking a rule, so the reader has letters to write):
+  the events counted per second, end-to-end latency, and whether the lag stays bounded.
+  Per micro-batch the latency of its records lies between (batch counted - newest
+  record's Kafka timestamp) and (batch counted - oldest record's); the run reports the
+  median and the largest of the batches' oldest-record latencies. A warm-up event goes
+  first; the steady stream starts once the query has counted it (Spark's start is not
+  steady state).
+- Catching up on a backlog: from the query's start to the batch that counted its last
+  record, beside batch consume() (rules, --dlq) on the same topic in the same warm
+  session.
+
+The highest offered rate follow keeps up with is searched from half of batch consume()'s
+rate (the target): one step up when it keeps up there, one step down when it does not.
 """
 
 from __future__ import annotations
 
-import io
-import json
 import statistics
-import struct
+import subprocess
+import sys
 import tempfile
 import threading
 import time
-import uuid
-from datetime import datetime, timezone
 from pathlib import Path
 
-import fastavro
-from confluent_kafka import Producer
-from confluent_kafka.admin import AdminClient, NewTopic
-from confluent_kafka.schema_registry import Schema
+from pyspark.sql import SparkSession
 
-from benchmarks.results import FollowBenchmark
-from connection.clients import registry_client
-from connection.paths import CONTRACT_FILE
+from benchmarks.machine import load_average
+from benchmarks.results import FollowBenchmark, FollowCatchUp
+from benchmarks.topics import PARTITIONS, RunTopics
+from connection.defaults import DEFAULTS
+from connection.paths import REPO_ROOT
 from connection.services import Clients
 from connection.settings import ConnectionSettings, spark_settings_from_env
 from connection.spark import build_spark_session
+from consumer.batch import ConsumerOptions, consume
 from consumer.follow import Follower, FollowOptions
-from consumer.state import Update
-from producer.events import GeneratorPlan, generate_records
+from consumer.state import FollowState, Update
 
-CHUNKS_PER_S = 10
+VIOLATIONS = 0.01  # of the events written unjudged: each a dead letter for the reader
+LATENCY_SECONDS = 20
+LATENCY_RATE = 5_000
+SEED = 7
 
 
-def write_steadily(settings: ConnectionSettings, schema_id: int, events: int, rate: int) -> None:
-    """events framed v2 events at rate per second, in chunks every 1/CHUNKS_PER_S s."""
-    parsed = fastavro.parse_schema(json.loads(CONTRACT_FILE.read_text()))
-    producer = Producer({"bootstrap.servers": settings.bootstrap_servers, "linger.ms": 5})
-    header = b"\x00" + struct.pack(">I", schema_id)
-    plan = GeneratorPlan(count=events, seed=7, start=datetime.now(timezone.utc))
-    chunk = max(1, rate // CHUNKS_PER_S)
-    started = time.monotonic()
-    for index, record in enumerate(generate_records(plan)):
-        body = io.BytesIO()
-        fastavro.schemaless_writer(body, parsed, dict(record))
-        while True:
-            try:
-                producer.produce(settings.topic, value=header + body.getvalue())
-                break
-            except BufferError:
-                producer.poll(0.05)
-        if (index + 1) % chunk == 0:
-            producer.poll(0)
-            ahead = started + (index + 1) / rate - time.monotonic()
-            if ahead > 0:
-                time.sleep(ahead)
-    producer.flush(60)
+def dead_letters(state: FollowState) -> int:
+    """Records follow sent to the dead-letter topic (every rule's onFailure is DLQ)."""
+    return sum(state.undecodable.values()) + sum(state.rule_failures.values())
+
+
+def producer_command(settings: ConnectionSettings, events: int, rate: int | None) -> list[str]:
+    """`python -m producer` writing events unjudged, VIOLATIONS of them breaking a rule."""
+    return [
+        sys.executable,
+        "-m",
+        "producer",
+        *("--bootstrap-servers", settings.bootstrap_servers),
+        *("--schema-registry-url", settings.registry.url),
+        *("--topic", settings.topic, "--count", str(events), "--seed", str(SEED)),
+        *("--partitions", str(PARTITIONS), "--no-rules"),
+        *(("--inject-violations", str(VIOLATIONS)) if events > 1 else ()),
+        *(("--events-per-second", str(rate)) if rate else ()),
+    ]
+
+
+def run_producer(settings: ConnectionSettings, events: int, rate: int | None = None) -> None:
+    subprocess.run(
+        producer_command(settings, events, rate),
+        cwd=REPO_ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def follow_options(checkpoint: Path, topics: RunTopics, trigger_seconds: float) -> FollowOptions:
+    """Follow's defaults, its dead letters in a topic of this run."""
+    return FollowOptions(
+        checkpoint=checkpoint,
+        trigger_seconds=trigger_seconds,
+        until_idle_s=max(10.0, 3 * trigger_seconds),
+        dead_letter_topic=topics.fresh("follow-dlq", 0).topic,
+    )
 
 
 def measure_follow(
-    base: ConnectionSettings, trigger_seconds: float, events: int, rate: int
+    spark: SparkSession,
+    topics: RunTopics,
+    trigger_seconds: float,
+    rate: int,
+    seconds: int,
 ) -> FollowBenchmark:
-    """Follow a new topic while events arrive at rate per second; the figures."""
-    topic = f"bench-follow-{uuid.uuid4().hex[:8]}"
-    settings = ConnectionSettings(
-        bootstrap_servers=base.bootstrap_servers,
-        registry=base.registry,
-        topic=topic,
-        security=base.security,
-    )
-    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
-    admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])[topic].result(30)
-    registry = registry_client(settings.registry)
-    schema_id = registry.register_schema(
-        settings.value_subject, Schema(CONTRACT_FILE.read_text(), "AVRO")
-    )
+    """Follow a new topic while a producer offers rate events a second for seconds."""
+    settings = topics.fresh(f"follow-{rate}", rate * seconds)
+    run_producer(settings, 1)  # creates the topic, registers the contract: the warm-up
     updates: list[Update] = []
-    spark = build_spark_session(spark_settings_from_env("local[*]"), app_name="prices-bench-follow")
-    try:
-        with tempfile.TemporaryDirectory() as checkpoint:
-            options = FollowOptions(
-                checkpoint=Path(checkpoint),
-                trigger_seconds=trigger_seconds,
-                until_idle_s=max(10.0, 3 * trigger_seconds),
-            )
-            follower = Follower(Clients.of(settings), settings, options, None, updates.append)
-            follower.prepare()
-            steady_from: list[float] = []
+    with tempfile.TemporaryDirectory() as checkpoint:
+        options = follow_options(Path(checkpoint), topics, trigger_seconds)
+        follower = Follower(Clients.of(settings), settings, options, None, updates.append)
+        follower.prepare()
 
-            def write_after_warm_up() -> None:
-                """One event, then, once the query has counted it (Spark's start and first
-                batch are not steady state), the steady stream."""
-                write_steadily(settings, schema_id, 1, rate)
-                while not updates and not follower.stop.requested:
-                    time.sleep(0.05)
-                steady_from.append(time.time())
-                write_steadily(settings, schema_id, events, rate)
+        def write_after_warm_up() -> None:
+            while not updates and not follower.stop.requested:
+                time.sleep(0.05)
+            run_producer(settings, rate * seconds, rate)
 
-            writer = threading.Thread(target=write_after_warm_up)
-            writer.start()
-            state = follower.run(spark)
-            writer.join()
-    finally:
-        admin.delete_topics([topic])
-    batches = [u for u in updates[1:] if u.records and u.oldest_record_ms is not None]
-    latencies = [u.finished_at - u.oldest_record_ms / 1000 for u in batches]  # type: ignore[operator]
-    caught_up = max(u.finished_at for u in batches)
+        writer = threading.Thread(target=write_after_warm_up)
+        writer.start()
+        state = follower.run(spark)
+        writer.join()
+    steady = [u for u in updates[1:] if u.records and u.oldest_record_ms is not None]
+    first_ms = min(u.oldest_record_ms for u in steady if u.oldest_record_ms is not None)
+    latencies = [u.finished_at - u.oldest_record_ms / 1000 for u in steady]  # type: ignore[operator]
+    caught_up = max(u.finished_at for u in steady)
+    half = first_ms / 1000 + seconds / 2
+    offering = [u for u in steady if u.finished_at <= first_ms / 1000 + seconds]
     return FollowBenchmark(
         trigger_seconds=trigger_seconds,
         offered_events_per_s=rate,
-        events=events,
-        counted=state.decoded - 1,
-        events_per_s=(state.decoded - 1) / (caught_up - steady_from[0]),
-        batches=len(batches),
+        events=rate * seconds,
+        counted=state.messages - 1,
+        events_per_s=(state.messages - 1) / (caught_up - first_ms / 1000),
+        batches=len(steady),
         latency_median_s=statistics.median(latencies),
         latency_max_s=max(latencies),
+        dead_letters=dead_letters(state),
+        lag_first_half=max((u.lag or 0 for u in offering if u.finished_at <= half), default=0),
+        lag_second_half=max((u.lag or 0 for u in offering if u.finished_at > half), default=0),
     )
 
 
-def follow_benchmarks(
-    base: ConnectionSettings, events: int = 100_000, rate: int = 5_000
+def fill_backlog(topics: RunTopics, events: int) -> ConnectionSettings:
+    """A new topic holding events written unjudged, VIOLATIONS of them breaking a rule."""
+    settings = topics.fresh("follow-backlog", events)
+    run_producer(settings, events)
+    return settings
+
+
+def measure_catch_up(
+    spark: SparkSession, topics: RunTopics, backlog: ConnectionSettings, events: int
+) -> FollowCatchUp:
+    """consume() with --dlq twice (the first warms the session up), then follow from the
+    backlog's start until it is idle."""
+    batch_seconds = 0.0
+    for _ in range(2):
+        options = ConsumerOptions(dead_letter_topic=topics.fresh("batch-dlq", 0).topic)
+        started = time.perf_counter()
+        consume(spark, Clients.of(backlog), backlog, options)
+        batch_seconds = time.perf_counter() - started
+    updates: list[Update] = []
+    with tempfile.TemporaryDirectory() as checkpoint:
+        options_follow = follow_options(Path(checkpoint), topics, DEFAULTS.follow_trigger_s)
+        follower = Follower(Clients.of(backlog), backlog, options_follow, None, updates.append)
+        follower.prepare()
+        started_at = time.time()
+        state = follower.run(spark)
+    if state.messages != events:
+        raise RuntimeError(f"follow counted {state.messages:,} of {backlog.topic}'s {events:,}")
+    done = min(u.finished_at for u in updates if u.state.messages == events)
+    return FollowCatchUp(
+        events=events,
+        dead_letters=dead_letters(state),
+        seconds=done - started_at,
+        batches=sum(1 for u in updates if u.records),
+        batch_seconds=batch_seconds,
+        load=load_average(),
+    )
+
+
+def follow_spark() -> SparkSession:
+    return build_spark_session(spark_settings_from_env("local[*]"), app_name="prices-bench-follow")
+
+
+def latency_runs(spark: SparkSession, topics: RunTopics) -> list[FollowBenchmark]:
+    """Follow at 5 s and 1 s triggers under the same light load."""
+    return [
+        measure_follow(spark, topics, trigger, LATENCY_RATE, LATENCY_SECONDS)
+        for trigger in (5.0, 1.0)
+    ]
+
+
+def sustained_runs(
+    spark: SparkSession, topics: RunTopics, batch_events_per_s: float, seconds: int
 ) -> list[FollowBenchmark]:
-    """The follow mode at 5 s and 1 s triggers under the same offered load."""
-    return [measure_follow(base, trigger, events, rate) for trigger in (5.0, 1.0)]
+    """Follow at its default trigger, offered half of batch consume()'s rate for seconds,
+    then three quarters of it if it kept up there, else a quarter."""
+    trigger = DEFAULTS.follow_trigger_s
+    half = measure_follow(spark, topics, trigger, round(batch_events_per_s / 2), seconds)
+    step = 0.75 if half.bounded else 0.25
+    other = measure_follow(spark, topics, trigger, round(batch_events_per_s * step), seconds)
+    return sorted([half, other], key=lambda run: run.offered_events_per_s)
 
 
 def describe(run: FollowBenchmark) -> str:
@@ -137,5 +199,16 @@ def describe(run: FollowBenchmark) -> str:
         f"follow, trigger {run.trigger_seconds:g} s, {run.offered_events_per_s:,} ev/s offered: "
         f"{run.counted:,}/{run.events:,} counted, {run.events_per_s:,.0f} ev/s, "
         f"{run.batches} batches, latency median {run.latency_median_s:.1f} s, "
-        f"max {run.latency_max_s:.1f} s"
+        f"max {run.latency_max_s:.1f} s, lag {run.lag_first_half:,} -> "
+        f"{run.lag_second_half:,} ({'bounded' if run.bounded else 'growing'}), "
+        f"{run.dead_letters:,} dead letters"
+    )
+
+
+def describe_catch_up(run: FollowCatchUp) -> str:
+    return (
+        f"follow caught up on {run.events:,} in {run.seconds:.1f} s "
+        f"({run.events_per_s:,.0f} ev/s, {run.batches} batches, {run.dead_letters:,} dead "
+        f"letters); consume() with --dlq {run.batch_seconds:.1f} s "
+        f"({run.batch_events_per_s:,.0f} ev/s)"
     )

@@ -17,6 +17,9 @@ max of the per-repeat ratios.
 - consumer: consume() against Spark's Kafka source alone, read to the noop sink the way
   consume() reads (benchmarks.consumer_spark, run by benchmarks.spark_probe in its warm
   session).
+- rules on read: consume() judging the contract's rules against consume() with an empty
+  ruleSet, on the same topic in the probe's warm session.
+- rules on write: ours judging every event by the rules against ours with --no-rules.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from dataclasses import dataclass
 
 from benchmarks.consumer_cli import run_consumer_cli
 from benchmarks.machine import load_average
-from benchmarks.producing import benchmark_plan, client_rate, produce_way
+from benchmarks.producing import benchmark_plan, client_rate, produce_ours, produce_way
 from benchmarks.results import (
     CLASS_DATA_REFERENCE,
     CONSUMER_LIMIT,
@@ -38,6 +41,8 @@ from benchmarks.results import (
     OURS_UNCOMPRESSED,
     PRODUCER_LIMIT,
     RATE,
+    RULES_ON_READ,
+    RULES_ON_WRITE,
     START_UP_LIMIT,
     TIME,
     LimitRatio,
@@ -55,6 +60,7 @@ from consumer.class_data import make_archive
 START_UP_TARGET = 1.15  # ours at most this many times the bare start
 PRODUCER_TARGET = 0.6  # ours at least this share of the raw produce rate
 CONSUMER_TARGET = 0.75  # ours at least this share of Spark's Kafka read rate
+RULES_ON_READ_TARGET = 1.10  # consume() with the rules at most this many times without
 
 # The session as the 5k report's is built: a short run's.
 BARE_SESSION = f"""
@@ -211,6 +217,48 @@ def producer_ratio(
         events,
         RATE,
         PRODUCER_TARGET,
+        runs,
+    )
+
+
+def rules_on_read_ratio(events: int, runs: list[PairedRun]) -> LimitRatio:
+    """consume() with the contract's rules against without (pairs measured in the probe)."""
+    return LimitRatio(
+        RULES_ON_READ,
+        f"consume() at {events:,} records judging the contract's three rules (warm session)",
+        "consume() on the same topic with an empty ruleSet",
+        events,
+        TIME,
+        RULES_ON_READ_TARGET,
+        runs,
+    )
+
+
+def rules_on_write_ratio(
+    topics: RunTopics, events: int, repeats: int, progress: Callable[[str], None]
+) -> LimitRatio:
+    """Ours judging every event by the rules against ours sending them unjudged."""
+    plan = benchmark_plan(events)
+    runs = []
+    for _ in range(repeats):
+        unjudged = topics.fresh("no-rules", events)
+        topics.create(unjudged)
+        limit_seconds = produce_ours(unjudged, plan, rules_file=None)
+        judged = topics.fresh("rules", events)
+        topics.create(judged)
+        ours_seconds = produce_ours(judged, plan)
+        runs.append(PairedRun(limit_seconds, ours_seconds, load_average()))
+        progress(
+            f"produce {events:,}: {events / limit_seconds:,.0f} ev/s without rules, "
+            f"{events / ours_seconds:,.0f} ev/s with them"
+        )
+    return LimitRatio(
+        RULES_ON_WRITE,
+        f"producer, {events:,} events, each judged by the contract's three rules",
+        "the same with --no-rules (nothing judged)",
+        events,
+        RATE,
+        None,
         runs,
     )
 

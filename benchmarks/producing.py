@@ -7,6 +7,7 @@ import statistics
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 
 from confluent_kafka import Producer
 from confluent_kafka.schema_registry import Schema
@@ -29,7 +30,7 @@ from benchmarks.results import (
     ProducerRun,
 )
 from benchmarks.topics import PARTITIONS, RunTopics
-from connection.paths import CONTRACT_FILE
+from connection.paths import CONTRACT_FILE, RULES_FILE
 from connection.settings import ConnectionSettings
 from producer.contract import KEY_SCHEMA, load_schema
 from producer.events import BATCH_EVENTS, GeneratorPlan, generate_batches, generate_records
@@ -129,10 +130,19 @@ def client_rate(
 
 
 def produce_ours(
-    settings: ConnectionSettings, plan: GeneratorPlan, compression: str = DEFAULT_COMPRESSION
+    settings: ConnectionSettings,
+    plan: GeneratorPlan,
+    compression: str = DEFAULT_COMPRESSION,
+    rules_file: Path | None = RULES_FILE,
 ) -> float:
+    """Seconds from first send to last ack of ours (every event judged by the rules in
+    rules_file before it is sent; None: unjudged, as --no-rules sends)."""
     options = ProducerOptions(
-        plan=plan, schema_file=CONTRACT_FILE, partitions=PARTITIONS, compression=compression
+        plan=plan,
+        schema_file=CONTRACT_FILE,
+        partitions=PARTITIONS,
+        compression=compression,
+        rules_file=rules_file,
     )
     return produce(settings, options).seconds
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 
+from benchmarks.follow import VIOLATIONS
 from benchmarks.results import (
     CONSUMER_LIMIT,
     KAFKA_READ_REFERENCE,
+    LAG_GROWTH_BOUND,
     NAIVE_AVRO_BASELINE,
     PLAIN_PYTHON,
     PRODUCER_LIMIT,
@@ -68,7 +70,9 @@ def ratio_row(ratio: LimitRatio) -> list[str]:
         ratio.limit,
         figure_text(ratio, [run.limit_seconds for run in ratio.runs]),
         f"{ratios[0]:.2f}x / {statistics.median(ratios):.2f}x / {ratios[-1]:.2f}x",
-        f"{bound} {ratio.target:.2f}x: {'met' if ratio.met() else '**not met**'}",
+        "none set"
+        if ratio.target is None
+        else f"{bound} {ratio.target:.2f}x: {'met' if ratio.met() else '**not met**'}",
         f"{min(r.load for r in ratio.runs):.1f}-{max(r.load for r in ratio.runs):.1f}",
         str(len(ratio.runs)),
     ]
@@ -204,7 +208,7 @@ def stops_section(results: BenchResults) -> str:
             f"- A bare process that only reads the same topic with Spark's Kafka source, as "
             f"consume() reads it (no decode, no statistics), takes {read_seconds:.1f} s, "
             f"{statistics.median(read.ratios()):.2f}x the bare start: {verdict} the "
-            f"{start.target:.2f}x target before any of our work."
+            f"{start.target or 0:.2f}x target before any of our work."
         )
     produce = results.limit(PRODUCER_LIMIT)
     if produce:
@@ -428,6 +432,11 @@ METHOD = """## How this was measured
   (batches of 10,000), decodes with
   `AvroDeserializer`, keeps prices in arrays and computes `statistics.fmean`/`stdev`
   and the outliers (|z| > 3).
+- The contract's rules: on read, consume() with the shipped rules file against consume()
+  with an empty ruleSet on the same topic, pairs in the probe's warm session; on write,
+  ours judging every event (`producer.write_rules`) against ours with `--no-rules`, each
+  on its own fresh topic. The events keep every rule, so the pairs price the judging,
+  not dead letters.
 - The consumer topics larger than the producer runs are filled once per run by ours (also
   a producer measurement); the others reuse the producer's topics ("ours").
 - The load column is the 1-minute load average after each measurement: above the core
@@ -436,7 +445,8 @@ METHOD = """## How this was measured
 
 
 def follow_section(results: BenchResults) -> str:
-    """Follow mode's sustained rate and latency per trigger (nothing when not measured)."""
+    """Follow mode's runs under a steady producer and its catch-up on a backlog (nothing
+    when not measured)."""
     if not results.follow:
         return ""
     rows = [
@@ -448,14 +458,22 @@ def follow_section(results: BenchResults) -> str:
             str(run.batches),
             f"{run.latency_median_s:.1f}",
             f"{run.latency_max_s:.1f}",
+            f"{run.lag_first_half:,} -> {run.lag_second_half:,}",
+            "yes" if run.bounded else "**no**",
+            f"{run.dead_letters:,}",
         ]
         for run in results.follow
     ]
-    return (
-        "## Follow mode: sustained events/s and end-to-end latency\n\n"
-        "A steady producer offers events at a fixed rate while follow mode "
-        "(`consumer.follow.Follower`, in-process) runs; latency is "
-        "from a record's produce time to the statistics update that includes it.\n\n"
+    text = (
+        "## Follow mode: sustained events/s, end-to-end latency and lag\n\n"
+        "Follow mode (`consumer.follow.Follower`, in-process) judges the contract's rules "
+        "and writes its dead letters, as `consumer follow` does by default, while "
+        "`python -m producer --events-per-second` (its own process, `--no-rules`, "
+        f"{VIOLATIONS:.0%} of the events breaking a rule) offers a fixed rate. Latency is "
+        "from a record's produce time to the statistics update that includes it. Lag is "
+        "the records behind the topic's end after each batch, the largest in the first "
+        "and in the second half of the offering; it stays bounded when the second half's "
+        f"is at most {LAG_GROWTH_BOUND:g}x the first's.\n\n"
         + table(
             [
                 "trigger",
@@ -465,8 +483,51 @@ def follow_section(results: BenchResults) -> str:
                 "batches",
                 "latency median s",
                 "latency max s",
+                "largest lag, 1st -> 2nd half",
+                "bounded",
+                "dead letters",
             ],
             rows,
+        )
+    )
+    catch_up = results.follow_catch_up
+    if catch_up is None:
+        return text
+    return text + (
+        f"\n\nCatching up on a backlog of {catch_up.events:,} records "
+        f"({catch_up.dead_letters:,} of them dead letters): follow took "
+        f"{catch_up.seconds:.1f} s from the query's start to the batch that counted the last "
+        f"one ({catch_up.events_per_s:,.0f} ev/s, {catch_up.batches} batch"
+        f"{'es' if catch_up.batches != 1 else ''}); batch consume() with the rules and "
+        f"`--dlq`, on the same topic in the same warm session, took "
+        f"{catch_up.batch_seconds:.1f} s ({catch_up.batch_events_per_s:,.0f} ev/s)."
+    )
+
+
+def inspector_section(results: BenchResults) -> str:
+    """The inspector's page times (nothing when not measured)."""
+    pages = results.inspector_pages
+    if pages is None:
+        return ""
+    return (
+        "## Inspector: a page of records from the middle of a topic\n\n"
+        f"`python -m inspector` (uvicorn in the benchmark's process) asked over one kept-alive "
+        f"connection, as a browser keeps it, for {len(pages.milliseconds)} consecutive pages "
+        f"of {pages.limit} records of partition {pages.partition} of a {pages.records:,}-record "
+        f"topic, from offset {pages.first_offset:,} (a first, cold page not counted); each "
+        "timed from the request to the last byte of its HTML, and checked to hold "
+        f"{pages.limit} rows.\n\n"
+        + table(
+            ["records in the topic", "page", "median ms", "max ms", "pages"],
+            [
+                [
+                    f"{pages.records:,}",
+                    f"{pages.limit}",
+                    f"{pages.median_ms:.0f}",
+                    f"{pages.max_ms:.0f}",
+                    str(len(pages.milliseconds)),
+                ]
+            ],
         )
     )
 
@@ -492,6 +553,7 @@ def render_markdown(results: BenchResults, chart_name: str) -> str:
         consumer_section(results),
         spark_section(results),
         follow_section(results),
+        inspector_section(results),
         producer_profile_heading(results),
         *(profile_section(profile) for profile in results.profiles),
         METHOD.strip(),

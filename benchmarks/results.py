@@ -96,17 +96,22 @@ class Profile:
 
 
 # The rows of the ratio table, by a stable name (the figures' texts carry counts), in
-# table order: the three figures, then two references (what the class-data archive
-# saves; the start-up with nothing but Spark's Kafka read).
+# table order: the three figures, what the contract's rules cost on read and on write,
+# then two references (what the class-data archive saves; the start-up with nothing but
+# Spark's Kafka read).
 START_UP_LIMIT = "start-up"
 PRODUCER_LIMIT = "producer"
 CONSUMER_LIMIT = "consumer"
+RULES_ON_READ = "rules on read"
+RULES_ON_WRITE = "rules on write"
 CLASS_DATA_REFERENCE = "class-data archive"
 KAFKA_READ_REFERENCE = "bare Kafka read"
 LIMIT_ORDER = (
     START_UP_LIMIT,
     PRODUCER_LIMIT,
     CONSUMER_LIMIT,
+    RULES_ON_READ,
+    RULES_ON_WRITE,
     CLASS_DATA_REFERENCE,
     KAFKA_READ_REFERENCE,
 )
@@ -141,7 +146,7 @@ class LimitRatio:
     limit: str
     events: int
     kind: str  # TIME or RATE
-    target: float  # TIME: at most this ratio; RATE: at least
+    target: float | None  # TIME: at most this ratio; RATE: at least; None: none set
     runs: list[PairedRun]
 
     def __post_init__(self) -> None:
@@ -151,23 +156,82 @@ class LimitRatio:
     def ratios(self) -> list[float]:
         return sorted(run.ratio(self.kind) for run in self.runs)
 
-    def met(self) -> bool:
+    def met(self) -> bool | None:
+        """Whether the median ratio meets the target (None without a target)."""
+        if self.target is None:
+            return None
         median = statistics.median(self.ratios())
         return median <= self.target if self.kind == TIME else median >= self.target
 
 
+#: Follow keeps up with an offered rate when the largest lag of the offering's second
+#: half is at most this many times the first half's: a follower that keeps up swings in
+#: the same band (about a trigger's arrivals), one that falls behind grows it steadily.
+LAG_GROWTH_BOUND = 1.25
+
+
 @dataclass(frozen=True)
 class FollowBenchmark:
-    """Follow mode under a steady producer: sustained rate and produce-to-statistics latency."""
+    """Follow mode (rules judged, dead letters written) under a steady producer: sustained
+    rate, produce-to-statistics latency, and whether its lag stays bounded."""
 
     trigger_seconds: float
     offered_events_per_s: int
     events: int
     counted: int
-    events_per_s: float  # counted / (caught up - first write)
+    events_per_s: float  # counted / (caught up - first steady record)
     batches: int
     latency_median_s: float  # of each batch's oldest record
     latency_max_s: float
+    dead_letters: int  # records that broke the rules or did not decode, written once
+    lag_first_half: int  # the largest lag (records) after a batch, first half of the offering
+    lag_second_half: int  # ... and second half
+
+    @property
+    def bounded(self) -> bool:
+        return self.lag_second_half <= LAG_GROWTH_BOUND * self.lag_first_half
+
+
+@dataclass(frozen=True)
+class FollowCatchUp:
+    """Follow mode (rules, dead letters) reading a backlog, beside batch consume() with the
+    rules and --dlq reading the same topic in the same warm session."""
+
+    events: int
+    dead_letters: int
+    seconds: float  # the query's start to the batch that counted the last record
+    batches: int
+    batch_seconds: float  # consume() on the same topic
+    load: float
+
+    @property
+    def events_per_s(self) -> float:
+        return self.events / self.seconds
+
+    @property
+    def batch_events_per_s(self) -> float:
+        return self.events / self.batch_seconds
+
+
+@dataclass(frozen=True)
+class PageTimes:
+    """The inspector's pages from the middle of a topic: milliseconds per page, the first
+    (cold: contract and connections) left out."""
+
+    topic: str
+    records: int  # in the topic
+    partition: int
+    first_offset: int  # of the first page asked for
+    limit: int
+    milliseconds: tuple[float, ...]
+
+    @property
+    def median_ms(self) -> float:
+        return statistics.median(self.milliseconds)
+
+    @property
+    def max_ms(self) -> float:
+        return max(self.milliseconds)
 
 
 @dataclass
@@ -185,6 +249,8 @@ class BenchResults:
     default_shuffle_partitions: int = 0
     limits: list[LimitRatio] = field(default_factory=list)  # in any order; see limit()
     follow: list[FollowBenchmark] = field(default_factory=list)
+    follow_catch_up: FollowCatchUp | None = None
+    inspector_pages: PageTimes | None = None
 
     def producer_run(self, way: str, events: int) -> ProducerRun | None:
         return next((r for r in self.producer if r.way == way and r.events == events), None)

@@ -7,11 +7,23 @@ from dataclasses import dataclass
 from functools import partial
 
 from benchmarks.consumer_cli import run_consumer_cli
-from benchmarks.follow import describe, follow_benchmarks
+from benchmarks.follow import (
+    describe,
+    describe_catch_up,
+    fill_backlog,
+    follow_spark,
+    latency_runs,
+    measure_catch_up,
+    sustained_runs,
+)
+from benchmarks.inspector import describe as describe_pages
+from benchmarks.inspector import middle_page_times
 from benchmarks.limits import (
     consumer_ratio,
     ensure_class_data,
     producer_ratio,
+    rules_on_read_ratio,
+    rules_on_write_ratio,
     start_up_ratios,
 )
 from benchmarks.machine import describe_machine, load_average
@@ -48,6 +60,10 @@ class BenchOptions:
     start_repeats: int = 5  # start-up pairs (bare start, ours) for the ratio table
     ratio_repeats: int = 3  # throughput pairs (limit, ours) for the ratio table
     ratio_producer_events: int = 300_000
+    rules_events: int = 1_000_000  # with the rules against without, on read and on write
+    follow_backlog_events: int = 1_000_000  # follow's catch-up, beside batch consume()
+    sustained_seconds: int = 120  # how long follow is offered each rate
+    inspector_events: int = 1_000_000  # the topic the inspector pages through
     quick: bool = False
 
 
@@ -71,9 +87,11 @@ class Bench:
             self.profiles()
             self.start_up_limit()
             self.producer_limit()
+            self.rules_on_write()
             self.consumer_cli()
             self.consumer_in_process()
             self.plain_python()
+            self.inspector()
             self.follow()
         finally:
             self.topics.remove_all()
@@ -95,6 +113,13 @@ class Bench:
                 self.options.ratio_producer_events,
                 self.options.ratio_repeats,
                 progress,
+            )
+        )
+
+    def rules_on_write(self) -> None:
+        self.results.limits.append(
+            rules_on_write_ratio(
+                self.topics, self.options.rules_events, self.options.ratio_repeats, progress
             )
         )
 
@@ -157,7 +182,8 @@ class Bench:
         counts = self.consumer_sizes()
         warm_up_counts = sorted({self.options.report_events, counts[0]})
         variant_count = self.options.variant_events
-        needed = {*warm_up_counts, *counts, *([variant_count] if variant_count else [])}
+        rules_count = self.options.rules_events
+        needed = {*warm_up_counts, *counts, *(c for c in (variant_count, rules_count) if c)}
         base = self.topics.base
         probe = run_spark_probe(
             SparkProbeRequest(
@@ -168,9 +194,11 @@ class Bench:
                 counts=counts,
                 variant_count=variant_count,
                 ratio_repeats=self.options.ratio_repeats,
+                rules_count=rules_count,
             )
         )
         self.results.limits.append(consumer_ratio(max(counts), probe.read_limit))
+        self.results.limits.append(rules_on_read_ratio(rules_count, probe.rules_cost))
         self.results.consumer.extend(probe.consumer)
         self.results.variants = probe.variants
         self.results.default_min_partitions = probe.default_min_partitions
@@ -182,7 +210,26 @@ class Bench:
             progress(f"plain Python {count:,}: {run.records_per_s:,.0f} rec/s")
             self.results.consumer.append(run)
 
+    def inspector(self) -> None:
+        topic = self.topic_with(self.options.inspector_events).topic
+        pages = middle_page_times(self.topics.base, topic)
+        progress(describe_pages(pages))
+        self.results.inspector_pages = pages
+
     def follow(self) -> None:
-        for run in follow_benchmarks(self.topics.base):
+        """Follow (rules, dead letters) in this process's Spark session: latency under a
+        light load, catching up on a backlog beside batch consume(), then the rates it
+        keeps up with."""
+        spark = follow_spark()
+        for run in latency_runs(spark, self.topics):
+            progress(describe(run))
+            self.results.follow.append(run)
+        events = self.options.follow_backlog_events
+        catch_up = measure_catch_up(spark, self.topics, fill_backlog(self.topics, events), events)
+        progress(describe_catch_up(catch_up))
+        self.results.follow_catch_up = catch_up
+        for run in sustained_runs(
+            spark, self.topics, catch_up.batch_events_per_s, self.options.sustained_seconds
+        ):
             progress(describe(run))
             self.results.follow.append(run)

@@ -13,7 +13,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from pyspark.sql import SparkSession
 
 from benchmarks.consumer_spark import (
     consume_min_partitions,
@@ -32,6 +36,7 @@ from connection.defaults import DEFAULTS
 from connection.paths import REPO_ROOT
 from connection.settings import ConnectionSettings, RegistrySettings, spark_settings_from_env
 from connection.spark import build_spark_session
+from consumer.batch import ConsumerOptions
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,7 @@ class SparkProbeRequest:
     counts: list[int]
     variant_count: int  # 0: no settings grid
     ratio_repeats: int = 0  # pairs (Kafka read alone, consume()) at the largest count
+    rules_count: int = 0  # pairs (consume() without rules, with them) at this count; 0: none
 
 
 @dataclass
@@ -52,6 +58,7 @@ class SparkProbeResult:
     default_min_partitions: int = 0  # consume()'s choice for the settings grid's topic
     default_shuffle_partitions: int = 0
     read_limit: list[PairedRun] = field(default_factory=list)
+    rules_cost: list[PairedRun] = field(default_factory=list)  # without rules, then with
 
     @classmethod
     def from_json(cls, text: str) -> SparkProbeResult:
@@ -62,6 +69,7 @@ class SparkProbeResult:
             default_min_partitions=data["default_min_partitions"],
             default_shuffle_partitions=data["default_shuffle_partitions"],
             read_limit=[PairedRun(**run) for run in data["read_limit"]],
+            rules_cost=[PairedRun(**run) for run in data["rules_cost"]],
         )
 
 
@@ -98,6 +106,8 @@ def probe(request: SparkProbeRequest) -> SparkProbeResult:
         ours = time_consume(spark, topic(largest), largest).seconds
         result.read_limit.append(PairedRun(limit, ours, load_average()))
         progress(f"Kafka read alone {limit:.1f} s, consume() {ours:.1f} s at {largest:,}")
+    if request.rules_count:
+        result.rules_cost = rules_cost(spark, topic(request.rules_count), request)
     if request.variant_count:
         for min_partitions in sorted({result.default_min_partitions, cores, 2 * cores, 4 * cores}):
             for shuffle in sorted({result.default_shuffle_partitions, cores}):
@@ -114,6 +124,27 @@ def probe(request: SparkProbeRequest) -> SparkProbeResult:
                 result.variants.append(variant)
     spark.stop()
     return result
+
+
+def rules_cost(
+    spark: SparkSession, settings: ConnectionSettings, request: SparkProbeRequest
+) -> list[PairedRun]:
+    """Pairs of consume() on the same topic: with no rules (an empty ruleSet), then with the
+    contract's (the shipped file, the registry keeping none)."""
+    count = request.rules_count
+    pairs = []
+    with tempfile.TemporaryDirectory() as folder:
+        no_rules = Path(folder) / "none.rules.json"
+        no_rules.write_text(json.dumps({"domainRules": []}))
+        for _ in range(request.ratio_repeats):
+            without = time_consume(spark, settings, count, ConsumerOptions(rules_file=no_rules))
+            with_rules = time_consume(spark, settings, count)
+            pairs.append(PairedRun(without.seconds, with_rules.seconds, load_average()))
+            progress(
+                f"consume() at {count:,}: {without.seconds:.1f} s without rules, "
+                f"{with_rules.seconds:.1f} s with them"
+            )
+    return pairs
 
 
 class SparkProbeFailed(RuntimeError):

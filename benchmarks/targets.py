@@ -23,6 +23,9 @@ CONSUMER_MIN_RATE = 1_000_000.0
 REPORT_EVENTS = DEFAULTS.event_count
 REPORT_MAX_SECONDS = 20.0
 MEMORY_MAX_GROWTH = 1.25  # peak RSS at the largest count / at the next smaller count
+FOLLOW_MIN_SHARE = 0.5  # follow keeps up with at least this share of batch consume()'s rate
+PAGE_MAX_MS = 300.0  # the inspector's page of 100 from the middle of a 1M-record topic
+PAGE_TOPIC_RECORDS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,46 @@ def memory_target(results: BenchResults) -> TargetCheck:
     )
 
 
+def follow_target(results: BenchResults) -> TargetCheck:
+    """The highest offered rate follow (rules, dead letters) kept its lag bounded at,
+    against batch consume()'s rate on the backlog of the same run."""
+    target = (
+        "Follow mode with rules and dead letters keeps its lag bounded for 2 minutes at "
+        f">= {FOLLOW_MIN_SHARE:g}x batch consume()'s rate (rules, --dlq, same run)"
+    )
+    catch_up = results.follow_catch_up
+    kept_up = [run for run in results.follow if run.bounded and run.events > 0]
+    if catch_up is None or not results.follow:
+        return TargetCheck(target, None, "not measured")
+    batch = catch_up.batch_events_per_s
+    if not kept_up:
+        return TargetCheck(target, False, f"bounded at no offered rate; batch {batch:,.0f} ev/s")
+    best = max(kept_up, key=lambda run: run.offered_events_per_s)
+    share = best.offered_events_per_s / batch
+    return TargetCheck(
+        target,
+        share >= FOLLOW_MIN_SHARE,
+        f"bounded at {best.offered_events_per_s:,} ev/s offered ({best.events_per_s:,.0f} "
+        f"sustained), {share:.2f}x batch consume()'s {batch:,.0f} ev/s",
+    )
+
+
+def inspector_target(results: BenchResults) -> TargetCheck:
+    target = (
+        f"Inspector: a page of 100 records from the middle of a {PAGE_TOPIC_RECORDS:,}-record "
+        f"topic in < {PAGE_MAX_MS:g} ms (median)"
+    )
+    pages = results.inspector_pages
+    if pages is None or pages.records < PAGE_TOPIC_RECORDS:
+        return TargetCheck(target, None, "not measured")
+    return TargetCheck(
+        target,
+        pages.median_ms < PAGE_MAX_MS,
+        f"median {pages.median_ms:.0f} ms, max {pages.max_ms:.0f} ms over "
+        f"{len(pages.milliseconds)} pages",
+    )
+
+
 def evaluate(results: BenchResults) -> list[TargetCheck]:
     return [
         producer_target(results),
@@ -108,4 +151,6 @@ def evaluate(results: BenchResults) -> list[TargetCheck]:
         consumer_target(results),
         report_latency_target(results),
         memory_target(results),
+        follow_target(results),
+        inspector_target(results),
     ]

@@ -29,6 +29,7 @@ from benchmarks.results import (
     PLAIN_PYTHON,
     PRODUCER_LIMIT,
     RATE,
+    RULES_ON_WRITE,
     SPARK_CONSUMER,
     START_UP_LIMIT,
     TIME,
@@ -36,7 +37,9 @@ from benchmarks.results import (
     ConsumerCliRun,
     ConsumerRun,
     FollowBenchmark,
+    FollowCatchUp,
     LimitRatio,
+    PageTimes,
     PairedRun,
     ProducerRun,
     SparkVariant,
@@ -78,7 +81,17 @@ def results_meeting_every_target() -> BenchResults:
         ConsumerCliRun(1_000_000, 20.0, 21.0, 1000 * MIB, 80 * MIB, 1.0),
         ConsumerCliRun(10_000_000, 40.0, 41.0, 1100 * MIB, 80 * MIB, 1.0),
     ]
+    results.follow = [follow_run(120_000, lag=(600_000, 640_000))]
+    results.follow_catch_up = FollowCatchUp(1_000_000, 10_000, 8.0, 1, 5.0, 1.0)  # 200k ev/s
+    results.inspector_pages = PageTimes("t", 1_000_000, 0, 166_000, 100, (40.0, 60.0, 300.0))
     return results
+
+
+def follow_run(offered: int, lag: tuple[int, int], trigger: float = 5.0) -> FollowBenchmark:
+    """A two-minute follow run offered offered ev/s, with its largest lags per half."""
+    return FollowBenchmark(
+        trigger, offered, offered * 120, offered * 120, offered * 0.99, 24, 5.5, 7.0, 1_200, *lag
+    )
 
 
 def test_table_right_aligns_numeric_columns_only() -> None:
@@ -92,7 +105,7 @@ def test_table_right_aligns_numeric_columns_only() -> None:
 
 def test_every_target_met_is_reported_met() -> None:
     checks = evaluate(results_meeting_every_target())
-    assert [check.met for check in checks] == [True, None, True, True, True]
+    assert [check.met for check in checks] == [True, None, True, True, True, True, True]
     assert checks[0].measured == "200,000 ev/s, 4.00x baseline (b)"
     assert checks[3].measured == "median 14.0 s of 3 runs"
     assert checks[4].measured.endswith("(1.10x)")
@@ -144,19 +157,60 @@ def test_markdown_has_every_section_and_the_chart() -> None:
         assert heading in text
     assert "![throughput against event count](benchmarks.png)" in text
     assert "| ours: producer.run.produce | 1,000,000 | 5.00 | 200,000 | 6.80 | 4.00x |" in text
-    assert "Follow mode" not in text  # not measured in this run
+    assert "## Follow mode" in text and "## Inspector" in text
+    results = BenchResults(machine=machine(), quick=True)
+    for section in ("## Follow mode", "## Inspector"):
+        assert section not in render_markdown(results, "benchmarks.png")  # not measured
 
 
-def test_follow_runs_are_reported_per_trigger() -> None:
+def test_follow_runs_are_reported_per_trigger_with_their_lag_and_the_catch_up() -> None:
     results = results_meeting_every_target()
     results.follow = [
-        FollowBenchmark(5.0, 2_000, 40_000, 40_000, 1_990.0, 9, 5.2, 6.1),
-        FollowBenchmark(1.0, 2_000, 40_000, 40_000, 1_995.0, 30, 1.4, 2.0),
+        FollowBenchmark(5.0, 2_000, 40_000, 40_000, 1_990.0, 9, 5.2, 6.1, 400, 9_000, 9_500),
+        FollowBenchmark(1.0, 2_000, 40_000, 40_000, 1_995.0, 30, 1.4, 2.0, 400, 2_000, 6_000),
     ]
     text = render_markdown(results, "benchmarks.png")
-    assert "## Follow mode: sustained events/s and end-to-end latency" in text
-    assert "| 5 s | 2,000 | 40,000 / 40,000 | 1,990 | 9 | 5.2 | 6.1 |" in text
-    assert "| 1 s | 2,000 | 40,000 / 40,000 | 1,995 | 30 | 1.4 | 2.0 |" in text
+    assert "## Follow mode: sustained events/s, end-to-end latency and lag" in text
+    five, one = (line for line in text.splitlines() if line.startswith(("| 5 s |", "| 1 s |")))
+    assert five == (
+        "| 5 s | 2,000 | 40,000 / 40,000 | 1,990 | 9 | 5.2 | 6.1 | 9,000 -> 9,500 | yes | 400 |"
+    )
+    assert one.endswith("| 30 | 1.4 | 2.0 | 2,000 -> 6,000 | **no** | 400 |")
+    assert "follow took 8.0 s" in text and "(200,000 ev/s)" in text
+
+
+def test_follow_keeps_up_while_its_lag_grows_by_a_quarter_at_most() -> None:
+    assert follow_run(1_000, lag=(400, 500)).bounded
+    assert not follow_run(1_000, lag=(400, 501)).bounded
+
+
+def test_follow_below_half_the_batch_rate_misses_its_target() -> None:
+    results = results_meeting_every_target()  # batch consume(): 200k ev/s
+    results.follow = [follow_run(50_000, (1, 1)), follow_run(100_000, (300_000, 700_000))]
+    check = evaluate(results)[-2]
+    assert check.met is False
+    assert "bounded at 50,000 ev/s offered" in check.measured and "0.25x" in check.measured
+    results.follow = [follow_run(100_000, (300_000, 700_000))]
+    assert evaluate(results)[-2].met is False
+
+
+def test_the_page_target_is_measured_on_a_million_records_only() -> None:
+    results = results_meeting_every_target()
+    assert evaluate(results)[-1].met is True  # median 60 ms
+    results.inspector_pages = replace(results.inspector_pages, milliseconds=(290.0, 310.0, 320.0))  # type: ignore[arg-type]
+    assert evaluate(results)[-1].met is False
+    results.inspector_pages = replace(results.inspector_pages, records=100_000)  # type: ignore[arg-type]
+    assert evaluate(results)[-1].met is None
+
+
+def test_a_ratio_without_a_target_says_so() -> None:
+    results = results_meeting_every_target()
+    results.limits = [
+        LimitRatio(RULES_ON_WRITE, "with rules", "without", 1, RATE, None, [PairedRun(1, 1.1, 1)])
+    ]
+    text = render_markdown(results, "b.png")
+    row = next(line for line in text.splitlines() if "with rules" in line)
+    assert "| none set |" in row and "0.91x / 0.91x / 0.91x" in row
 
 
 def test_small_producer_runs_are_repeated_large_ones_not() -> None:
@@ -209,6 +263,7 @@ def test_spark_probe_result_survives_the_trip_through_json() -> None:
         default_min_partitions=3,
         default_shuffle_partitions=4,
         read_limit=[PairedRun(1.0, 1.25, 0.5)],
+        rules_cost=[PairedRun(1.0, 1.05, 0.5)],
     )
     assert SparkProbeResult.from_json(json.dumps(asdict(result))) == result
 
@@ -268,7 +323,8 @@ def test_ratio_rows_are_found_by_name_and_shown_in_table_order() -> None:
     results.limits = [ratio(name, 2.0, 1.0) for name in reversed(LIMIT_ORDER)]
     results.limits.append(LimitRatio(CONSUMER_LIMIT, "unmeasured", "x", 1, RATE, 1.0, []))
     assert [row.name for row in results.measured_limits()] == list(LIMIT_ORDER)
-    assert results.limit(CONSUMER_LIMIT) is results.limits[2]  # the measured one
+    measured = results.limits[LIMIT_ORDER[::-1].index(CONSUMER_LIMIT)]
+    assert results.limit(CONSUMER_LIMIT) is measured  # not the unmeasured one after it
     text = render_markdown(results, "benchmarks.png")
     table_rows = [line.split(" | ")[0][2:] for line in text.splitlines() if "| its limit |" in line]
     assert table_rows == list(LIMIT_ORDER)
@@ -347,7 +403,7 @@ ALLOWED_IMPORTS = {
     "consumer.report": {"Report"},  # consume()'s result
     "consumer.source": {"read_topic", "OffsetRange"},  # the limit's read
     "consumer.follow": {"Follower", "FollowOptions"},  # the follow driver
-    "consumer.state": {"Update"},  # what Follower hands to on_update
+    "consumer.state": {"Update", "FollowState"},  # what Follower hands to on_update
     "consumer.class_data": {"make_archive"},  # the install step (make class-data)
     "producer.run": {"ProducerOptions", "produce"},
     "producer.events": {

@@ -120,6 +120,9 @@ class DeadLetterTopic:
     partitions: int
     written: dict[str, int] = field(default_factory=dict)  # letters written, by reason or rule
     _producer: Producer | None = None
+    #: origins_written() as this object last left it: read from the topic once, then kept
+    #: up to date by each acknowledged write (None: unknown, read again before writing).
+    _origins: dict[int, int] | None = None
 
     def origins_written(self) -> dict[int, int]:
         """Per partition, the highest origin offset of source_topic in the topic (-1: none);
@@ -142,6 +145,7 @@ class DeadLetterTopic:
                 "group.id": f"prices-dead-letters-{self.topic}",
                 "enable.auto.commit": False,
                 "enable.partition.eof": True,
+                "fetch.wait.max.ms": 10,  # at a partition's end, say so now, not in 500 ms
             }
         )
         try:
@@ -186,14 +190,22 @@ class DeadLetterTopic:
 
     def write(self, letters: Iterable[DeadLetter]) -> int:
         """Write the letters not written before, in order, and wait until each is
-        acknowledged; how many were written. DeadLetterError when one is not."""
-        done = self.origins_written()
+        acknowledged; how many were written. DeadLetterError when one is not.
+
+        What was written before is read from the topic at the first write and after a
+        failed one; otherwise it is what this object's acknowledged writes left (reading it
+        back costs about a second per partition, each micro-batch of follow mode)."""
+        done = self._origins if self._origins is not None else self.origins_written()
+        self._origins = None  # until every letter of this write is acknowledged
+        origins = dict(done)
         failures: list[str] = []
         count = 0
         for letter in letters:
             partition, offset = letter.partition, letter.offset
-            if partition is not None and offset is not None and offset <= done.get(partition, -1):
-                continue  # written before: by an earlier run, or this batch's first try
+            if partition is not None and offset is not None:
+                if offset <= done.get(partition, -1):
+                    continue  # written before: by an earlier run, or this batch's first try
+                origins[partition] = max(offset, origins.get(partition, -1))
             producer = self._producer or self._start()
             producer.produce(
                 self.topic,
@@ -212,6 +224,7 @@ class DeadLetterTopic:
             failures.append("not acknowledged in time")
         if failures:
             raise DeadLetterError(f"dead-letter topic {self.topic}: {failures[0]}")
+        self._origins = origins
         return count
 
     def _start(self) -> Producer:

@@ -36,6 +36,10 @@ UNASSIGNED = -1  # librdkafka's "no partition given": the key's partitioner choo
 #: Records read back from the end of a dead-letter partition at a time, looking for the
 #: last one with an origin (the producer's own letters have none).
 LOOK_BACK = 500
+#: A letter not acknowledged within DELIVERY_TIMEOUT_S has failed for good; a write waits
+#: FLUSH_S (longer) for every outcome, so none can land after it has returned or raised.
+DELIVERY_TIMEOUT_S = 20.0
+FLUSH_S = 30.0
 
 
 class DeadLetterError(Exception):
@@ -119,10 +123,7 @@ class DeadLetterTopic:
     source_topic: str
     partitions: int
     written: dict[str, int] = field(default_factory=dict)  # letters written, by reason or rule
-    _producer: Producer | None = None
-    #: origins_written() as this object last left it: read from the topic once, then kept
-    #: up to date by each acknowledged write (None: unknown, read again before writing).
-    _origins: dict[int, int] | None = None
+    _producer: Producer | None = field(default=None, init=False, repr=False, compare=False)
 
     def origins_written(self) -> dict[int, int]:
         """Per partition, the highest origin offset of source_topic in the topic (-1: none);
@@ -192,39 +193,51 @@ class DeadLetterTopic:
         """Write the letters not written before, in order, and wait until each is
         acknowledged; how many were written. DeadLetterError when one is not.
 
-        What was written before is read from the topic at the first write and after a
-        failed one; otherwise it is what this object's acknowledged writes left (reading it
-        back costs about a second per partition, each micro-batch of follow mode)."""
-        done = self._origins if self._origins is not None else self.origins_written()
-        self._origins = None  # until every letter of this write is acknowledged
-        origins = dict(done)
+        Whatever happens, every letter handed to the producer has its final outcome
+        (acknowledged or failed: the delivery timeout is shorter than the flush's) before
+        this returns or raises, so the next write's read-back sees all that landed."""
+        done = self.origins_written()
         failures: list[str] = []
+        count = 0
+        try:
+            count = self._produce(letters, done, failures)
+        finally:
+            if self._producer is not None and self._producer.flush(FLUSH_S) > 0:
+                failures.append("not acknowledged in time")
+        if failures:
+            raise DeadLetterError(f"dead-letter topic {self.topic}: {failures[0]}")
+        return count
+
+    def _produce(
+        self, letters: Iterable[DeadLetter], done: dict[int, int], failures: list[str]
+    ) -> int:
+        """Hand the letters whose origins are not in done to the producer; how many."""
         count = 0
         for letter in letters:
             partition, offset = letter.partition, letter.offset
-            if partition is not None and offset is not None:
-                if offset <= done.get(partition, -1):
-                    continue  # written before: by an earlier run, or this batch's first try
-                origins[partition] = max(offset, origins.get(partition, -1))
+            if partition is not None and offset is not None and offset <= done.get(partition, -1):
+                continue  # written before: by an earlier run, or this batch's first try
             producer = self._producer or self._start()
-            producer.produce(
-                self.topic,
-                key=letter.key,
-                value=letter.value,
-                headers=[*letter.headers, *letter.added_headers(self.source_topic)],
-                timestamp=letter.timestamp_ms or 0,
-                on_delivery=lambda error, _m: failures.append(error.str()) if error else None,
-                partition=UNASSIGNED if letter.partition is None else letter.partition,
-            )
+            while True:
+                try:
+                    producer.produce(
+                        self.topic,
+                        key=letter.key,
+                        value=letter.value,
+                        headers=[*letter.headers, *letter.added_headers(self.source_topic)],
+                        timestamp=letter.timestamp_ms or 0,
+                        on_delivery=lambda error, _m: (
+                            failures.append(error.str()) if error else None
+                        ),
+                        partition=UNASSIGNED if letter.partition is None else letter.partition,
+                    )
+                    break
+                except BufferError:  # the client's queue is full: let deliveries drain it
+                    producer.poll(0.1)
             producer.poll(0)
             why = letter.rule.name if letter.rule else letter.reason or "unknown"
             self.written[why] = self.written.get(why, 0) + 1
             count += 1
-        if self._producer is not None and self._producer.flush(TIMEOUT_S * 3) > 0:
-            failures.append("not acknowledged in time")
-        if failures:
-            raise DeadLetterError(f"dead-letter topic {self.topic}: {failures[0]}")
-        self._origins = origins
         return count
 
     def _start(self) -> Producer:
@@ -234,6 +247,12 @@ class DeadLetterTopic:
         except TopicUnavailable as error:
             raise DeadLetterError(f"dead-letter topic {self.topic}: {error}") from None
         self._producer = Producer(
-            {**self.client_config, "enable.idempotence": True, "acks": "all", "linger.ms": 5}
+            {
+                **self.client_config,
+                "enable.idempotence": True,
+                "acks": "all",
+                "linger.ms": 5,
+                "delivery.timeout.ms": int(DELIVERY_TIMEOUT_S * 1000),
+            }
         )
         return self._producer

@@ -191,25 +191,48 @@ def start_up_ratios(
     )
 
 
+Producing = tuple[str, Callable[[ConnectionSettings], float]]  # name, seconds onto a topic
+
+
+def paired_produce(
+    topics: RunTopics,
+    events: int,
+    repeats: int,
+    limit: Producing,
+    ours: Producing,
+    progress: Callable[[str], None],
+) -> list[PairedRun]:
+    """repeats pairs: the limit's way of producing events, then ours, each onto a fresh
+    topic of its own (created, with leaders, before its clock starts)."""
+    runs = []
+    for _ in range(repeats):
+        seconds = []
+        for name, produce_onto in (limit, ours):
+            topic = topics.fresh(name, events)
+            topics.create(topic)
+            seconds.append(produce_onto(topic))
+        runs.append(PairedRun(seconds[0], seconds[1], load_average()))
+        progress(
+            f"produce {events:,}: {limit[0]} {events / seconds[0]:,.0f} ev/s, "
+            f"{ours[0]} {events / seconds[1]:,.0f} ev/s"
+        )
+    return runs
+
+
 def producer_ratio(
     topics: RunTopics, events: int, repeats: int, progress: Callable[[str], None]
 ) -> LimitRatio:
     """Ours uncompressed against one pre-encoded event sent in a loop, same client config."""
     plan = benchmark_plan(events)
     warm_up = topics.warm_up_topic()
-    runs = []
-    for _ in range(repeats):
-        raw = topics.fresh("raw-produce", events)
-        topics.create(raw)
-        limit_seconds = events / client_rate(raw, plan, warm_up, compression="none")
-        ours = topics.fresh("ours-ratio", events)
-        topics.create(ours)
-        ours_seconds = produce_way(OURS_UNCOMPRESSED, ours, plan, warm_up)
-        runs.append(PairedRun(limit_seconds, ours_seconds, load_average()))
-        progress(
-            f"produce {events:,}: raw {events / limit_seconds:,.0f} ev/s, "
-            f"ours {events / ours_seconds:,.0f} ev/s"
-        )
+    runs = paired_produce(
+        topics,
+        events,
+        repeats,
+        ("raw", lambda raw: events / client_rate(raw, plan, warm_up, compression="none")),
+        ("ours", lambda ours: produce_way(OURS_UNCOMPRESSED, ours, plan, warm_up)),
+        progress,
+    )
     return LimitRatio(
         PRODUCER_LIMIT,
         f"producer, {events:,} events, acks=all + idempotent, uncompressed",
@@ -239,19 +262,14 @@ def rules_on_write_ratio(
 ) -> LimitRatio:
     """Ours judging every event by the rules against ours sending them unjudged."""
     plan = benchmark_plan(events)
-    runs = []
-    for _ in range(repeats):
-        unjudged = topics.fresh("no-rules", events)
-        topics.create(unjudged)
-        limit_seconds = produce_ours(unjudged, plan, rules_file=None)
-        judged = topics.fresh("rules", events)
-        topics.create(judged)
-        ours_seconds = produce_ours(judged, plan)
-        runs.append(PairedRun(limit_seconds, ours_seconds, load_average()))
-        progress(
-            f"produce {events:,}: {events / limit_seconds:,.0f} ev/s without rules, "
-            f"{events / ours_seconds:,.0f} ev/s with them"
-        )
+    runs = paired_produce(
+        topics,
+        events,
+        repeats,
+        ("no-rules", lambda unjudged: produce_ours(unjudged, plan, rules_file=None)),
+        ("rules", lambda judged: produce_ours(judged, plan)),
+        progress,
+    )
     return LimitRatio(
         RULES_ON_WRITE,
         f"producer, {events:,} events, each judged by the contract's three rules",

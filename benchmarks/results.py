@@ -168,6 +168,15 @@ class LimitRatio:
 #: half is at most this many times the first half's: a follower that keeps up swings in
 #: the same band (about a trigger's arrivals), one that falls behind grows it steadily.
 LAG_GROWTH_BOUND = 1.25
+LAG_MIN_BATCHES = 2  # per half: fewer say nothing about the lag's trend
+VIOLATIONS = 0.01  # of the events follow's producer writes unjudged: each a dead letter
+
+
+def lag_bounded(first_half: list[int], second_half: list[int]) -> bool:
+    """Whether the lags after the batches of an offering's two halves stay bounded."""
+    if min(len(first_half), len(second_half)) < LAG_MIN_BATCHES:
+        return False
+    return max(second_half) <= LAG_GROWTH_BOUND * max(first_half)
 
 
 @dataclass(frozen=True)
@@ -176,20 +185,21 @@ class FollowBenchmark:
     rate, produce-to-statistics latency, and whether its lag stays bounded."""
 
     trigger_seconds: float
-    offered_events_per_s: int
-    events: int
-    counted: int
-    events_per_s: float  # counted / (caught up - first steady record)
+    offered_events_per_s: int  # asked of the producer
+    written_events_per_s: float  # what it wrote: events over its records' timestamp span
+    events: int  # written, each counted (checked)
+    events_per_s: float  # events / (the batch that counted the last - the first record)
     batches: int
     latency_median_s: float  # of each batch's oldest record
     latency_max_s: float
     dead_letters: int  # records that broke the rules or did not decode, written once
     lag_first_half: int  # the largest lag (records) after a batch, first half of the offering
     lag_second_half: int  # ... and second half
+    bounded: bool  # lag_bounded() over the two halves' batches
 
     @property
-    def bounded(self) -> bool:
-        return self.lag_second_half <= LAG_GROWTH_BOUND * self.lag_first_half
+    def offered_seconds(self) -> float:
+        return self.events / self.offered_events_per_s
 
 
 @dataclass(frozen=True)
@@ -248,7 +258,8 @@ class BenchResults:
     default_min_partitions: int = 0
     default_shuffle_partitions: int = 0
     limits: list[LimitRatio] = field(default_factory=list)  # in any order; see limit()
-    follow: list[FollowBenchmark] = field(default_factory=list)
+    follow: list[FollowBenchmark] = field(default_factory=list)  # latency, light load
+    sustained: list[FollowBenchmark] = field(default_factory=list)  # rates beside batch's
     follow_catch_up: FollowCatchUp | None = None
     inspector_pages: PageTimes | None = None
 

@@ -232,4 +232,4 @@ class Bench:
             spark, self.topics, catch_up.batch_events_per_s, self.options.sustained_seconds
         ):
             progress(describe(run))
-            self.results.follow.append(run)
+            self.results.sustained.append(run)

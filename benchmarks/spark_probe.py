@@ -129,16 +129,22 @@ def probe(request: SparkProbeRequest) -> SparkProbeResult:
 def rules_cost(
     spark: SparkSession, settings: ConnectionSettings, request: SparkProbeRequest
 ) -> list[PairedRun]:
-    """Pairs of consume() on the same topic: with no rules (an empty ruleSet), then with the
-    contract's (the shipped file, the registry keeping none)."""
+    """Pairs of consume() on the same topic: with no rules (an empty ruleSet) and with the
+    contract's (the shipped file, the registry keeping none), each pair in the other order
+    than the last."""
     count = request.rules_count
     pairs = []
     with tempfile.TemporaryDirectory() as folder:
         no_rules = Path(folder) / "none.rules.json"
         no_rules.write_text(json.dumps({"domainRules": []}))
-        for _ in range(request.ratio_repeats):
-            without = time_consume(spark, settings, count, ConsumerOptions(rules_file=no_rules))
-            with_rules = time_consume(spark, settings, count)
+        without_rules = ConsumerOptions(rules_file=no_rules)
+        for repeat in range(request.ratio_repeats):  # in turn first: neither always warmer
+            if repeat % 2 == 0:
+                without = time_consume(spark, settings, count, without_rules)
+                with_rules = time_consume(spark, settings, count)
+            else:
+                with_rules = time_consume(spark, settings, count)
+                without = time_consume(spark, settings, count, without_rules)
             pairs.append(PairedRun(without.seconds, with_rules.seconds, load_average()))
             progress(
                 f"consume() at {count:,}: {without.seconds:.1f} s without rules, "

@@ -77,12 +77,16 @@ def with_rules(schema: Schema, rule_set: RuleSet) -> Schema:
     return Schema(schema.schema_str, schema.schema_type, schema.references, rule_set=rules)
 
 
+#: What a registry that knows no ruleSet answers a request holding one: an older Confluent
+#: registry 422 ("Unrecognized field"), others a plain 400. Any other answer (409: the
+#: schema itself is incompatible; 408, 429, 5xx: no verdict on the request) stays a failure.
+RULES_REFUSED = frozenset({400, 422})
+
+
 def refuses_rules(status: int) -> bool:
     """Whether a registry's answer to a registration with a ruleSet may mean it knows no
-    ruleSet: a client error (an older Confluent registry answers 422 "Unrecognized field")
-    other than 409, which says the schema itself is incompatible. A server error is no
-    verdict on the request and stays a failure."""
-    return 400 <= status < 500 and status != HTTP_CONFLICT
+    ruleSet (RULES_REFUSED)."""
+    return status in RULES_REFUSED
 
 
 def register_contract(

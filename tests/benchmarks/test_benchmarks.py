@@ -43,6 +43,7 @@ from benchmarks.results import (
     PairedRun,
     ProducerRun,
     SparkVariant,
+    lag_bounded,
 )
 from benchmarks.spark_probe import SparkProbeResult
 from benchmarks.targets import evaluate
@@ -81,16 +82,29 @@ def results_meeting_every_target() -> BenchResults:
         ConsumerCliRun(1_000_000, 20.0, 21.0, 1000 * MIB, 80 * MIB, 1.0),
         ConsumerCliRun(10_000_000, 40.0, 41.0, 1100 * MIB, 80 * MIB, 1.0),
     ]
-    results.follow = [follow_run(120_000, lag=(600_000, 640_000))]
+    results.sustained = [follow_run(120_000, lag=(600_000, 640_000))]
     results.follow_catch_up = FollowCatchUp(1_000_000, 10_000, 8.0, 1, 5.0, 1.0)  # 200k ev/s
     results.inspector_pages = PageTimes("t", 1_000_000, 0, 166_000, 100, (40.0, 60.0, 300.0))
     return results
 
 
 def follow_run(offered: int, lag: tuple[int, int], trigger: float = 5.0) -> FollowBenchmark:
-    """A two-minute follow run offered offered ev/s, with its largest lags per half."""
+    """A two-minute follow run offered offered ev/s, with its largest lags per half (12
+    batches each)."""
+    first, second = lag
     return FollowBenchmark(
-        trigger, offered, offered * 120, offered * 120, offered * 0.99, 24, 5.5, 7.0, 1_200, *lag
+        trigger_seconds=trigger,
+        offered_events_per_s=offered,
+        written_events_per_s=offered * 0.995,
+        events=offered * 120,
+        events_per_s=offered * 0.99,
+        batches=24,
+        latency_median_s=5.5,
+        latency_max_s=7.0,
+        dead_letters=offered * 120 // 100,
+        lag_first_half=first,
+        lag_second_half=second,
+        bounded=lag_bounded([first] * 12, [second] * 12),
     )
 
 
@@ -163,43 +177,51 @@ def test_markdown_has_every_section_and_the_chart() -> None:
         assert section not in render_markdown(results, "benchmarks.png")  # not measured
 
 
-def test_follow_runs_are_reported_per_trigger_with_their_lag_and_the_catch_up() -> None:
+def test_follow_runs_are_reported_with_their_lag_and_the_catch_up() -> None:
     results = results_meeting_every_target()
-    results.follow = [
-        FollowBenchmark(5.0, 2_000, 40_000, 40_000, 1_990.0, 9, 5.2, 6.1, 400, 9_000, 9_500),
-        FollowBenchmark(1.0, 2_000, 40_000, 40_000, 1_995.0, 30, 1.4, 2.0, 400, 2_000, 6_000),
-    ]
+    results.follow = [follow_run(2_000, (9_000, 9_500)), follow_run(2_000, (2_000, 6_000), 1.0)]
     text = render_markdown(results, "benchmarks.png")
-    assert "## Follow mode: sustained events/s, end-to-end latency and lag" in text
-    five, one = (line for line in text.splitlines() if line.startswith(("| 5 s |", "| 1 s |")))
-    assert five == (
-        "| 5 s | 2,000 | 40,000 / 40,000 | 1,990 | 9 | 5.2 | 6.1 | 9,000 -> 9,500 | yes | 400 |"
+    assert "## Follow mode: counted events/s, end-to-end latency and lag" in text
+    rows = [line for line in text.splitlines() if line.startswith(("| 5 s |", "| 1 s |"))]
+    assert rows[0] == (
+        "| 5 s | 2,000 | 1,990 | 120 s | 240,000 | 1,980 | 24 | 5.5 | 7.0 | 9,000 -> 9,500 "
+        "| yes | 2,400 |"
     )
-    assert one.endswith("| 30 | 1.4 | 2.0 | 2,000 -> 6,000 | **no** | 400 |")
-    assert "follow took 8.0 s" in text and "(200,000 ev/s)" in text
+    assert rows[1].endswith("| 2,000 -> 6,000 | **no** | 2,400 |")
+    assert rows[2].startswith("| 5 s | 120,000 |")  # the sustained run, last
+    assert "follow took 8.0 s" in text and "(200,000 ev/s; load 1.0 after)" in text
 
 
 def test_follow_keeps_up_while_its_lag_grows_by_a_quarter_at_most() -> None:
-    assert follow_run(1_000, lag=(400, 500)).bounded
-    assert not follow_run(1_000, lag=(400, 501)).bounded
+    assert lag_bounded([300, 400], [500, 450])
+    assert not lag_bounded([300, 400], [501, 450])
+    assert not lag_bounded([300, 400], [10])  # one batch in a half says nothing
+    assert not lag_bounded([], [])
 
 
 def test_follow_below_half_the_batch_rate_misses_its_target() -> None:
     results = results_meeting_every_target()  # batch consume(): 200k ev/s
-    results.follow = [follow_run(50_000, (1, 1)), follow_run(100_000, (300_000, 700_000))]
+    results.sustained = [follow_run(50_000, (1, 1)), follow_run(100_000, (300_000, 700_000))]
     check = evaluate(results)[-2]
     assert check.met is False
     assert "bounded at 50,000 ev/s offered" in check.measured and "0.25x" in check.measured
-    results.follow = [follow_run(100_000, (300_000, 700_000))]
+    assert "over 120 s" in check.target
+    results.sustained = [follow_run(100_000, (300_000, 700_000))]
     assert evaluate(results)[-2].met is False
+    results.sustained = [follow_run(100_000, (300_000, 300_000))]
+    assert evaluate(results)[-2].met is True  # exactly half
+    results.follow, results.sustained = results.sustained, []  # a light-load run only
+    assert evaluate(results)[-2].met is None
 
 
 def test_the_page_target_is_measured_on_a_million_records_only() -> None:
     results = results_meeting_every_target()
     assert evaluate(results)[-1].met is True  # median 60 ms
-    results.inspector_pages = replace(results.inspector_pages, milliseconds=(290.0, 310.0, 320.0))  # type: ignore[arg-type]
+    pages = results.inspector_pages
+    assert pages is not None
+    results.inspector_pages = replace(pages, milliseconds=(290.0, 310.0, 320.0))
     assert evaluate(results)[-1].met is False
-    results.inspector_pages = replace(results.inspector_pages, records=100_000)  # type: ignore[arg-type]
+    results.inspector_pages = replace(pages, records=100_000)
     assert evaluate(results)[-1].met is None
 
 

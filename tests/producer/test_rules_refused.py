@@ -242,10 +242,6 @@ def test_an_incompatible_answer_is_not_retried_without_the_rules(
     assert message_count(stack["KAFKA_BOOTSTRAP_SERVERS"], topic) == 0
 
 
-def test_only_a_client_error_other_than_a_conflict_reads_as_a_refused_rule_set() -> None:
-    assert [status for status in (400, 404, 409, 415, 422, 500, 503) if refuses_rules(status)] == [
-        400,
-        404,
-        415,
-        422,
-    ]
+def test_only_a_bad_or_unprocessable_request_reads_as_a_refused_rule_set() -> None:
+    statuses = (400, 404, 408, 409, 415, 422, 429, 500, 503)
+    assert [status for status in statuses if refuses_rules(status)] == [400, 422]

@@ -196,11 +196,10 @@ class DeadLetterTopic:
         Whatever happens, every letter handed to the producer has its final outcome
         (acknowledged or failed: the delivery timeout is shorter than the flush's) before
         this returns or raises, so the next write's read-back sees all that landed."""
-        done = self.origins_written()
         failures: list[str] = []
         count = 0
         try:
-            count = self._produce(letters, done, failures)
+            count = self._produce(letters, failures)
         finally:
             if self._producer is not None and self._producer.flush(FLUSH_S) > 0:
                 failures.append("not acknowledged in time")
@@ -208,15 +207,19 @@ class DeadLetterTopic:
             raise DeadLetterError(f"dead-letter topic {self.topic}: {failures[0]}")
         return count
 
-    def _produce(
-        self, letters: Iterable[DeadLetter], done: dict[int, int], failures: list[str]
-    ) -> int:
-        """Hand the letters whose origins are not in done to the producer; how many."""
+    def _produce(self, letters: Iterable[DeadLetter], failures: list[str]) -> int:
+        """Hand the letters not written before to the producer; how many. What was written
+        before is read back at the first letter with an origin (a producer's own letters
+        have none, and never pay for reading the topic back)."""
+        done: dict[int, int] | None = None
         count = 0
         for letter in letters:
             partition, offset = letter.partition, letter.offset
-            if partition is not None and offset is not None and offset <= done.get(partition, -1):
-                continue  # written before: by an earlier run, or this batch's first try
+            if partition is not None and offset is not None:
+                if done is None:
+                    done = self.origins_written()
+                if offset <= done.get(partition, -1):
+                    continue  # written before: by an earlier run, or this batch's first try
             producer = self._producer or self._start()
             while True:
                 try:

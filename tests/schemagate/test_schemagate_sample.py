@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -20,23 +19,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_runs import cli_env
+from cli_runs import cli_env, run_cli
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from contract_files import V1_SCHEMA_FILE, V2_SCHEMA_FILE
 from fastavro import parse_schema, schemaless_writer
 
-from connection.paths import REPO_ROOT
+from connection.paths import RULES_FILE
 
 pytestmark = pytest.mark.integration
 
 SAMPLE = 20
-GATE = (sys.executable, "-m", "schemagate", "check")
-REGISTER = (sys.executable, "-m", "schemagate", "register")
 V1_TEXT, V2_TEXT = V1_SCHEMA_FILE.read_text(), V2_SCHEMA_FILE.read_text()
 T0 = datetime(2026, 11, 27, 9, 30, tzinfo=timezone.utc)
-SHIPPED_RULES = json.loads((REPO_ROOT / "schemas" / "prices-value.rules.json").read_text())
+SHIPPED_RULES = json.loads(RULES_FILE.read_text())
 #: The new rules: the shipped three, then a NONE rule counted where judging reaches it.
 NEW_RULES = {
     "domainRules": [
@@ -116,14 +113,11 @@ def test_the_sample_counts_what_each_new_rule_would_do(
     env = {**cli_env(stack), "GIT_CEILING_DIRECTORIES": str(tmp_path.parent)}
 
     def gate(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [*GATE, str(schema), "--sample-topic", sampled_topic, "--sample", str(SAMPLE), *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=REPO_ROOT,
-            timeout=120,
-            check=False,
+        return run_cli(
+            "schemagate",
+            env,
+            *("check", str(schema), "--sample-topic", sampled_topic, "--sample", str(SAMPLE)),
+            *args,
         )
 
     done = gate("--format", "json")
@@ -183,14 +177,10 @@ def test_register_takes_the_sample_before_it_registers(
     v3["fields"].append({"name": "venue", "type": "string", "default": ""})
     schema.write_text(json.dumps(v3))
     (tmp_path / f"{subject}.rules.json").write_text(json.dumps(NEW_RULES))
-    done = subprocess.run(
-        [*REGISTER, str(schema), "--sample-topic", sampled_topic, "--sample", str(SAMPLE)],
-        capture_output=True,
-        text=True,
-        env={**cli_env(stack), "GIT_CEILING_DIRECTORIES": str(tmp_path.parent)},
-        cwd=REPO_ROOT,
-        timeout=120,
-        check=False,
+    done = run_cli(
+        "schemagate",
+        {**cli_env(stack), "GIT_CEILING_DIRECTORIES": str(tmp_path.parent)},
+        *("register", str(schema), "--sample-topic", sampled_topic, "--sample", str(SAMPLE)),
     )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
@@ -207,14 +197,14 @@ def test_a_topic_that_does_not_exist_is_one_line_and_exit_2(
     schema = tmp_path / "prices-value.avsc"
     schema.write_text(V2_TEXT)
     topic = f"gate-missing-{uuid.uuid4().hex[:10]}"
-    done = subprocess.run(
-        [*GATE, str(schema), "--sample-topic", topic, "--level", "NONE"],
-        capture_output=True,
-        text=True,
-        env=cli_env(stack),
-        cwd=REPO_ROOT,
-        timeout=120,
-        check=False,
+    done = run_cli(
+        "schemagate",
+        cli_env(stack),
+        "check",
+        str(schema),
+        *("--sample-topic", topic),
+        "--level",
+        "NONE",
     )
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr == (

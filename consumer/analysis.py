@@ -18,7 +18,7 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from consumer.bad_records import bad_records
+from consumer.bad_records import bad_records, has_dead_letters
 from consumer.decoding import NONE_FAILED, RULE, decoded_records, passing
 from consumer.framing import REASONS, UNKNOWN_SCHEMA_ID
 from consumer.outliers import collect_outliers
@@ -114,7 +114,7 @@ def analyse(
                 failures = rule_failure_records(
                     decoded, summary.rule_failures, rules, options.examples_per_reason
                 )
-        if options.on_bad_records is not None and (summary.undecodable or failures):
+        if options.on_bad_records is not None and has_dead_letters(summary, rules):
             with timings.phase("job: bad records to the dead-letter topic"):
                 options.on_bad_records(bad_records(records, decoded, rules))
         histograms: list[Histogram] = []

@@ -13,17 +13,32 @@ from connection.clients import librdkafka_config
 from connection.services import Clients
 from connection.settings import ConnectionSettings
 from consumer.decoding import RULE
+from consumer.summary import Summary
 from contract.dead_letters import DeadLetter, DeadLetterTopic, RuleFailure
 from contract.rules import RulePlan
 
 READ = "READ"
 
 
+def dead_letter_rules(rules: RulePlan) -> list[str]:
+    """The rules whose failures go to the dead-letter topic (onFailure DLQ)."""
+    return [rule.name for rule in rules.rules if rule.action == "DLQ"]
+
+
+def has_dead_letters(summary: Summary, rules: RulePlan) -> bool:
+    """Whether summary counts a record the dead-letter topic takes: one that cannot be
+    decoded, or that a DLQ rule decided against (a NONE rule's failures are only
+    counted)."""
+    return bool(summary.undecodable) or any(
+        name in summary.rule_failures for name in dead_letter_rules(rules)
+    )
+
+
 def bad_records(records: DataFrame, decoded: DataFrame, rules: RulePlan) -> DataFrame:
     """key, value, timestamp_ms, headers, partition, offset, reason, rule of each record
     of records (a Kafka batch) that decoded (its judged form) says goes to the dead-letter
     topic, in (partition, offset) order."""
-    to_dlq = [rule.name for rule in rules.rules if rule.action == "DLQ"]
+    to_dlq = dead_letter_rules(rules)
     bad = decoded.where(F.col("reason").isNotNull() | F.col(RULE).isin(to_dlq)).select(
         "partition", "offset", "reason", RULE
     )

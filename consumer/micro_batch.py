@@ -12,7 +12,7 @@ from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, Row
 from pyspark.sql import functions as F
 
-from consumer.bad_records import bad_records
+from consumer.bad_records import bad_records, has_dead_letters
 from consumer.decoding import RULE, decoded_records, passing
 from consumer.framing import split_frames
 from consumer.outliers import collect_outliers, judged_statistics
@@ -110,7 +110,7 @@ def count_batch(
         stopping = [rule.name for rule in rules.rules if rule.action == "ERROR"]
         if any(name in summary.rule_failures for name in stopping):
             return BatchCount(summary, stopped_by=first_decided(decoded, stopping))
-        if on_bad_records is not None and (summary.undecodable or summary.rule_failures):
+        if on_bad_records is not None and has_dead_letters(summary, rules):
             on_bad_records(bad_records(records, decoded, rules))
         judged = judged_statistics(
             decoded.sparkSession, merge_groups(totals, summary.groups.items()), min_count

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 from contract.columns import fields_read, null_free, record_columns
 from contract.rules import avro_field_types
-from contract.schemas import contract_rules, read_rules
 from producer.rules import judge_batch
 
 if TYPE_CHECKING:
@@ -28,9 +27,9 @@ def deciding_rules(
     fate (the first DLQ or ERROR rule it fails, in file order), or None when it keeps
     them (or has no value to judge, or holds a null where a rule reads: the evaluator
     holds no nulls, and the contract's fields are never null)."""
-    if contract.reader is None:
+    plan = contract.read_rules
+    if contract.reader is None or plan is None:
         return [None for _ in values]
-    plan = read_rules(contract_rules(contract.reader, None), contract.reader)
     names = fields_read(plan.rules)
     fields = avro_field_types(json.loads(contract.reader.schema))
     judged = [i for i, value in enumerate(values) if value is not None]

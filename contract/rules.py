@@ -1,12 +1,19 @@
 """The contract's rules: Confluent's rule model, loaded from a file or the registry.
 
-The shipped rules are ``schemas/<subject>.rules.json``, a Confluent ``ruleSet`` object
-(``{"domainRules": [...]}``); a registry that keeps rule sets returns the same object as
-a version's ``ruleSet``. Each rule has ``name``, ``kind``, ``mode``, ``type``, ``expr``
-and ``onFailure`` (and may have ``doc``, ``tags``, ``params``, ``onSuccess``,
-``disabled``). Only ``kind`` CONDITION and ``type`` CEL are supported, with expressions in
-the CEL subset of ``contract.cel``; anything else is refused in one line (``RulesError``)
-naming the rule.
+The shipped rules are ``schemas/<subject>.rules.json``: either a Confluent ``ruleSet``
+object (``{"domainRules": [...]}``), or what Confluent's register request carries beside
+the schema, ``{"metadata": {"properties": {...}}, "ruleSet": {...}}`` (a
+``RulesDocument``); a registry that keeps them returns the same objects with a version.
+Each rule has ``name``, ``kind``, ``mode``, ``type``, ``expr`` and ``onFailure`` (and may
+have ``doc``, ``tags``, ``params``, ``onSuccess``, ``disabled``). Domain rules are
+``kind`` CONDITION, ``type`` CEL, in the CEL subset of ``contract.cel``; migration rules
+are ``kind`` TRANSFORM, ``type`` JSONATA, ``mode`` UPGRADE, DOWNGRADE or UPDOWN, with an
+expression jsonata-python parses (``contract.migrations`` runs them). Anything else is
+refused in one line (``RulesError``) naming the rule.
+
+The metadata property ``application.major.version`` is the version's major: Confluent's
+compatibility group by convention. A version without it has no major, which is a group
+of its own, as in Confluent's registry.
 
 Judging a record, the same in the producer, the consumer and the tests:
 
@@ -29,7 +36,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeAlias
 
@@ -42,11 +49,17 @@ from contract.cel import (
     fields_named,
     parse_condition,
 )
+from contract.jsonata import jsonata_problem
 
 Direction: TypeAlias = Literal["WRITE", "READ"]
 Action: TypeAlias = Literal["ERROR", "NONE", "DLQ"]
+#: The way a migration runs: from an older version to a newer one, or back.
+Migration: TypeAlias = Literal["UPGRADE", "DOWNGRADE"]
 
 DOMAIN_MODES = ("WRITE", "READ", "WRITEREAD")
+MIGRATION_MODES = ("UPGRADE", "DOWNGRADE", "UPDOWN")
+#: The metadata property that names a version's major: its compatibility group.
+MAJOR_PROPERTY = "application.major.version"
 ACTIONS: tuple[Action, ...] = ("ERROR", "NONE", "DLQ")
 #: The actions whose failure decides a record's fate.
 DECISIVE: frozenset[str] = frozenset({"ERROR", "DLQ"})
@@ -64,6 +77,7 @@ _RULE_KEYS = {
     "disabled",
 }
 _RULE_SET_KEYS = {"domainRules", "migrationRules", "encodingRules", "enableAt"}
+_DOCUMENT_KEYS = {"metadata", "ruleSet"}
 
 
 class RulesError(ValueError):
@@ -89,6 +103,10 @@ class Rule:
     def applies(self, direction: Direction) -> bool:
         """Whether the rule runs when records are written (WRITE) or read (READ)."""
         return not self.disabled and self.mode in (direction, "WRITEREAD")
+
+    def migrates(self, migration: Migration) -> bool:
+        """Whether the migration rule runs when records go this way (UPDOWN: both)."""
+        return not self.disabled and self.mode in (migration, "UPDOWN")
 
     def failure_action(self, direction: Direction) -> Action:
         """The action on failure in this direction (ERROR when the rule names none)."""
@@ -131,7 +149,7 @@ class Rule:
 
 @dataclass(frozen=True)
 class RuleSet:
-    """The domain rules of a contract, in file order.
+    """The domain and migration rules of a contract version, in file order.
 
     ``enable_at`` is Confluent's ``enableAt``: rules enabled at ALL (the default) or
     CLIENT run in clients; at any other place (a Flink or a server, say) clients skip
@@ -139,18 +157,51 @@ class RuleSet:
 
     domain_rules: tuple[Rule, ...] = ()
     enable_at: str | None = None
+    migration_rules: tuple[Rule, ...] = ()
+
+    def _enabled_here(self) -> bool:
+        return self.enable_at in (None, "ALL", "CLIENT")
 
     def applying(self, direction: Direction) -> tuple[Rule, ...]:
-        """The rules that run in this direction, in file order."""
-        if self.enable_at not in (None, "ALL", "CLIENT"):
+        """The domain rules that run in this direction, in file order."""
+        if not self._enabled_here():
             return ()
         return tuple(rule for rule in self.domain_rules if rule.applies(direction))
 
+    def migrating(self, migration: Migration) -> tuple[Rule, ...]:
+        """The migration rules that run this way, in file order."""
+        if not self._enabled_here():
+            return ()
+        return tuple(rule for rule in self.migration_rules if rule.migrates(migration))
+
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"domainRules": [rule.to_json() for rule in self.domain_rules]}
+        if self.migration_rules:
+            out["migrationRules"] = [rule.to_json() for rule in self.migration_rules]
         if self.enable_at is not None:
             out["enableAt"] = self.enable_at
         return out
+
+
+@dataclass(frozen=True)
+class RulesDocument:
+    """What a contract version carries besides its schema: its metadata properties and
+    its rule set (Confluent's register request, less the schema)."""
+
+    rule_set: RuleSet = RuleSet()
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def major(self) -> str | None:
+        """The version's major (its compatibility group), None when it names none."""
+        return self.metadata.get(MAJOR_PROPERTY)
+
+    def to_json(self) -> dict[str, Any]:
+        """The document as a rules file holds it: the bare rule set when there is no
+        metadata, else the register request's ``metadata`` and ``ruleSet``."""
+        if not self.metadata:
+            return self.rule_set.to_json()
+        return {"metadata": {"properties": dict(self.metadata)}, "ruleSet": self.rule_set.to_json()}
 
 
 #: A contract's rules file sits beside its schema: schemas/<subject>.rules.json.
@@ -162,21 +213,52 @@ def rules_file(schema_file: Path) -> Path:
     return schema_file.with_name(schema_file.name.removesuffix(schema_file.suffix) + RULES_SUFFIX)
 
 
-def load_rule_set(path: Path) -> RuleSet:
-    """The rule set of a rules file (RulesError in one line naming the file)."""
+def load_rules_document(path: Path) -> RulesDocument:
+    """The rules file's metadata and rule set (RulesError in one line naming the file)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise RulesError(f"rules file {path}: {error.strerror or error}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise RulesError(f"rules file {path}: not JSON ({error})") from None
-    return rule_set_from_json(data, source=f"rules file {path}")
+    return rules_document_from_json(data, source=f"rules file {path}")
+
+
+def load_rule_set(path: Path) -> RuleSet:
+    """The rule set of a rules file (RulesError in one line naming the file)."""
+    return load_rules_document(path).rule_set
+
+
+def rules_document_from_json(data: object, source: str = "rules") -> RulesDocument:
+    """A rules file's root: ``{"metadata": ..., "ruleSet": ...}``, or a bare rule set
+    (no metadata)."""
+    if isinstance(data, Mapping) and data and set(data) <= _DOCUMENT_KEYS:
+        return RulesDocument(
+            rule_set_from_json(data.get("ruleSet"), source),
+            metadata_from_json(data.get("metadata"), source),
+        )
+    return RulesDocument(rule_set_from_json(data, source))
+
+
+def metadata_from_json(data: object, source: str = "metadata") -> dict[str, str]:
+    """Confluent's ``metadata`` object: its ``properties``, names to strings (its
+    ``tags`` and ``sensitive`` are not ours to use; None is no metadata)."""
+    if data is None:
+        return {}
+    if not isinstance(data, Mapping) or not set(data) <= {"properties", "tags", "sensitive"}:
+        raise RulesError(f"{source}: metadata must be an object with properties")
+    properties = data.get("properties") or {}
+    if not isinstance(properties, Mapping) or not all(
+        isinstance(key, str) and isinstance(value, str) for key, value in properties.items()
+    ):
+        raise RulesError(f"{source}: metadata properties must map names to strings")
+    return dict(properties)
 
 
 def rule_set_from_json(data: object, source: str = "rule set") -> RuleSet:
-    """A ``ruleSet`` object (the rules file's root, or a registry version's ``ruleSet``;
-    None is an empty rule set). Every enabled rule's expression is parsed, so a rule
-    outside the subset is refused here, in one line."""
+    """A ``ruleSet`` object (a bare rules file's root, or a registry version's
+    ``ruleSet``; None is an empty rule set). Every enabled rule's expression is parsed,
+    so a rule outside what we run is refused here, in one line."""
     if data is None:
         return RuleSet()
     if not isinstance(data, Mapping):
@@ -184,21 +266,28 @@ def rule_set_from_json(data: object, source: str = "rule set") -> RuleSet:
     unknown = sorted(set(data) - _RULE_SET_KEYS)
     if unknown:
         raise RulesError(f"{source}: unknown key {unknown[0]!r} (expected domainRules)")
-    for other in ("migrationRules", "encodingRules"):
-        if data.get(other):
-            raise RulesError(f"{source}: {other} are not supported (domain rules only)")
-    rules_data = data.get("domainRules", [])
-    if not isinstance(rules_data, list):
-        raise RulesError(f"{source}: domainRules must be a list")
-    rules = tuple(_rule(item, index, source) for index, item in enumerate(rules_data))
-    names = [rule.name for rule in rules]
+    if data.get("encodingRules"):
+        raise RulesError(f"{source}: encodingRules are not supported")
+    domain = _rules(data, "domainRules", source)
+    migration = _rules(data, "migrationRules", source)
+    names = [rule.name for rule in domain + migration]
     for name in names:
         if names.count(name) > 1:
             raise RulesError(f"{source}: two rules named {name!r}")
     enable_at = data.get("enableAt")
     if enable_at is not None and not isinstance(enable_at, str):
         raise RulesError(f"{source}: enableAt must be a string")
-    return RuleSet(rules, enable_at)
+    return RuleSet(domain, enable_at, migration)
+
+
+def _rules(data: Mapping[str, Any], key: str, source: str) -> tuple[Rule, ...]:
+    items = data.get(key)
+    if items is None:
+        return ()
+    if not isinstance(items, list):
+        raise RulesError(f"{source}: {key} must be a list")
+    check = _check_domain_rule if key == "domainRules" else _check_migration_rule
+    return tuple(check(_rule(item, index, source), source) for index, item in enumerate(items))
 
 
 def _rule(data: object, index: int, source: str) -> Rule:
@@ -230,7 +319,7 @@ def _rule(data: object, index: int, source: str) -> Rule:
         raise RulesError(f"{where}: tags must be a list of strings")
     if not (isinstance(params, Mapping) and all(isinstance(v, str) for v in params.values())):
         raise RulesError(f"{where}: params must map names to strings")
-    rule = Rule(
+    return Rule(
         name=name,
         kind=str(text("kind")),
         mode=str(text("mode")),
@@ -243,6 +332,10 @@ def _rule(data: object, index: int, source: str) -> Rule:
         tags=tuple(tags),
         params=tuple(sorted(params.items())),
     )
+
+
+def _check_domain_rule(rule: Rule, source: str) -> Rule:
+    where = f"{source}: rule {rule.name!r}"
     if rule.mode not in DOMAIN_MODES:
         raise RulesError(f"{where}: mode {rule.mode} (a domain rule is WRITE, READ or WRITEREAD)")
     if rule.disabled:
@@ -259,6 +352,24 @@ def _rule(data: object, index: int, source: str) -> Rule:
         parse_condition(rule.expr)
     except SubsetError as error:
         raise RulesError(f"{where}: {error}") from None
+    return rule
+
+
+def _check_migration_rule(rule: Rule, source: str) -> Rule:
+    where = f"{source}: migration rule {rule.name!r}"
+    if rule.mode not in MIGRATION_MODES:
+        raise RulesError(f"{where}: mode {rule.mode} (UPGRADE, DOWNGRADE or UPDOWN)")
+    if rule.disabled:
+        return rule
+    if rule.kind != "TRANSFORM":
+        raise RulesError(f"{where}: kind {rule.kind} is not supported (TRANSFORM only)")
+    if rule.type != "JSONATA":
+        raise RulesError(f"{where}: type {rule.type} is not supported (JSONATA only)")
+    if rule.failure_action("READ") not in ACTIONS:
+        raise RulesError(f"{where}: onFailure {rule.on_failure} (ERROR, NONE or DLQ)")
+    problem = jsonata_problem(rule.expr)
+    if problem is not None:
+        raise RulesError(f"{where}: {problem}")
     return rule
 
 

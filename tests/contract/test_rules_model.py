@@ -27,6 +27,7 @@ from contract.rules import (
     missing_fields,
     plan_rules,
     rule_set_from_json,
+    rules_document_from_json,
     rules_file,
 )
 
@@ -176,7 +177,19 @@ def test_the_contract_package_does_not_import_spark() -> None:
         ([], "the root must be an object"),
         ({"domainRules": {}}, "domainRules must be a list"),
         ({"domainrules": []}, "unknown key 'domainrules'"),
-        ({"domainRules": [], "migrationRules": [rule_json()]}, "migrationRules are not supported"),
+        ({"domainRules": [], "migrationRules": [rule_json()]}, "mode WRITEREAD (UPGRADE"),
+        (
+            {
+                "migrationRules": [
+                    rule_json(mode="UPGRADE", kind="TRANSFORM", type="JSONATA", expr="$merge([")
+                ]
+            },
+            "not a JSONata expression",
+        ),
+        ({"migrationRules": [rule_json(mode="UPGRADE")]}, "kind CONDITION is not supported"),
+        ({"encodingRules": [rule_json()]}, "encodingRules are not supported"),
+        ({"metadata": {"properties": {"a": 1}}}, "metadata properties must map names to strings"),
+        ({"metadata": [], "ruleSet": {}}, "metadata must be an object with properties"),
         ({"domainRules": ["x"]}, "rule 1: not an object"),
         ({"domainRules": [rule_json(name="")]}, "rule 1: no name"),
         ({"domainRules": [rule_json(), rule_json()]}, "two rules named 'r'"),
@@ -194,7 +207,7 @@ def test_the_contract_package_does_not_import_spark() -> None:
 )
 def test_a_malformed_rule_set_is_refused_in_one_line(data: Any, fragment: str) -> None:
     with pytest.raises(RulesError) as error:
-        rule_set_from_json(data, source="rules file x.json")
+        rules_document_from_json(data, source="rules file x.json")
     text = one_line_error(error)
     assert text.startswith("rules file x.json: ") and fragment in text
 

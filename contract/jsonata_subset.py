@@ -318,7 +318,7 @@ class _Converter:
         op = str(node.value)
         allowed: tuple[str, ...] = (*ARITHMETIC, *COMPARISONS, *LOGIC, "&")
         if op not in allowed:
-            named = {"in": "the operator in", "??": "the coalescing operator ??"}
+            named = {"in": "the operator in"}
             raise self.refuse(named.get(op, f"the operator {op}"))
         if self.key_name is not None and op not in (*COMPARISONS, *LOGIC):
             raise self.refuse(f"the operator {op} in a $sift predicate")
@@ -354,9 +354,12 @@ class _Converter:
         params = [str(param.value) for param in args[1].arguments]
         if len(params) != 2:
             raise self.refuse(f"a $sift function of {len(params)} parameters (it takes $v, $k)")
+        body = args[1].body
+        if body.type == "lambda" and getattr(body, "thunk", False):
+            body = body.body  # jsonata-python wraps a call in tail position in a thunk
         self.key_name = params[1]
         try:
-            keep = self.expr(args[1].body)
+            keep = self.expr(body)
         finally:
             self.key_name = None
         keeps_key(keep, "")  # refuses what the key predicate cannot hold

@@ -7,6 +7,8 @@ on its workers' disks.
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import pyspark
@@ -56,6 +58,13 @@ def driver_java_options(spark: SparkSettings, extra_java_options: str = "") -> s
     )
 
 
+def python_for_workers() -> str:
+    """The Python that runs Python UDFs (migration rules outside the compiled subset):
+    PYSPARK_PYTHON where set, else this process's own (the venv with pyarrow and
+    jsonata-python), not whatever python3 comes first on the PATH."""
+    return os.environ.get("PYSPARK_PYTHON") or sys.executable
+
+
 def build_spark_session(
     spark: SparkSettings,
     app_name: str = "prices-consumer",
@@ -81,5 +90,6 @@ def build_spark_session(
         .config("spark.sql.inMemoryColumnarStorage.compressed", "false")
         .config("spark.driver.extraJavaOptions", driver_java)
         .config("spark.executor.extraJavaOptions", QUIET_LOGGING)
+        .config("spark.pyspark.python", python_for_workers())
         .getOrCreate()
     )

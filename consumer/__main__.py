@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from consumer.statistics_topic import UpdatePublisher
 from contract.dead_letters import dead_letter_topic
 from contract.rules import load_rule_set
-from contract.schemas import ReaderSchema, reader_schema_from_file
+from contract.schemas import Contract, ReaderSchema, reader_schema_from_file
 
 HISTOGRAM_BINS = 40
 COMMANDS = ("report", "records", "follow")
@@ -70,7 +70,15 @@ def add_reading_arguments(parser: argparse.ArgumentParser) -> None:
         "--reader-schema",
         type=Path,
         metavar="FILE.avsc",
-        help="decode into this schema (default: the latest version registered for <topic>-value)",
+        help="decode into this schema (default: a version registered for <topic>-value: the "
+        "newest with the report's fields for report and follow, the latest for records); "
+        "records of another major migrate to it only when it is a registered version",
+    )
+    parser.add_argument(
+        "--contract-major",
+        metavar="N",
+        help="read into the newest registered version of major N (its metadata's "
+        "application.major.version); records of other majors migrate to it",
     )
     parser.add_argument(
         "--rules",
@@ -269,10 +277,25 @@ def start_spark(master: str, short_run: bool = False) -> SparkSession:
 def checked_reader_file(args: argparse.Namespace) -> ReaderSchema | None:
     """The --reader-schema file's schema (None without one), and the --rules file, checked
     before anything else is; ConsumerError naming the file when one cannot be used."""
+    if args.reader_schema is not None and args.contract_major is not None:
+        raise ConsumerError("--reader-schema and --contract-major both name the reader: give one")
     with one_line_failures():
         if args.rules is not None:
             load_rule_set(args.rules)
         return None if args.reader_schema is None else reader_schema_from_file(args.reader_schema)
+
+
+def contract_notices(contract: Contract) -> list[str]:
+    """What the reader should know before the run: rules skipped, and a reader file that
+    no registered version is (records of another major cannot migrate to it)."""
+    lines = list(contract.read_rules.skipped)
+    if contract.unmatched_file:
+        lines.append(
+            f"reader schema {contract.reader.source} is no registered version of the subject: "
+            "records of another major will not migrate to it (give a registered version's "
+            "schema, or --contract-major N)"
+        )
+    return lines
 
 
 def run_report(args: argparse.Namespace, settings: ConnectionSettings, timings: Timings) -> str:
@@ -284,6 +307,7 @@ def run_report(args: argparse.Namespace, settings: ConnectionSettings, timings: 
     options = ConsumerOptions(
         z_threshold=args.z_threshold,
         reader_schema_file=args.reader_schema,
+        contract_major=args.contract_major,
         rules_file=args.rules,
         min_partitions=args.min_partitions,
         histogram_bins=HISTOGRAM_BINS if args.plot else 0,
@@ -298,7 +322,7 @@ def run_report(args: argparse.Namespace, settings: ConnectionSettings, timings: 
     if topic.contract is None:
         report = empty_report(settings, options)
     else:
-        for line in topic.contract.read_rules.skipped:
+        for line in contract_notices(topic.contract):
             print(f"consumer: {line}", file=sys.stderr)
         sink = dead_letter_sink(clients, settings, options.dead_letter_topic, topic.partitions)
         with timings.phase("Spark session start"):
@@ -329,6 +353,7 @@ def run_records(args: argparse.Namespace, settings: ConnectionSettings, timings:
         from_offset=args.from_offset,
         partition=args.partition,
         reader_schema_file=args.reader_schema,
+        contract_major=args.contract_major,
     )
     with timings.phase("checks before Spark (broker, topic offsets, registry)"):
         checked_reader_file(args)
@@ -381,6 +406,7 @@ def run_follow(args: argparse.Namespace, settings: ConnectionSettings, _timings:
         until_idle_s=args.until_idle,
         max_wait_s=args.max_wait,
         rules_file=args.rules,
+        contract_major=args.contract_major,
         dead_letter_topic=None
         if args.dlq_topic == "none"
         else args.dlq_topic or dead_letter_topic(settings.topic),

@@ -11,7 +11,7 @@ any, the analysis is redone with them (the rare topic written under several subj
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from pyspark import StorageLevel
@@ -19,8 +19,9 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from consumer.bad_records import bad_records, has_dead_letters
-from consumer.decoding import NONE_FAILED, RULE, decoded_records, passing
+from consumer.decoding import MIGRATION_RULE, NONE_FAILED, RULE, Paths, decoded_records, passing
 from consumer.framing import REASONS, UNKNOWN_SCHEMA_ID
+from consumer.migration_columns import python_rule_names
 from consumer.outliers import collect_outliers
 from consumer.report import (
     GroupStatistics,
@@ -29,12 +30,14 @@ from consumer.report import (
     Report,
     RuleFailures,
     Undecodable,
+    WriterMigration,
 )
 from consumer.statistics import price_histograms, statistics_frame, summarise
 from consumer.summary import reported_statistics
 from consumer.timings import Timings
+from contract.migrations import NoMigration, rules_on_paths
 from contract.rules import RulePlan
-from contract.schemas import ReaderSchema, WriterSchemas
+from contract.schemas import Contract
 
 
 @dataclass(frozen=True)
@@ -52,11 +55,7 @@ class AnalysisOptions:
 
 
 def cached_records(
-    records: DataFrame,
-    writers: Mapping[int, str],
-    reader_schema: str,
-    rules: RulePlan,
-    in_memory: bool,
+    records: DataFrame, contract: Contract, paths: Paths, in_memory: bool
 ) -> DataFrame:
     """The decoded records, to be cached by the first job that reads them.
 
@@ -66,15 +65,16 @@ def cached_records(
     a small topic's stay in memory, sparing the disk writes and reads.
     """
     level = StorageLevel.MEMORY_ONLY if in_memory else StorageLevel.DISK_ONLY
-    return decoded_records(records, writers, reader_schema, rules.rules).persist(level)
+    decoded = decoded_records(
+        records, contract.writers.known, contract.reader.schema, contract.read_rules.rules, paths
+    )
+    return decoded.persist(level)
 
 
 def analyse(
     records: DataFrame,
     topic: str,
-    writers: WriterSchemas,
-    reader: ReaderSchema,
-    rules: RulePlan,
+    contract: Contract,
     options: AnalysisOptions,
     timings: Timings | None = None,
 ) -> Report:
@@ -83,20 +83,20 @@ def analyse(
     Each job is timed as a phase of timings (if given)."""
     if timings is None:
         timings = Timings()
+    writers, reader, rules = contract.writers, contract.reader, contract.read_rules
+    paths = contract.read_paths()
     with timings.phase("plan: decode (from_avro per writer schema) and cache"):
-        decoded = cached_records(
-            records, writers.known, reader.schema, rules, options.cache_in_memory
-        )
+        decoded = cached_records(records, contract, paths, options.cache_in_memory)
     try:
         with timings.phase("job: summary (read Kafka, decode, cache, aggregate)"):
             summary = summarise(decoded)
         if writers.add_ids(set(summary.ids_with_reason(UNKNOWN_SCHEMA_ID))):
             decoded.unpersist()
-            decoded = cached_records(
-                records, writers.known, reader.schema, rules, options.cache_in_memory
-            )
+            paths = contract.read_paths()
+            decoded = cached_records(records, contract, paths, options.cache_in_memory)
             with timings.phase("job: summary again, with the ids found"):
                 summary = summarise(decoded)
+        migrations = rules_on_paths(paths.values())
         statistics = reported_statistics(summary.groups)
         events = decoded.where(passing())
         judged = statistics_frame(decoded.sparkSession, statistics)
@@ -114,9 +114,15 @@ def analyse(
                 failures = rule_failure_records(
                     decoded, summary.rule_failures, rules, options.examples_per_reason
                 )
-        if options.on_bad_records is not None and has_dead_letters(summary, rules):
+        migration_failures: list[RuleFailures] = []
+        if summary.migration_failures:
+            with timings.phase("job: first records of each failed migration rule"):
+                migration_failures = migration_failure_records(
+                    decoded, summary.migration_failures, options.examples_per_reason
+                )
+        if options.on_bad_records is not None and has_dead_letters(summary, rules, migrations):
             with timings.phase("job: bad records to the dead-letter topic"):
-                options.on_bad_records(bad_records(records, decoded, rules))
+                options.on_bad_records(bad_records(records, decoded, rules, migrations))
         histograms: list[Histogram] = []
         if options.histogram_bins:
             with timings.phase("job: histograms (for the plot)"):
@@ -135,7 +141,46 @@ def analyse(
         undecodable=undecodable,
         rule_failures=failures,
         histograms=histograms,
+        reader_version=None if reader.version is None else reader.version.version,
+        reader_major=None if reader.version is None else reader.version.major,
+        migrations=writer_migrations(contract, paths, summary.writer_schema_ids),
+        migration_failures=migration_failures,
     )
+
+
+def writer_migrations(
+    contract: Contract, paths: Paths, seen: Iterable[int]
+) -> list[WriterMigration]:
+    """How the records of each writer id seen reach the reader, for the ids that do not
+    by resolution alone."""
+    found: list[WriterMigration] = []
+    for schema_id in sorted(set(seen) & set(paths)):
+        path, writer = paths[schema_id], contract.writers.version_of(schema_id)
+        if writer is None:
+            continue  # a path starts at a version of the subject
+        if isinstance(path, NoMigration):
+            migration, rules, python = path.migration, [], []
+        else:
+            migration = path.transforms[0].migration
+            rules, python = list(path.rule_names), list(python_rule_names(path))
+        found.append(
+            WriterMigration(schema_id, writer.version, writer.major, migration, rules, python)
+        )
+    return found
+
+
+def migration_failure_records(
+    decoded: DataFrame, counts: Mapping[str, int], examples_per_rule: int
+) -> list[RuleFailures]:
+    """Each failed migration rule's count, with its first few records."""
+    examples = first_records(
+        decoded.select("partition", "offset", F.col(MIGRATION_RULE).alias("label")),
+        examples_per_rule,
+    )
+    return [
+        RuleFailures(rule=name, count=count, examples=examples[name])
+        for name, count in sorted(counts.items())
+    ]
 
 
 def first_records(labelled: DataFrame, count: int) -> dict[str, list[RecordLocation]]:

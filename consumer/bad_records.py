@@ -1,6 +1,7 @@
-"""The records that break the contract (undecodable, or decided against by a DLQ rule),
-with what the dead-letter topic keeps of each: the original key, value bytes, timestamp
-and headers, and where and why."""
+"""The records that break the contract (undecodable, decided against by a DLQ rule, or
+whose migration failed, unless its rule's action is NONE), with what the dead-letter
+topic keeps of each: the original key, value bytes, timestamp and headers, and where
+and why."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from pyspark.sql import functions as F
 from connection.clients import librdkafka_config
 from connection.services import Clients
 from connection.settings import ConnectionSettings
-from consumer.decoding import RULE
+from consumer.decoding import MIGRATION_MODE, MIGRATION_RULE, RULE
 from consumer.summary import Summary
 from contract.dead_letters import DeadLetter, DeadLetterTopic, RuleFailure
+from contract.migrations import MigrationRules
 from contract.rules import RulePlan
 
 READ = "READ"
@@ -25,22 +27,48 @@ def dead_letter_rules(rules: RulePlan) -> list[str]:
     return [rule.name for rule in rules.rules if rule.action == "DLQ"]
 
 
-def has_dead_letters(summary: Summary, rules: RulePlan) -> bool:
+def counted_migrations(migrations: MigrationRules) -> list[str]:
+    """The migration rules whose failures are only counted (onFailure NONE)."""
+    return [name for name, (rule, _) in migrations.items() if rule.failure_action("READ") == "NONE"]
+
+
+def has_dead_letters(summary: Summary, rules: RulePlan, migrations: MigrationRules) -> bool:
     """Whether summary counts a record the dead-letter topic takes: one that cannot be
-    decoded, or that a DLQ rule decided against (a NONE rule's failures are only
-    counted)."""
-    return bool(summary.undecodable) or any(
+    decoded or migrated, or that a DLQ rule decided against (a NONE rule's failures are
+    only counted)."""
+    only_counted = sum(summary.migration_failures.get(n, 0) for n in counted_migrations(migrations))
+    return sum(summary.undecodable.values()) > only_counted or any(
         name in summary.rule_failures for name in dead_letter_rules(rules)
     )
 
 
-def bad_records(records: DataFrame, decoded: DataFrame, rules: RulePlan) -> DataFrame:
-    """key, value, timestamp_ms, headers, partition, offset, reason, rule of each record
-    of records (a Kafka batch) that decoded (its judged form) says goes to the dead-letter
-    topic, in (partition, offset) order."""
+def stopping_failure(
+    summary: Summary, rules: RulePlan, migrations: MigrationRules
+) -> tuple[str, str] | None:
+    """The column and the name of the first ERROR rule (a domain rule's, else a
+    migration rule's) that failed on a record summary counts: the run stops on it."""
+    for bound in rules.rules:
+        if bound.action == "ERROR" and bound.name in summary.rule_failures:
+            return RULE, bound.name
+    for name, (rule, _) in migrations.items():
+        if rule.failure_action("READ") == "ERROR" and name in summary.migration_failures:
+            return MIGRATION_RULE, name
+    return None
+
+
+def bad_records(
+    records: DataFrame, decoded: DataFrame, rules: RulePlan, migrations: MigrationRules
+) -> DataFrame:
+    """key, value, timestamp_ms, headers, partition, offset, reason, rule, migration rule
+    and mode of each record of records (a Kafka batch) that decoded (its judged form)
+    says goes to the dead-letter topic, in (partition, offset) order."""
     to_dlq = dead_letter_rules(rules)
-    bad = decoded.where(F.col("reason").isNotNull() | F.col(RULE).isin(to_dlq)).select(
-        "partition", "offset", "reason", RULE
+    counted = counted_migrations(migrations)
+    unreadable = F.col("reason").isNotNull()
+    if counted:
+        unreadable &= ~F.coalesce(F.col(MIGRATION_RULE).isin(counted), F.lit(False))
+    bad = decoded.where(unreadable | F.col(RULE).isin(to_dlq)).select(
+        "partition", "offset", "reason", RULE, MIGRATION_RULE, MIGRATION_MODE
     )
     return (
         records.join(bad, ["partition", "offset"])
@@ -53,16 +81,26 @@ def bad_records(records: DataFrame, decoded: DataFrame, rules: RulePlan) -> Data
             "offset",
             "reason",
             RULE,
+            MIGRATION_RULE,
+            MIGRATION_MODE,
         )
         .orderBy("partition", "offset")
     )
 
 
-def dead_letters(bad: DataFrame, rules: RulePlan, subject: str) -> Iterator[DeadLetter]:
-    """bad_records' rows as dead letters, streamed to the driver in order."""
+def dead_letters(
+    bad: DataFrame, rules: RulePlan, migrations: MigrationRules, subject: str
+) -> Iterator[DeadLetter]:
+    """bad_records' rows as dead letters, streamed to the driver in order: a failed
+    migration's names its rule with the mode it ran in (UPGRADE or DOWNGRADE)."""
     expressions = {rule.name: rule.rule.expr for rule in rules.rules}
     for row in bad.toLocalIterator():
-        rule = row[RULE]
+        failure = None
+        if row[RULE] is not None:
+            failure = RuleFailure(row[RULE], expressions[row[RULE]], READ, subject)
+        elif row[MIGRATION_RULE] is not None:
+            migration = migrations[row[MIGRATION_RULE]][0]
+            failure = RuleFailure(migration.name, migration.expr, row[MIGRATION_MODE], subject)
         yield DeadLetter(
             key=None if row["key"] is None else bytes(row["key"]),
             value=None if row["value"] is None else bytes(row["value"]),
@@ -74,7 +112,7 @@ def dead_letters(bad: DataFrame, rules: RulePlan, subject: str) -> Iterator[Dead
             partition=row["partition"],
             offset=row["offset"],
             reason=row["reason"],
-            rule=None if rule is None else RuleFailure(rule, expressions[rule], READ, subject),
+            rule=failure,
         )
 
 

@@ -18,14 +18,17 @@ from consumer.report import Report
 from consumer.source import OffsetRange, partition_offsets, read_topic, topic_partitions
 from consumer.timings import Timings
 from contract.dead_letters import DeadLetterTopic
+from contract.migrations import rules_on_paths
 from contract.rules import RulePlan
-from contract.schemas import Contract, SubjectNotRegistered, topic_contract
+from contract.schemas import Contract, ReaderChoice, SubjectNotRegistered, topic_contract
 
 
 @dataclass(frozen=True)
 class ConsumerOptions:
     z_threshold: float = DEFAULTS.z_threshold
     reader_schema_file: Path | None = None
+    #: Read into the newest version of this major (None: of any major).
+    contract_major: str | None = None
     rules_file: Path | None = None  # default: contract.schemas.contract_rules' choice
     min_partitions: int | None = None  # default: read_min_partitions' choice
     histogram_bins: int = 0  # > 0 when a plot is asked for
@@ -84,6 +87,7 @@ def check_sources(
                 settings.value_subject,
                 options.reader_schema_file,
                 options.rules_file,
+                ReaderChoice(options.contract_major, report_fields=True),
             )
         except SubjectNotRegistered:
             # A topic nobody has written to yet has no contract either: nothing to decode.
@@ -108,17 +112,28 @@ def read_min_partitions(spark: SparkSession, topic: CheckedTopic, options: Consu
 SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"
 
 
-def refuse_error_rule_failures(report: Report, rules: RulePlan) -> None:
+def refuse_error_rule_failures(report: Report, rules: RulePlan, contract: Contract) -> None:
     """ConsumerError naming the rule and the first record when a rule whose action is
-    ERROR decided against a record: the run stops (no report, no dead letters)."""
+    ERROR decided against a record, or a migration rule whose action is ERROR failed on
+    one: the run stops (no report)."""
     stopping = {rule.name: rule.rule.expr for rule in rules.rules if rule.action == "ERROR"}
-    for failures in report.rule_failures:
-        if failures.rule in stopping:
+    migrations = rules_on_paths(contract.read_paths().values())
+    stopping_migrations = {
+        name: f"migration rule {name} ({mode}, onFailure ERROR)"
+        for name, (rule, mode) in migrations.items()
+        if rule.failure_action("READ") == "ERROR"
+    }
+    described = {name: f"rule {name} ({expr}, onFailure ERROR)" for name, expr in stopping.items()}
+    for failures, what in (
+        *((f, described) for f in report.rule_failures),
+        *((f, stopping_migrations) for f in report.migration_failures),
+    ):
+        if failures.rule in what:
             first = failures.examples[0]
             raise ConsumerError(
-                f"rule {failures.rule} ({stopping[failures.rule]}, onFailure ERROR) failed for "
-                f"the record at partition {first.partition} offset {first.offset} of "
-                f"{report.topic} ({failures.count} records in all)"
+                f"{what[failures.rule]} failed for the record at partition "
+                f"{first.partition} offset {first.offset} of {report.topic} "
+                f"({failures.count} records in all)"
             )
 
 
@@ -146,7 +161,8 @@ def report_on(
 
     def write_dead_letters(bad: DataFrame) -> None:
         if dead_letters is not None:
-            dead_letters.write(consumer_dead_letters(bad, rules, subject))
+            migrations = rules_on_paths(contract.read_paths().values())
+            dead_letters.write(consumer_dead_letters(bad, rules, migrations, subject))
 
     analysis = AnalysisOptions(
         z_threshold=options.z_threshold,
@@ -161,10 +177,8 @@ def report_on(
         with one_line_failures():
             with timings.phase("Kafka source (Spark looks up the topic's offsets)"):
                 records = read_topic(spark, settings, min_partitions)
-            report = analyse(
-                records, settings.topic, contract.writers, contract.reader, rules, analysis, timings
-            )
-        refuse_error_rule_failures(report, rules)
+            report = analyse(records, settings.topic, contract, analysis, timings)
+        refuse_error_rule_failures(report, rules, contract)
         return replace(report, rules=contract.rules.source)
     finally:
         if shuffle_partitions is None:

@@ -35,7 +35,7 @@ from connection.spark import build_spark_session
 from consumer.analysis import AnalysisOptions, analyse
 from consumer.source import KAFKA_RECORDS, read_topic
 from contract.rules import load_rule_set
-from contract.schemas import ContractRules, ReaderSchema, WriterSchemas, read_rules
+from contract.schemas import Contract, ContractRules, ReaderSchema, WriterSchemas
 from producer.serialization import FramedAvroSerializer
 
 TRAINING_EVENTS = 2_000
@@ -73,8 +73,8 @@ def exercise(spark: SparkSession) -> None:
         z_threshold=DEFAULTS.z_threshold, histogram_bins=10, cache_in_memory=True
     )
     reader = ReaderSchema(contract, "")
-    rules = read_rules(ContractRules(load_rule_set(RULES_FILE), ""), reader)
-    analyse(training_records(spark), "class-data", writers, reader, rules, options)
+    rules = ContractRules(load_rule_set(RULES_FILE), "")
+    analyse(training_records(spark), "class-data", Contract(reader, writers, rules), options)
 
 
 def train(partial: Path) -> None:

@@ -5,6 +5,11 @@ another version's schema alone. Each record is decoded with the schema it was wr
 with (looked up once per schema id) and resolved into one reader schema (from_avro's
 ``avroSchema`` option), so every branch yields the same struct type. One CASE over the
 schema ids evaluates only the matching branch: each record is decoded once.
+
+A writer version of another major reaches the reader through its migration rules
+(consumer.migration_columns, in the same pass); a record whose migration fails names
+the rule (MIGRATION_RULE, MIGRATION_MODE) and is counted as migration_failed, one with
+no path at all as no_migration.
 """
 
 from __future__ import annotations
@@ -17,7 +22,10 @@ from pyspark.sql import functions as F
 from pyspark.sql.avro.functions import from_avro
 
 from consumer.framing import UNDECODABLE, UNKNOWN_SCHEMA_ID, split_frames
-from consumer.rules import decider_column, none_failure_columns, top_level_fields
+from consumer.judge_spark import decider_column, none_failure_columns, top_level_fields
+from consumer.migration_columns import migrated_event
+from contract.migrations import MigrationPath, NoMigration
+from contract.reasons import MIGRATION_FAILED, NO_MIGRATION
 from contract.rules import BoundRule
 
 CURRENCY = "currency"
@@ -25,6 +33,12 @@ CURRENCY = "currency"
 RULE = "rule"
 #: Prefix of the columns, one per NONE rule, true where the rule's failure is counted.
 NONE_FAILED = "none_failed:"
+#: The migration rule that failed on a record (and the way it ran), or null.
+MIGRATION_RULE = "migration_rule"
+MIGRATION_MODE = "migration_mode"
+
+#: Writer ids whose records do not reach the reader by Avro's resolution alone.
+Paths = Mapping[int, MigrationPath | NoMigration]
 
 
 def passing() -> Column:
@@ -47,42 +61,88 @@ def required_fields(reader_schema: str) -> list[str]:
     ]
 
 
+def _read(event: Column, rule: Column | None = None, mode: Column | None = None) -> Column:
+    no_rule = F.lit(None).cast("string")
+    return F.struct(
+        event.alias("event"),
+        (no_rule if rule is None else rule).alias(MIGRATION_RULE),
+        (no_rule if mode is None else mode).alias(MIGRATION_MODE),
+    )
+
+
 def decode_event(
-    schema_id: Column, body: Column, writer_schemas: Mapping[int, str], reader_schema: str
+    schema_id: Column,
+    body: Column,
+    writer_schemas: Mapping[int, str],
+    reader_schema: str,
+    paths: Paths,
 ) -> Column:
-    """The decoded struct (reader schema's shape); null for unknown ids and bad bodies."""
+    """A struct of the decoded event (reader schema's shape; null for unknown ids, bad
+    bodies and failed migrations) and the migration rule that failed (and its mode).
+
+    Without migrations (the usual topic) the columns stay as they were: a CASE of
+    from_avro calls and null migration columns."""
     options = {"avroSchema": reader_schema, "mode": "PERMISSIVE"}
     # Typed null of the reader's struct: the value for ids without a writer schema.
-    decoded = F.when(F.lit(False), from_avro(F.lit(None).cast("binary"), reader_schema))
+    no_event = from_avro(F.lit(None).cast("binary"), reader_schema)
+    if not paths:
+        decoded = F.when(F.lit(False), no_event)
+        for writer_id, writer_schema in sorted(writer_schemas.items()):
+            decoded = decoded.when(
+                schema_id == F.lit(writer_id), from_avro(body, writer_schema, options)
+            )
+        return _read(decoded)
+    read = F.when(F.lit(False), _read(no_event))
     for writer_id, writer_schema in sorted(writer_schemas.items()):
-        decoded = decoded.when(
-            schema_id == F.lit(writer_id), from_avro(body, writer_schema, options)
-        )
-    return decoded
+        path = paths.get(writer_id)
+        if path is None:
+            branch = _read(from_avro(body, writer_schema, options))
+        elif isinstance(path, NoMigration):
+            branch = _read(no_event)
+        else:
+            migrated = migrated_event(body, path)
+            branch = _read(migrated.event, migrated.failed_rule, migrated.failed_mode)
+        read = read.when(schema_id == F.lit(writer_id), branch)
+    return read
 
 
 def decode_frames(
-    frames: DataFrame, writer_schemas: Mapping[int, str], reader_schema: str
+    frames: DataFrame,
+    writer_schemas: Mapping[int, str],
+    reader_schema: str,
+    paths: Paths | None = None,
 ) -> DataFrame:
     """Framed records -> partition, offset, schema_id, event (struct or null), reason (null
-    if decoded).
+    if decoded), MIGRATION_RULE and MIGRATION_MODE.
 
     PERMISSIVE mode turns a body that fails to decode into nulls instead of failing the
     job; such a record lacks its required fields and is marked undecodable.
     """
-    schema_id, event = F.col("schema_id"), F.col("event")
+    paths = paths or {}
+    schema_id, event = F.col("schema_id"), F.col("read.event")
     known_id = schema_id.isin(list(writer_schemas)) if writer_schemas else F.lit(False)
     missing_required = event.isNull()
     for name in required_fields(reader_schema):
         missing_required = missing_required | event[name].isNull()
-    reason = F.coalesce(
-        F.col("reason"),
-        F.when(~known_id, F.lit(UNKNOWN_SCHEMA_ID)),
-        F.when(missing_required, F.lit(UNDECODABLE)),
-    )
+    unmigratable = [i for i, path in paths.items() if isinstance(path, NoMigration)]
+    reasons = [F.col("reason"), F.when(~known_id, F.lit(UNKNOWN_SCHEMA_ID))]
+    if paths:
+        reasons += [
+            F.when(schema_id.isin(unmigratable), F.lit(NO_MIGRATION)),
+            F.when(F.col(f"read.{MIGRATION_RULE}").isNotNull(), F.lit(MIGRATION_FAILED)),
+        ]
+    reason = F.coalesce(*reasons, F.when(missing_required, F.lit(UNDECODABLE)))
     return frames.withColumn(
-        "event", decode_event(schema_id, F.col("body"), writer_schemas, reader_schema)
-    ).select("partition", "offset", "schema_id", "event", reason.alias("reason"))
+        "read", decode_event(schema_id, F.col("body"), writer_schemas, reader_schema, paths)
+    ).select(
+        "partition",
+        "offset",
+        "schema_id",
+        event.alias("event"),
+        reason.alias("reason"),
+        F.col(f"read.{MIGRATION_RULE}").alias(MIGRATION_RULE),
+        F.col(f"read.{MIGRATION_MODE}").alias(MIGRATION_MODE),
+    )
 
 
 def decoded_records(
@@ -90,22 +150,25 @@ def decoded_records(
     writer_schemas: Mapping[int, str],
     reader_schema: str,
     rules: Sequence[BoundRule] = (),
+    paths: Paths | None = None,
 ) -> DataFrame:
-    """Kafka records -> partition, offset, schema_id, reason, every field of the reader
-    schema as a column of its own (null when the record is not decoded), and the record
-    judged by rules in the same pass: the deciding rule (RULE) and a NONE_FAILED column
-    per NONE rule.
+    """Kafka records -> partition, offset, schema_id, reason, MIGRATION_RULE,
+    MIGRATION_MODE, every field of the reader schema as a column of its own (null when
+    the record is not decoded), and the record judged by rules in the same pass: the
+    deciding rule (RULE) and a NONE_FAILED column per NONE rule.
 
     A reader without the currency field (older than the contract's version 2) gets a null
     currency column, so statistics still group by (symbol, currency).
     """
     fields = reader_fields(reader_schema)
     currency = [] if CURRENCY in fields else [F.lit(None).cast("string").alias(CURRENCY)]
-    decoded = decode_frames(split_frames(records), writer_schemas, reader_schema).select(
+    decoded = decode_frames(split_frames(records), writer_schemas, reader_schema, paths).select(
         "partition",
         "offset",
         "schema_id",
         "reason",
+        MIGRATION_RULE,
+        MIGRATION_MODE,
         *(F.col("event")[name].alias(name) for name in fields),
         *currency,
     )

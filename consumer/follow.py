@@ -48,7 +48,8 @@ from consumer.supervision import (
     with_retries,
 )
 from contract.dead_letters import DeadLetterTopic
-from contract.schemas import ReaderSchema
+from contract.migrations import rules_on_paths
+from contract.schemas import ReaderChoice, ReaderSchema
 
 POLL_S = 1  # seconds between the driver's looks at signals, idleness and the query
 #: How long stopping the query may wait for its thread: one blocked in Spark's retries
@@ -69,13 +70,15 @@ class FollowOptions:
     rules_file: Path | None = None  # default: contract.schemas.contract_rules' choice
     #: Where the records that break the contract are written (None: nowhere).
     dead_letter_topic: str | None = None
+    #: Read into the newest version of this major (None: of any major).
+    contract_major: str | None = None
 
 
 class Follower:
     """Runs the streaming query until stopped; every counted batch goes to on_update.
 
     reader is the fixed reader schema (--reader-schema), or None to follow the subject's
-    latest version."""
+    newest version with the report's fields (of options.contract_major, if given)."""
 
     def __init__(
         self,
@@ -95,6 +98,7 @@ class Follower:
             reader,
             options.rules_file,
             notice,
+            ReaderChoice(options.contract_major, report_fields=True),
         )
         self.dead_letters: DeadLetterTopic | None = None  # built by prepare()
         self.stop = StopSignal()
@@ -125,29 +129,29 @@ class Follower:
         overview = batch_overview(records)
         if overview.records:
             self.last_arrival = time.monotonic()
-        contract = self.contract
         with one_line_failures():  # a new reader without the report's fields, bad rules
-            contract.update(set(overview.schema_ids), bool(overview.records), self.retried)
+            self.contract.update(set(overview.schema_ids), bool(overview.records), self.retried)
+        contract = self.contract.contract
         state = self.state
         counted = BatchCount()
-        if contract.reader is not None:
+        if contract is not None:
             currency = contract.reader.default_of(CURRENCY)
             if isinstance(currency, str):
                 state = state.with_currency_default(currency)
             if overview.records:
                 counted = count_batch(
                     records,
-                    contract.writers.known,
-                    contract.reader,
-                    contract.rules,
+                    contract,
                     state.groups,
                     self.options.z_threshold,
                     self.options.min_count,
                     self.write_dead_letters if self.dead_letters is not None else None,
                 )
         for rule, first in counted.stopped_by.items():
+            domain = contract is not None and rule in contract.read_rules.names
             raise ConsumerError(
-                f"rule {rule} (onFailure ERROR) failed for the record at partition "
+                f"{'rule' if domain else 'migration rule'} {rule} (onFailure ERROR) failed for "
+                f"the record at partition "
                 f"{first.partition} offset {first.offset} of {self.settings.topic}"
             )
         state = state.merged(
@@ -186,10 +190,12 @@ class Follower:
     def write_dead_letters(self, bad: DataFrame) -> None:
         """The batch's bad records into the dead-letter topic, each acknowledged, before
         the state file names the batch (docs/follow.md: exactly once)."""
-        if self.dead_letters is not None:
+        contract = self.contract.contract
+        if self.dead_letters is not None and contract is not None:
+            migrations = rules_on_paths(contract.read_paths().values())
             with one_line_failures():
                 self.dead_letters.write(
-                    dead_letters(bad, self.contract.rules, self.settings.value_subject)
+                    dead_letters(bad, contract.read_rules, migrations, self.settings.value_subject)
                 )
 
     def retried(self, call: Callable[[], T]) -> T:

@@ -1,6 +1,8 @@
 """The contract a follow run reads with, kept current as batches bring writer schema ids:
-the writer-schema cache, the reader schema (the subject's latest version, unless fixed
-by --reader-schema) and the rules bound to it."""
+the writer-schema cache with the subject's versions, the reader schema (a registered
+version chosen by ReaderChoice, unless fixed by --reader-schema) and the rules bound to
+it. It decides only when to refresh; what the contract is and how a record is read
+through it is contract.schemas.Contract's."""
 
 from __future__ import annotations
 
@@ -11,13 +13,15 @@ from typing import Protocol, TypeVar
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from connection.settings import RegistrySettings
-from contract.rules import RulePlan
 from contract.schemas import (
+    REPORT_READER,
+    Contract,
+    ReaderChoice,
     ReaderSchema,
     WriterSchemas,
     contract_rules,
-    latest_reader_schema,
-    read_rules,
+    matching_version,
+    registered_reader_schema,
 )
 
 T = TypeVar("T")
@@ -30,7 +34,8 @@ class Retrying(Protocol):
 
 
 class LiveContract:
-    """Writer schemas by id, the reader schema and its rules, refreshed on new ids."""
+    """The contract, refreshed when a batch brings writer ids not seen before: a new
+    version (of any major) is read from its first record."""
 
     def __init__(
         self,
@@ -40,32 +45,44 @@ class LiveContract:
         reader: ReaderSchema | None,
         rules_file: Path | None,
         notice: Callable[[str], None],
+        choice: ReaderChoice = REPORT_READER,
     ) -> None:
         self.registry, self.settings, self.subject = registry, settings, subject
-        self.writers = WriterSchemas(registry, settings)
-        self.fixed_reader = reader is not None
+        self.fixed_reader = reader
         self.rules_file = rules_file
+        self.choice = choice
         self.notice = notice
-        self.reader: ReaderSchema | None = None
-        self.rules = RulePlan(())
-        if reader is not None:
-            self.read_with(reader)
+        self.contract: Contract | None = None
 
-    def read_with(self, reader: ReaderSchema) -> None:
+    def read_with(self, writers: WriterSchemas, reader: ReaderSchema) -> None:
         """reader and its rules from now on; a rule it cannot run is one notice line."""
-        rules = read_rules(contract_rules(reader, self.rules_file), reader)
-        if self.reader is None or rules.skipped != self.rules.skipped:
-            for line in rules.skipped:
+        contract = Contract(reader, writers, contract_rules(reader, self.rules_file))
+        skipped = contract.read_rules.skipped
+        if self.contract is None or skipped != self.contract.read_rules.skipped:
+            for line in skipped:
                 self.notice(line)
-        self.reader, self.rules = reader, rules
+        if self.contract is None or self.contract.reader != reader:
+            self.notice(f"reading into {reader.described}")
+            if contract.unmatched_file:
+                self.notice(
+                    "the reader schema is no registered version: records of another major "
+                    "will not migrate to it"
+                )
+        self.contract = contract
 
     def update(self, schema_ids: set[int], has_records: bool, retried: Retrying) -> None:
-        """Fetch the ids not seen before; refresh the reader when they are new (or none is
-        known yet), unless it is fixed. Registry calls go through retried."""
-        new_ids = self.writers.new_ids(schema_ids)
-        if new_ids:
-            retried(lambda: self.writers.add_ids(new_ids))
-        if has_records and not self.fixed_reader and (self.reader is None or new_ids):
-            self.read_with(
-                retried(lambda: latest_reader_schema(self.registry, self.settings, self.subject))
-            )
+        """Fetch the subject's versions and the ids not seen before, and choose the
+        reader again, when the batch brings new ids (or none is known yet). Registry
+        calls go through retried."""
+        known = self.contract.writers if self.contract is not None else None
+        new_ids = schema_ids if known is None else known.new_ids(schema_ids)
+        if not has_records or (self.contract is not None and not new_ids):
+            return
+        writers = WriterSchemas(self.registry, self.settings)
+        retried(lambda: writers.add_subject(self.subject))
+        retried(lambda: writers.add_ids(writers.new_ids(schema_ids)))
+        if self.fixed_reader is not None:
+            reader = matching_version(self.fixed_reader, writers)
+        else:
+            reader = registered_reader_schema(writers, self.subject, self.choice)
+        self.read_with(writers, reader)

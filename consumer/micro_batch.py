@@ -12,15 +12,15 @@ from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, Row
 from pyspark.sql import functions as F
 
-from consumer.bad_records import bad_records, has_dead_letters
-from consumer.decoding import RULE, decoded_records, passing
+from consumer.bad_records import bad_records, has_dead_letters, stopping_failure
+from consumer.decoding import decoded_records, passing
 from consumer.framing import split_frames
 from consumer.outliers import collect_outliers, judged_statistics
 from consumer.report import Outlier, RecordLocation
 from consumer.statistics import GROUP_COLUMNS, summarise
 from consumer.summary import GroupKey, RunningStatistics, Summary, merge_groups
-from contract.rules import RulePlan
-from contract.schemas import ReaderSchema
+from contract.migrations import rules_on_paths
+from contract.schemas import Contract
 
 
 @dataclass(frozen=True)
@@ -78,40 +78,42 @@ class BatchCount:
     stopped_by: dict[str, RecordLocation] = field(default_factory=dict)
 
 
-def first_decided(decoded: DataFrame, rules: list[str]) -> dict[str, RecordLocation]:
-    """The first record each of rules decided against."""
-    rows = (
-        decoded.where(F.col(RULE).isin(rules))
-        .groupBy(RULE)
-        .agg(F.min(F.struct("partition", "offset")).alias("first"))
-        .collect()
+def first_decided(decoded: DataFrame, column: str, rule: str) -> dict[str, RecordLocation]:
+    """The first record the rule decided against (or, for a migration rule, failed on):
+    column is the decoded records' column that names it."""
+    first = decoded.where(F.col(column) == F.lit(rule)).agg(
+        F.min(F.struct("partition", "offset")).alias("first")
     )
-    return {row[RULE]: RecordLocation(*row["first"]) for row in rows}
+    return {rule: RecordLocation(*first.collect()[0]["first"])}
 
 
 def count_batch(
     records: DataFrame,
-    writers: Mapping[int, str],
-    reader: ReaderSchema,
-    rules: RulePlan,
+    contract: Contract,
     totals: Mapping[GroupKey, RunningStatistics],
     z_threshold: float,
     min_count: int,
     on_bad_records: Callable[[DataFrame], None] | None = None,
 ) -> BatchCount:
-    """records (a Kafka batch DataFrame) decoded with writers into reader and judged by
-    rules, summarised, the bad ones handed to on_bad_records (bad_records' columns), and
-    their outliers among the groups that have min_count events once this batch is merged
-    into totals. A record an ERROR rule decided against stops the count there."""
-    decoded = decoded_records(records, writers, reader.schema, rules.rules)
+    """records (a Kafka batch DataFrame) read through contract (decoded, migrated where
+    they were written in another major, judged by its read rules), summarised, the bad
+    ones handed to on_bad_records (bad_records' columns), and their outliers among the
+    groups that have min_count events once this batch is merged into totals. A record
+    an ERROR rule decided against (or an ERROR migration rule failed on) stops the count
+    there."""
+    rules, paths = contract.read_rules, contract.read_paths()
+    migrations = rules_on_paths(paths.values())
+    decoded = decoded_records(
+        records, contract.writers.known, contract.reader.schema, rules.rules, paths
+    )
     decoded = decoded.persist(StorageLevel.MEMORY_AND_DISK)
     try:
         summary = summarise(decoded)
-        stopping = [rule.name for rule in rules.rules if rule.action == "ERROR"]
-        if any(name in summary.rule_failures for name in stopping):
-            return BatchCount(summary, stopped_by=first_decided(decoded, stopping))
-        if on_bad_records is not None and has_dead_letters(summary, rules):
-            on_bad_records(bad_records(records, decoded, rules))
+        stopping = stopping_failure(summary, rules, migrations)
+        if stopping is not None:
+            return BatchCount(summary, stopped_by=first_decided(decoded, *stopping))
+        if on_bad_records is not None and has_dead_letters(summary, rules, migrations):
+            on_bad_records(bad_records(records, decoded, rules, migrations))
         judged = judged_statistics(
             decoded.sparkSession, merge_groups(totals, summary.groups.items()), min_count
         )

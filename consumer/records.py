@@ -20,7 +20,7 @@ from consumer.errors import ConsumerError, one_line_failures
 from consumer.framing import HEADER_BYTES, UNKNOWN_SCHEMA_ID
 from consumer.report import utc_from_micros
 from consumer.source import OffsetRange, partition_offsets, read_topic, topic_partitions
-from contract.schemas import Contract, topic_contract
+from contract.schemas import Contract, ReaderChoice, topic_contract
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,8 @@ class RecordsOptions:
     from_offset: int | None = None  # per partition; default: each partition's earliest
     partition: int | None = None  # default: every partition
     reader_schema_file: Path | None = None
+    #: Read into the newest version of this major (None: the latest version).
+    contract_major: str | None = None
 
 
 @dataclass(frozen=True)
@@ -64,9 +66,13 @@ def framed_string_key(key: Any) -> Any:
     return F.when(framed & avro.isNotNull(), avro).otherwise(key.cast("string"))
 
 
-def typed_rows(records: DataFrame, writers: dict[int, str], reader_schema: str) -> DataFrame:
-    """records with their key as text and their value as JSON of the reader's fields."""
-    decoded = decoded_records(records, writers, reader_schema)
+def typed_rows(records: DataFrame, contract: Contract) -> DataFrame:
+    """records with their key as text and their value as JSON of the reader's fields
+    (migrated from another major where the contract says how)."""
+    reader_schema = contract.reader.schema
+    decoded = decoded_records(
+        records, contract.writers.known, reader_schema, paths=contract.read_paths()
+    )
     fields = reader_fields(reader_schema)
     value = F.to_json(F.struct(*fields))
     keys = records.select(
@@ -84,12 +90,10 @@ def typed_rows(records: DataFrame, writers: dict[int, str], reader_schema: str) 
     )
 
 
-def first_rows(
-    records: DataFrame, writers: dict[int, str], reader_schema: str, limit: int
-) -> list[Row]:
+def first_rows(records: DataFrame, contract: Contract, limit: int) -> list[Row]:
     """The first limit typed rows in (partition, offset) order, timestamps as epoch micros."""
     return (
-        typed_rows(records, writers, reader_schema)
+        typed_rows(records, contract)
         .orderBy("partition", "offset")
         .limit(limit)
         .select("*", F.unix_micros("timestamp").alias("ts_micros"))
@@ -120,7 +124,11 @@ def plan_records(
         return RecordsPlan(ranges, None)
     with one_line_failures():
         contract = topic_contract(
-            clients.registry, settings.registry, settings.value_subject, options.reader_schema_file
+            clients.registry,
+            settings.registry,
+            settings.value_subject,
+            options.reader_schema_file,
+            choice=ReaderChoice(options.contract_major),
         )
     return RecordsPlan(ranges, contract)
 
@@ -134,10 +142,10 @@ def read_records(
         return []
     with one_line_failures():
         records = read_topic(spark, settings, len(plan.ranges), plan.ranges)
-        result = first_rows(records, contract.writers.known, contract.reader.schema, limit)
+        result = first_rows(records, contract, limit)
         missing = {r["schema_id"] for r in result if r["reason"] == UNKNOWN_SCHEMA_ID}
         if contract.writers.add_ids(missing):
-            result = first_rows(records, contract.writers.known, contract.reader.schema, limit)
+            result = first_rows(records, contract, limit)
     versions = contract.writers.versions
     return [
         TypedRecord(

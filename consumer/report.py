@@ -78,6 +78,21 @@ class Histogram:
 
 
 @dataclass(frozen=True)
+class WriterMigration:
+    """How the records of one writer schema id reach the reader: the version and major
+    they were written in, and the migration rules they run through in order (none when
+    no rule takes them across: no_migration)."""
+
+    schema_id: int
+    version: int
+    major: str | None
+    mode: str  # UPGRADE or DOWNGRADE
+    rules: list[str]
+    #: The rules that run in jsonata-python (outside the subset compiled to Spark).
+    python_rules: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class Report:
     topic: str
     messages: int
@@ -91,3 +106,10 @@ class Report:
     rule_failures: list[RuleFailures] = field(default_factory=list)
     rules: str = "none"  # where the rules came from
     histograms: list[Histogram] = field(default_factory=list)  # only when a plot is asked for
+    #: The registered version the reader schema is, and its major (None: a file).
+    reader_version: int | None = None
+    reader_major: str | None = None
+    #: Per writer schema id seen whose records migrate (or cannot): how.
+    migrations: list[WriterMigration] = field(default_factory=list)
+    #: Records whose migration failed, by the migration rule that failed.
+    migration_failures: list[RuleFailures] = field(default_factory=list)

@@ -22,10 +22,14 @@ from pyspark.sql.types import (
     StructType,
 )
 
-from consumer.decoding import NONE_FAILED, RULE
+from consumer.decoding import MIGRATION_RULE, NONE_FAILED, RULE
 from consumer.framing import UNDECODABLE
 from consumer.report import GroupStatistics
 from consumer.summary import GroupKey, RunningStatistics, Summary
+from contract.reasons import MIGRATION_FAILED, NO_MIGRATION
+
+#: The reasons of records whose writer schema the registry knows (None: decoded).
+WRITTEN_REASONS: tuple[str | None, ...] = (None, UNDECODABLE, MIGRATION_FAILED, NO_MIGRATION)
 
 #: What statistics are computed per: a price in EUR is never averaged with one in USD.
 GROUP_COLUMNS = ("symbol", "currency")
@@ -50,7 +54,8 @@ def record_summary(records: DataFrame) -> DataFrame:
     price = F.col("price")
     count = F.count(F.lit(1))
     none_failed = [c for c in records.columns if c.startswith(NONE_FAILED)]
-    return records.groupBy("reason", RULE, *GROUP_COLUMNS).agg(
+    migration = [MIGRATION_RULE] if MIGRATION_RULE in records.columns else []
+    return records.groupBy("reason", RULE, *migration, *GROUP_COLUMNS).agg(
         count.alias("count"),
         F.collect_set("schema_id").alias("schema_ids"),
         F.min(price).alias("min"),
@@ -66,6 +71,7 @@ def summary_of_rows(rows: Iterable[Row]) -> Summary:
     decoded = 0
     undecodable: dict[str, int] = {}
     rule_failures: dict[str, int] = {}
+    migration_failures: dict[str, int] = {}
     ids: dict[str | None, set[int]] = {}
     groups: dict[GroupKey, RunningStatistics] = {}
     for row in rows:
@@ -77,6 +83,9 @@ def summary_of_rows(rows: Iterable[Row]) -> Summary:
                 rule_failures[name] = rule_failures.get(name, 0) + int(failed)
         if reason is not None:
             undecodable[reason] = undecodable.get(reason, 0) + n
+            migration = row.asDict().get(MIGRATION_RULE)
+            if migration is not None:
+                migration_failures[migration] = migration_failures.get(migration, 0) + n
             continue
         decoded += n
         if rule is not None:
@@ -88,10 +97,13 @@ def summary_of_rows(rows: Iterable[Row]) -> Summary:
     return Summary(
         decoded=decoded,
         undecodable=undecodable,
-        writer_schema_ids=frozenset(ids.get(None, set()) | ids.get(UNDECODABLE, set())),
+        writer_schema_ids=frozenset(
+            set().union(*(ids.get(reason, set()) for reason in WRITTEN_REASONS))
+        ),
         schema_ids_by_reason={reason: frozenset(s) for reason, s in ids.items()},
         groups=groups,
         rule_failures=rule_failures,
+        migration_failures=migration_failures,
     )
 
 

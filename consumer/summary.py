@@ -99,6 +99,9 @@ class Summary:
     #: Decoded records by the rule they failed: the deciding DLQ or ERROR rule, and each
     #: NONE rule judging reached (the records of the first are not in groups).
     rule_failures: Mapping[str, int] = field(default_factory=dict)
+    #: Records whose migration failed, by the migration rule that failed (their reason
+    #: is migration_failed: they are counted in undecodable too).
+    migration_failures: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def messages(self) -> int:

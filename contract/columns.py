@@ -1,4 +1,5 @@
-"""Decoded records as the columns the rules' batch evaluator reads (producer.rules).
+"""Records as columns, one array per field: what the rules' batch evaluator
+(contract.judge_numpy) reads, and what the producer builds its events as.
 
 Records come as fastavro decodes them (a dict per record); the evaluator takes one array
 per field the rules read: int and long fields as int64, float and double as float64,
@@ -13,6 +14,7 @@ null in a field the rules read is left out and counted apart by the caller.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 import numpy as np
@@ -22,6 +24,18 @@ from contract.cel import CelType, Field, FieldType, walk
 from contract.rules import BoundRule
 
 Array: TypeAlias = npt.NDArray[Any]
+
+
+@dataclass(frozen=True)
+class Categorical:
+    """A text column of few distinct values: each row's value is ``values[codes[row]]``."""
+
+    codes: npt.NDArray[np.int64]
+    values: tuple[str, ...]
+
+
+#: A column: numbers as an array (integers or floats), text as a Categorical.
+Column = npt.NDArray[np.int64] | npt.NDArray[np.float64] | Categorical
 
 _DTYPES: Mapping[CelType, Any] = {
     CelType.INT: np.int64,

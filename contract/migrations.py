@@ -22,7 +22,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from io import BytesIO
@@ -32,10 +32,6 @@ import fastavro
 
 from contract.jsonata import TransformFailed, evaluate
 from contract.rules import Migration, Rule, RulesDocument
-
-#: What counts a record whose migration failed, and one with no path to the reader.
-MIGRATION_FAILED = "migration_failed"
-NO_MIGRATION = "no_migration"
 
 _INT_RANGE = {"int": 2**31, "long": 2**63}
 
@@ -350,3 +346,18 @@ def _shown(value: Any) -> str:
         return "null (or undefined)"
     text = json.dumps(value, default=str)
     return text if len(text) <= 40 else text[:39] + "…"
+
+
+#: Migration rules by name, with the way each runs.
+MigrationRules: TypeAlias = Mapping[str, tuple[Rule, Migration]]
+
+
+def rules_on_paths(paths: Iterable[MigrationPath | NoMigration]) -> MigrationRules:
+    """Every migration rule the paths run, by name, with the way it runs."""
+    return {
+        rule.name: (rule, hop.migration)
+        for path in paths
+        if isinstance(path, MigrationPath)
+        for hop in path.transforms
+        for rule in hop.rules
+    }

@@ -16,9 +16,21 @@ TOO_SHORT = "too_short"
 WRONG_MAGIC_BYTE = "wrong_magic_byte"
 UNKNOWN_SCHEMA_ID = "unknown_schema_id"
 UNDECODABLE = "undecodable"
+#: Written in a version of another major: its migration rules failed on it, or there is
+#: no rule to take it across (contract.migrations).
+MIGRATION_FAILED = "migration_failed"
+NO_MIGRATION = "no_migration"
 
 #: Every reason a record can be left out of the statistics, in report order.
-REASONS: tuple[str, ...] = (NULL_VALUE, TOO_SHORT, WRONG_MAGIC_BYTE, UNKNOWN_SCHEMA_ID, UNDECODABLE)
+REASONS: tuple[str, ...] = (
+    NULL_VALUE,
+    TOO_SHORT,
+    WRONG_MAGIC_BYTE,
+    UNKNOWN_SCHEMA_ID,
+    UNDECODABLE,
+    MIGRATION_FAILED,
+    NO_MIGRATION,
+)
 
 
 def frame_problem(value: bytes | None) -> str | None:

@@ -402,6 +402,10 @@ class RulePlan:
     rules: tuple[BoundRule, ...]
     skipped: tuple[str, ...] = ()
 
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset(rule.name for rule in self.rules)
+
 
 def missing_fields(rule: Rule, fields: Mapping[str, FieldType]) -> str | None:
     """One line if the rule names a field the record lacks, else None."""

@@ -2,9 +2,12 @@
 
 One cache of writer schemas serves every reader: batch mode fills it from the subject's
 versions before Kafka is read (so the usual topic decodes in one pass), and any reader
-adds the ids its records bring that the cache lacks, fetched by id. The reader schema
-comes from a file or from the subject's latest version, and is checked here, before any
-work starts, to hold the fields the report is computed from.
+adds the ids its records bring that the cache lacks, fetched by id. The subject's
+versions come with what each carries beside its schema (its major, its rules). The
+reader schema comes from a file or from one of those versions (``ReaderChoice``), and
+is checked here, before any work starts, to hold the fields the report is computed
+from. A record written in a version of another major reaches the reader through the
+migration rules between them (``Contract.read_path``).
 """
 
 from __future__ import annotations
@@ -22,11 +25,14 @@ from fastavro.schema import SchemaParseException, UnknownType
 from connection.clients import RegistryNotFound, registry_call
 from connection.paths import REPO_ROOT, RULES_FILE
 from connection.settings import RegistrySettings
+from contract.migrations import ContractVersion, MigrationPath, NoMigration, migration_path
 from contract.rules import (
     RulePlan,
+    RulesDocument,
     RuleSet,
     avro_field_types,
     load_rule_set,
+    metadata_from_json,
     plan_rules,
     rule_set_from_json,
 )
@@ -86,6 +92,16 @@ class ReaderSchema:
     source: str  # "prices-value version 2 (id 3)" or a file path
     #: The registry version's ruleSet, when the registry keeps one (Apicurio does not).
     rule_set: Mapping[str, Any] | None = None
+    #: The registered version it is (None: a file matching no registered version).
+    version: ContractVersion | None = None
+
+    @property
+    def described(self) -> str:
+        """Its source and, for a registered version, its major."""
+        if self.version is None:
+            return self.source
+        major = self.version.major
+        return f"{self.source}, major {'none' if major is None else major}"
 
     @property
     def fields(self) -> list[str]:
@@ -101,7 +117,10 @@ class ReaderSchema:
 
 
 def checked_reader_schema(
-    text: str, source: str, rule_set: Mapping[str, Any] | None = None
+    text: str,
+    source: str,
+    rule_set: Mapping[str, Any] | None = None,
+    version: ContractVersion | None = None,
 ) -> ReaderSchema:
     """text as the reader schema; ContractError (naming source) when it is not JSON, not
     Avro, or lacks a field the report needs."""
@@ -117,7 +136,7 @@ def checked_reader_schema(
             problem = f"is not a valid Avro schema: {' '.join(str(error).split())}"
     if problem is not None:
         raise ContractError(f"reader schema {source} {problem}")
-    return ReaderSchema(schema=text, source=source, rule_set=rule_set)
+    return ReaderSchema(schema=text, source=source, rule_set=rule_set, version=version)
 
 
 def reader_schema_from_file(path: Path) -> ReaderSchema:
@@ -156,20 +175,78 @@ def registered_rule_set(registered: RegisteredSchema) -> dict[str, Any] | None:
     return rules.to_dict() if rules is not None and rules.domain_rules else None
 
 
+def registered_document(subject: str, registered: RegisteredSchema) -> RulesDocument:
+    """What the registry keeps beside a version's schema: its metadata and ruleSet
+    (RulesError in one line naming the version when they cannot be used)."""
+    source = f"{subject} version {registered.version}"
+    metadata = registered.schema.metadata
+    rules = registered.schema.rule_set
+    return RulesDocument(
+        rule_set_from_json(None if rules is None else rules.to_dict(), source),
+        metadata_from_json(None if metadata is None else metadata.to_dict(), source),
+    )
+
+
+@dataclass(frozen=True)
+class ReaderChoice:
+    """Which registered version reads a topic: the newest of ``major`` (None: of any
+    major); with ``report_fields`` the newest that has the report's fields (report and
+    follow), else the newest at all (records, the inspector)."""
+
+    major: str | None = None
+    report_fields: bool = False
+
+    def pick(self, versions: Mapping[int, ContractVersion]) -> ContractVersion | None:
+        """The chosen version (None when no version qualifies)."""
+        for number in sorted(versions, reverse=True):
+            version = versions[number]
+            if self.major is not None and version.major != self.major:
+                continue
+            if self.report_fields and report_field_problem(version.parsed) is not None:
+                continue
+            return version
+        return None
+
+    def described(self) -> str:
+        """What was asked for, as "no <described>" says it."""
+        what = "version" if self.major is None else f"version of major {self.major}"
+        return f"{what} with the report's fields" if self.report_fields else what
+
+
+#: What report and follow read into unless told: the newest version with the report's
+#: fields.
+REPORT_READER = ReaderChoice(report_fields=True)
+
+
+def registered_reader_schema(
+    writers: WriterSchemas, subject: str, choice: ReaderChoice
+) -> ReaderSchema:
+    """The chosen version of subject (writers filled by add_subject), checked;
+    SubjectNotRegistered when there is none, ContractError when none qualifies."""
+    if not writers.contract_versions:
+        raise SubjectNotRegistered(
+            f"subject {subject} is not in the registry at {writers.registry.url}: "
+            "nothing says how to read the topic (give --reader-schema FILE)"
+        )
+    version = choice.pick(writers.contract_versions)
+    if version is None:
+        raise ContractError(f"subject {subject} has no {choice.described()}")
+    source = f"{subject} version {version.version} (id {version.schema_id})"
+    rule_set = version.document.rule_set
+    registered_rules = rule_set.to_json() if rule_set.domain_rules else None
+    if choice.report_fields:
+        return checked_reader_schema(version.schema, source, registered_rules, version)
+    return ReaderSchema(version.schema, source, registered_rules, version)
+
+
 def latest_reader_schema(
     client: SchemaRegistryClient, registry: RegistrySettings, subject: str
 ) -> ReaderSchema:
-    """The latest version registered under subject, checked (with the ruleSet the registry
-    keeps with it, if any); SubjectNotRegistered when there is none."""
-    registered = latest_version(client, registry, subject)
-    if registered is None:
-        raise SubjectNotRegistered(
-            f"subject {subject} is not in the registry at {registry.url}: "
-            "nothing says how to read the topic (give --reader-schema FILE)"
-        )
-    schema = registered.schema.schema_str or ""
-    source = version_source(subject, registered)
-    return checked_reader_schema(schema, source, registered_rule_set(registered))
+    """The latest version registered under subject with the report's fields, checked;
+    SubjectNotRegistered when there is none."""
+    writers = WriterSchemas(client, registry)
+    writers.add_subject(subject)
+    return registered_reader_schema(writers, subject, REPORT_READER)
 
 
 def avro_text(schema: Schema) -> str | None:
@@ -192,9 +269,12 @@ class WriterSchemas:
     versions: dict[int, int] = field(default_factory=dict)
     #: Ids the registry answered "not found" for.
     unknown: set[int] = field(default_factory=set)
+    #: The subject's versions, by number, with what each carries beside its schema.
+    contract_versions: dict[int, ContractVersion] = field(default_factory=dict)
 
     def add_subject(self, subject: str) -> None:
-        """Every Avro version registered under subject (none when it is not registered)."""
+        """Every Avro version registered under subject (none when it is not registered);
+        RulesError when what a version carries cannot be used."""
         try:
             with registry_call(self.registry, f"versions of {subject}"):
                 numbers = self.client.get_versions(subject)
@@ -210,6 +290,15 @@ class WriterSchemas:
             if registered.schema_id is not None and text is not None:
                 self.known[registered.schema_id] = text
                 self.versions[registered.schema_id] = number
+                document = registered_document(subject, registered)
+                self.contract_versions[number] = ContractVersion(
+                    number, registered.schema_id, text, document
+                )
+
+    def version_of(self, schema_id: int) -> ContractVersion | None:
+        """The subject's version an id is (None: an id of another subject)."""
+        number = self.versions.get(schema_id)
+        return None if number is None else self.contract_versions.get(number)
 
     def new_ids(self, schema_ids: set[int]) -> set[int]:
         """The ids in schema_ids the registry has not been asked about yet."""
@@ -260,18 +349,73 @@ def read_rules(rules: ContractRules, reader: ReaderSchema) -> RulePlan:
     return plan_rules(rules.rule_set, "READ", avro_field_types(json.loads(reader.schema)))
 
 
-@dataclass(frozen=True)
+#: How a record of one writer schema id reaches the reader: None for Avro's resolution
+#: alone (the usual case), a path through migration rules, or no path.
+ReadPath = MigrationPath | NoMigration | None
+
+
+def read_path(
+    writer: ContractVersion | None, reader: ReaderSchema, writers: WriterSchemas
+) -> ReadPath:
+    """How records of the writer version reach reader: None when either is not a version
+    of the subject, or when nothing but resolution lies between them."""
+    if writer is None or reader.version is None:
+        return None
+    path = migration_path(list(writers.contract_versions.values()), writer, reader.version)
+    if isinstance(path, MigrationPath) and not path.transforms:
+        return None
+    return path
+
+
+def matching_version(reader: ReaderSchema, writers: WriterSchemas) -> ReaderSchema:
+    """A reader from a file as the registered version whose schema it is (by Avro's
+    parsing canonical form), so that records of another major migrate to it; unchanged
+    when it matches none."""
+    canonical = fastavro.schema.to_parsing_canonical_form(json.loads(reader.schema))
+    for number in sorted(writers.contract_versions, reverse=True):
+        version = writers.contract_versions[number]
+        if fastavro.schema.to_parsing_canonical_form(version.parsed) == canonical:
+            return ReaderSchema(reader.schema, reader.source, reader.rule_set, version)
+    return reader
+
+
+@dataclass
 class Contract:
-    """How a topic's records are read: the reader schema, the writer schemas by id, and
-    the rules records are judged by on read."""
+    """How a topic's records are read: the reader schema, the writer schemas by id (with
+    the subject's versions), the rules records are judged by on read, and each writer
+    id's path to the reader, planned once."""
 
     reader: ReaderSchema
     writers: WriterSchemas
     rules: ContractRules
+    _paths: dict[int, ReadPath] = field(default_factory=dict, repr=False)
+    _read_rules: RulePlan | None = field(default=None, repr=False)
 
     @property
     def read_rules(self) -> RulePlan:
-        return read_rules(self.rules, self.reader)
+        """The reader's rules, bound to its fields once."""
+        if self._read_rules is None:
+            self._read_rules = read_rules(self.rules, self.reader)
+        return self._read_rules
+
+    def read_path(self, schema_id: int) -> ReadPath:
+        """How records of schema_id reach the reader."""
+        if schema_id not in self._paths:
+            self._paths[schema_id] = read_path(
+                self.writers.version_of(schema_id), self.reader, self.writers
+            )
+        return self._paths[schema_id]
+
+    def read_paths(self) -> dict[int, MigrationPath | NoMigration]:
+        """The known ids whose records do not reach the reader by resolution alone."""
+        paths = {i: self.read_path(i) for i in sorted(self.writers.known)}
+        return {i: path for i, path in paths.items() if path is not None}
+
+    @property
+    def unmatched_file(self) -> bool:
+        """A reader from a file that is no registered version: records of another major
+        cannot migrate to it."""
+        return self.reader.version is None and bool(self.writers.contract_versions)
 
 
 def topic_contract(
@@ -280,16 +424,16 @@ def topic_contract(
     subject: str,
     reader_schema_file: Path | None,
     rules_file: Path | None = None,
+    choice: ReaderChoice = REPORT_READER,
 ) -> Contract:
-    """The reader schema (the file, else the subject's latest version), the writer
+    """The reader schema (the file, else the chosen version of the subject), the writer
     schemas registered under subject and the rules (contract_rules);
-    SubjectNotRegistered without a reader schema, RulesError for unusable rules."""
-    reader = (
-        reader_schema_from_file(reader_schema_file)
-        if reader_schema_file
-        else latest_reader_schema(client, registry, subject)
-    )
-    rules = contract_rules(reader, rules_file)
+    SubjectNotRegistered without a reader schema, ContractError when no version
+    qualifies, RulesError for unusable rules."""
     writers = WriterSchemas(client, registry)
     writers.add_subject(subject)
-    return Contract(reader, writers, rules)
+    if reader_schema_file:
+        reader = matching_version(reader_schema_from_file(reader_schema_file), writers)
+    else:
+        reader = registered_reader_schema(writers, subject, choice)
+    return Contract(reader, writers, contract_rules(reader, rules_file))

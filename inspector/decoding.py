@@ -9,10 +9,8 @@ named, as they read as the reader schema's defaults.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from datetime import time as time_of_day
@@ -28,23 +26,17 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from connection.clients import registry_call
 from connection.settings import RegistrySettings
 from connection.timestamps import format_timestamp
-from contract.reasons import (
-    HEADER_BYTES,
-    UNDECODABLE,
-    UNKNOWN_SCHEMA_ID,
-    frame_problem,
-    frame_schema_id,
-)
+from contract.decoder import RecordDecoder
+from contract.reasons import HEADER_BYTES, frame_problem, frame_schema_id
 from contract.rules import RulePlan
 from contract.schemas import (
+    Contract,
+    ContractError,
+    ReaderChoice,
     ReaderSchema,
     WriterSchemas,
-    avro_text,
     contract_rules,
-    latest_version,
-    read_rules,
-    registered_rule_set,
-    version_source,
+    registered_reader_schema,
 )
 
 #: How long a topic's contract (its reader schema and the subject's versions) is reused
@@ -117,69 +109,53 @@ class Decoded:
     #: The value as fastavro reads it (logical types as Python objects: ts a datetime),
     #: what the contract's rules are evaluated on; None when not decoded.
     record: dict[str, Any] | None = None
-
-
-def field_names(schema: Mapping[str, Any]) -> list[str]:
-    return [f["name"] for f in schema.get("fields", [])] if schema.get("type") == "record" else []
-
-
-def defaulted_fields(reader: Mapping[str, Any], writer: Mapping[str, Any]) -> tuple[str, ...]:
-    """The reader's top-level fields the writer does not write (by name or alias)."""
-    written = set(field_names(writer))
-    return tuple(
-        f["name"]
-        for f in reader.get("fields", [])
-        if reader.get("type") == "record"
-        and f["name"] not in written
-        and not written.intersection(f.get("aliases", []))
-    )
+    #: A record written in another major: the migration rules it ran through, and its
+    #: value as written (typed).
+    migrated_by: tuple[str, ...] = ()
+    written: dict[str, Any] | None = None
+    #: Why its migration failed, or why there is none (one line).
+    failure: str | None = None
 
 
 @dataclass
 class TopicContract:
     """How one topic's values are read: its value subject's latest version as the reader
     schema (None when nothing is registered: each value is read with its writer schema
-    alone) and the writer schemas by id."""
+    alone), the writer schemas by id with the subject's versions, and the contract's way
+    from each writer version to the reader (contract.decoder)."""
 
     subject: str | None
     reader: ReaderSchema | None
     writers: WriterSchemas
     fetched_at: float = field(default_factory=time.monotonic)
-    _parsed: dict[int, tuple[Any, Any, tuple[str, ...]]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @cached_property
+    def contract(self) -> Contract | None:
+        """The contract records are read and judged by (None without a reader)."""
+        if self.reader is None:
+            return None
+        return Contract(self.reader, self.writers, contract_rules(self.reader, None))
 
     @cached_property
     def read_rules(self) -> RulePlan | None:
         """The rules records are judged by on read, bound to the reader schema (None
         without one): parsed once per contract, not per page (about 12 ms here)."""
-        if self.reader is None:
-            return None
-        return read_rules(contract_rules(self.reader, None), self.reader)
+        return None if self.contract is None else self.contract.read_rules
+
+    @cached_property
+    def decoder(self) -> RecordDecoder:
+        contract = self.contract
+        return RecordDecoder(
+            self.writers, self.reader, (lambda _: None) if contract is None else contract.read_path
+        )
 
     @property
     def reader_version(self) -> int | None:
         """The subject version the reader schema is (None without one)."""
-        if self.reader is None:
+        if self.reader is None or self.reader.version is None:
             return None
-        return max(self.writers.versions.values(), default=None)
-
-    def _schemas(self, schema_id: int) -> tuple[Any, Any, tuple[str, ...]]:
-        """The parsed writer and reader schemas of an id, and the fields defaulted."""
-        found = self._parsed.get(schema_id)
-        if found is None:
-            writer_document = json.loads(self.writers.known[schema_id])
-            writer = fastavro.parse_schema(writer_document)
-            if self.reader is None:
-                found = (writer, None, ())
-            else:
-                reader_document = json.loads(self.reader.schema)
-                found = (
-                    writer,
-                    fastavro.parse_schema(reader_document),
-                    defaulted_fields(reader_document, writer_document),
-                )
-            self._parsed[schema_id] = found
-        return found
+        return self.reader.version.version
 
     def learn(self, values: list[bytes | None]) -> None:
         """Fetch the writer schemas of ids not asked about yet (RegistryFailure when the
@@ -191,22 +167,33 @@ class TopicContract:
 
     def decode(self, value: bytes | None) -> Decoded:
         """value read through the contract (learn() first for ids it may not know)."""
-        problem = frame_problem(value)
-        if problem is not None or value is None:
-            return Decoded(None, None, None, (), problem, first_bytes(value))
-        schema_id = frame_schema_id(value)
-        version = self.writers.versions.get(schema_id)
-        if schema_id not in self.writers.known:
-            return Decoded(schema_id, version, None, (), UNKNOWN_SCHEMA_ID, first_bytes(value))
-        writer, reader, defaulted = self._schemas(schema_id)
-        try:
-            record = fastavro.schemaless_reader(BytesIO(value[HEADER_BYTES:]), writer, reader)
-        except Exception:
-            return Decoded(schema_id, version, None, (), UNDECODABLE, first_bytes(value))
-        if not isinstance(record, dict):
-            record = {"value": record}
-            return Decoded(schema_id, version, typed(record), (), None, None, record)
-        return Decoded(schema_id, version, typed(record), defaulted, None, None, record)
+        found = self.decoder.decode(value)
+        version = None if found.schema_id is None else self.writers.versions.get(found.schema_id)
+        if found.record is None:
+            # A value that did not decode is shown by its first bytes; one that did, but
+            # could not migrate, by why.
+            unread = found.failure is None
+            return Decoded(
+                found.schema_id,
+                version,
+                None,
+                (),
+                found.reason,
+                first_bytes(value) if unread else None,
+                failure=found.failure,
+            )
+        record = found.record if isinstance(found.record, dict) else {"value": found.record}
+        return Decoded(
+            found.schema_id,
+            version,
+            typed(record),
+            found.defaulted,
+            None,
+            None,
+            record,
+            migrated_by=found.migrated_by,
+            written=None if found.written is None else typed(found.written),
+        )
 
 
 def value_subject(topic: str, subjects: set[str]) -> str | None:
@@ -222,18 +209,14 @@ def value_subject(topic: str, subjects: set[str]) -> str | None:
     return None
 
 
-def latest_registered(
-    client: SchemaRegistryClient, registry: RegistrySettings, subject: str
-) -> ReaderSchema | None:
-    """The subject's latest version as a reader schema, asked afresh; None when the
-    subject has no Avro version. Any Avro schema will do: the inspector shows every
-    topic, not only the ones the report can be computed from."""
-    registered = latest_version(client, registry, subject)
-    text = None if registered is None else avro_text(registered.schema)
-    if registered is None or text is None:
+def latest_registered(writers: WriterSchemas, subject: str) -> ReaderSchema | None:
+    """The subject's latest version as a reader schema (writers filled by add_subject);
+    None when the subject has no Avro version. Any Avro schema will do: the inspector
+    shows every topic, not only the ones the report can be computed from."""
+    try:
+        return registered_reader_schema(writers, subject, ReaderChoice())
+    except ContractError:
         return None
-    source = version_source(subject, registered)
-    return ReaderSchema(schema=text, source=source, rule_set=registered_rule_set(registered))
 
 
 class Contracts:
@@ -259,8 +242,8 @@ class Contracts:
         writers = WriterSchemas(self.client, self.registry)
         reader = None
         if subject is not None:
-            reader = latest_registered(self.client, self.registry, subject)
             writers.add_subject(subject)
+            reader = latest_registered(writers, subject)
         contract = TopicContract(subject, reader, writers)
         with self._lock:
             self._cache[topic] = contract

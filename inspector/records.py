@@ -133,6 +133,12 @@ class Row:
     reason: str | None
     first_bytes: str | None
     rule: str | None
+    #: A record written in another major: the migration rules it was read through, and
+    #: its value as written (in its writer's version, ``version``).
+    migrated_by: tuple[str, ...] = ()
+    written: dict[str, Any] | None = None
+    #: Why its migration failed, or why no rule takes it to the reader (one line).
+    failure: str | None = None
 
     @property
     def value_json(self) -> str:
@@ -152,6 +158,9 @@ class Row:
             "reason": self.reason,
             "first_bytes": self.first_bytes,
             "rule": self.rule,
+            "migrated_by": list(self.migrated_by),
+            "written": self.written,
+            "failure": self.failure,
         }
 
 
@@ -224,6 +233,9 @@ def build_rows(messages: list[Message], contract: TopicContract) -> list[Row]:
                 reason=found.reason,
                 first_bytes=found.first_bytes,
                 rule=rule,
+                migrated_by=found.migrated_by,
+                written=found.written,
+                failure=found.failure,
             )
         )
     return rows

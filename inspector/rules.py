@@ -3,7 +3,7 @@
 This is the one place the inspector asks the contract's rules: the same rules the
 consumer judges by (contract.schemas.contract_rules: the registry version's ruleSet, else
 the shipped file), bound to the reader schema, evaluated a page at a time on its columns
-with the producer's evaluator (producer.rules), so every side gives the same verdict.
+with the numpy evaluator (contract.judge_numpy), so every side gives the same verdict.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from contract.columns import fields_read, null_free, record_columns
+from contract.judge_numpy import judge_batch
 from contract.rules import avro_field_types
-from producer.rules import judge_batch
 
 if TYPE_CHECKING:
     from inspector.decoding import TopicContract

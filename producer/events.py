@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from connection.timestamps import format_timestamp
-from producer.columns import Categorical, Column
+from contract.columns import Categorical, Column
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ import numpy.typing as npt
 from confluent_kafka.schema_registry import Schema
 from fastavro import parse_schema, schemaless_writer
 
-from producer.columns import Categorical, Column
+from contract.columns import Categorical, Column
 from producer.events import COLUMN_NAMES, SYMBOLS, EventBatch
 
 MAGIC_BYTE = b"\x00"

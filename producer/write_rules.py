@@ -1,5 +1,5 @@
 """The contract's rules on write: every event judged before it is sent, a batch at a time
-on its columns (producer.rules), the events a DLQ rule refuses kept back as dead letters
+on its columns (contract.judge_numpy), the events a DLQ rule refuses kept back as dead letters
 (the Avro bytes they would have been), and an ERROR rule's refusal ending the run before
 anything of its batch is sent."""
 
@@ -9,9 +9,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from contract.dead_letters import DeadLetter, RuleFailure
+from contract.judge_numpy import judge_batch
 from contract.rules import RulePlan
 from producer.events import EventBatch
-from producer.rules import judge_batch
 from producer.serialization import MessageEncoder, Messages
 
 WRITE = "WRITE"

@@ -4,7 +4,7 @@ The last records of each partition are read (assign() at each partition's end mi
 sample size, under a group id of the run's own, nothing committed), decoded with their
 writer schemas by id from the registry into the NEW schema (fastavro's schema
 resolution, as the consumer reads), and judged by the NEW rules with the producer's batch
-evaluator (producer.rules): in file order, the first failing DLQ or ERROR rule decides a
+evaluator (contract.judge_numpy): in file order, the first failing DLQ or ERROR rule decides a
 record's fate, a failing NONE rule is counted. Records that cannot be decoded are counted
 apart, by reason (contract.reasons' names).
 """
@@ -30,6 +30,7 @@ from connection.kafka import BrokerCheckFailed, cluster_metadata, silent_librdka
 from connection.services import Clients
 from connection.settings import ConnectionSettings
 from contract.columns import fields_read, null_free, record_columns
+from contract.judge_numpy import judge_batch
 from contract.reasons import (
     HEADER_BYTES,
     UNDECODABLE,
@@ -39,7 +40,6 @@ from contract.reasons import (
 )
 from contract.rules import Direction, RulePlan, RulesError, RuleSet, avro_field_types, plan_rules
 from contract.schemas import WriterSchemas
-from producer.rules import judge_batch
 from schemagate.errors import GateError
 from schemagate.model import RuleCount, Sample, SampleJudgement
 

@@ -12,7 +12,7 @@ from consumer.report import GroupStatistics, Report
 
 REPORT_SCHEMA_FILE = Path(__file__).resolve().parent / "report.schema.json"
 #: The report document's shape version; raised whenever report.schema.json changes.
-REPORT_VERSION = 3
+REPORT_VERSION = 4
 STDDEV_KIND = "sample"  # stddev_samp: divides by n - 1, like statistics.stdev
 
 
@@ -66,6 +66,27 @@ def report_document(report: Report) -> dict[str, object]:
                 "examples": [{"partition": e.partition, "offset": e.offset} for e in f.examples],
             }
             for f in report.rule_failures
+        ],
+        "reader_version": report.reader_version,
+        "reader_major": report.reader_major,
+        "migrations": [
+            {
+                "schema_id": m.schema_id,
+                "version": m.version,
+                "major": m.major,
+                "mode": m.mode,
+                "rules": m.rules,
+                "python_rules": m.python_rules,
+            }
+            for m in report.migrations
+        ],
+        "migration_failures": [
+            {
+                "rule": f.rule,
+                "count": f.count,
+                "examples": [{"partition": e.partition, "offset": e.offset} for e in f.examples],
+            }
+            for f in report.migration_failures
         ],
     }
 

@@ -45,10 +45,15 @@ def counted_records(label: str, counts: Sequence[tuple[str, int, Sequence[Record
     )
 
 
+def major_of(report: Report) -> str:
+    """The reader's major, as the reader line names it (nothing when it names none)."""
+    return "" if report.reader_major is None else f", major {report.reader_major}"
+
+
 def render_text(report: Report) -> str:
     sections = [
         f"Topic {report.topic}: {report.messages} messages, {report.decoded} decoded\n"
-        f"reader schema: {report.reader_schema}; writer schema ids: "
+        f"reader schema: {report.reader_schema}{major_of(report)}; writer schema ids: "
         f"{', '.join(map(str, report.writer_schema_ids)) or 'none'}",
         "Price per symbol and currency (stddev: sample standard deviation, n - 1)\n"
         + statistics_table(report.statistics),
@@ -69,6 +74,33 @@ def render_text(report: Report) -> str:
             "(left out of the statistics)\n"
             + counted_records(
                 "reason", [(u.reason, u.count, u.examples) for u in report.undecodable]
+            )
+        )
+    if report.migrations:
+        sections.append(
+            "Read across majors (each writer version's migration rules, in the order they "
+            "ran; * in jsonata-python)\n"
+            + table(
+                ["schema id", "version", "major", "way", "rules"],
+                [
+                    [
+                        str(m.schema_id),
+                        str(m.version),
+                        m.major or "none",
+                        m.mode,
+                        ", ".join(r + ("*" if r in m.python_rules else "") for r in m.rules)
+                        or "none: no_migration",
+                    ]
+                    for m in report.migrations
+                ],
+                right={0, 1},
+            )
+        )
+    if report.migration_failures:
+        sections.append(
+            "Migrations failed (their records are left out of the statistics)\n"
+            + counted_records(
+                "migration rule", [(f.rule, f.count, f.examples) for f in report.migration_failures]
             )
         )
     if report.rule_failures:

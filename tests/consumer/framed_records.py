@@ -5,6 +5,7 @@ schema id no registry knows."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from io import BytesIO
 from typing import Any
@@ -13,7 +14,11 @@ from contract_files import V1_SCHEMA_FILE, V2_SCHEMA_FILE
 from fastavro import parse_schema, schemaless_writer
 from pyspark.sql import DataFrame, SparkSession
 
+from connection.clients import registry_client
+from connection.settings import registry_settings_from_env
 from consumer.source import KAFKA_RECORDS
+from contract.rules import RuleSet
+from contract.schemas import Contract, ContractRules, ReaderSchema, WriterSchemas
 from producer.serialization import confluent_header
 
 V1_ID, V2_ID, UNKNOWN_ID = 11, 12, 99
@@ -48,3 +53,12 @@ def kafka_batch(spark: SparkSession) -> DataFrame:
     unknown = confluent_header(UNKNOWN_ID) + b"\x02"
     rows.append((None, unknown, "t", 0, len(WRITTEN), None, 0, None))
     return spark.createDataFrame(rows, KAFKA_RECORDS)
+
+
+def offline_contract(
+    writers: Mapping[int, str], reader: ReaderSchema, rules: RuleSet | None = None
+) -> Contract:
+    """A contract of known writer schemas that never asks a registry (none answers)."""
+    registry = registry_settings_from_env("http://127.0.0.1:1", {})
+    known = WriterSchemas(registry_client(registry), registry, known=dict(writers))
+    return Contract(reader, known, ContractRules(rules or RuleSet(), "test"))

@@ -39,6 +39,8 @@ DECODED = StructType(
         StructField("offset", LongType()),
         StructField("schema_id", LongType()),
         StructField("reason", StringType()),
+        StructField("migration_rule", StringType()),  # no other major here: never failed
+        StructField("migration_mode", StringType()),
         StructField("ts", TimestampType()),
         StructField("symbol", StringType()),
         StructField("price", DoubleType()),
@@ -58,6 +60,8 @@ def test_every_reader_field_reaches_the_rows_and_v1_reads_as_the_default_currenc
             offset,
             schema_id,
             None,
+            None,
+            None,
             T0 + timedelta(seconds=offset),
             symbol,
             price,
@@ -66,7 +70,9 @@ def test_every_reader_field_reaches_the_rows_and_v1_reads_as_the_default_currenc
         )
         for offset, (schema_id, symbol, price, currency) in enumerate(WRITTEN)
     ]
-    expected.append((0, len(WRITTEN), UNKNOWN_ID, UNKNOWN_SCHEMA_ID, None, None, None, None, None))
+    expected.append(
+        (0, len(WRITTEN), UNKNOWN_ID, UNKNOWN_SCHEMA_ID, None, None, None, None, None, None, None)
+    )
     assertDataFrameEqual(decoded, spark.createDataFrame(expected, DECODED))
 
 

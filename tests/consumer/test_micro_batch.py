@@ -5,7 +5,18 @@ from __future__ import annotations
 from collections import defaultdict
 
 import pytest
-from framed_records import T0, UNKNOWN_ID, V1, V1_ID, V2, V2_ID, WRITTEN, framed, kafka_batch
+from framed_records import (
+    T0,
+    UNKNOWN_ID,
+    V1,
+    V1_ID,
+    V2,
+    V2_ID,
+    WRITTEN,
+    framed,
+    kafka_batch,
+    offline_contract,
+)
 from pyspark.sql import DataFrame, SparkSession
 
 from connection.paths import RULES_FILE
@@ -13,13 +24,12 @@ from consumer.framing import UNKNOWN_SCHEMA_ID
 from consumer.micro_batch import batch_overview, count_batch
 from consumer.source import KAFKA_RECORDS
 from consumer.summary import RunningStatistics, statistics_of
-from contract.rules import RulePlan, load_rule_set
-from contract.schemas import ContractRules, ReaderSchema, read_rules
+from contract.rules import load_rule_set
+from contract.schemas import ReaderSchema
 
 pytestmark = pytest.mark.spark
 
 READER = ReaderSchema(V2, "v2")
-NO_RULES = RulePlan(())
 WRITERS = {V1_ID: V1, V2_ID: V2}
 
 
@@ -42,7 +52,7 @@ def test_the_overview_lists_every_schema_id_the_next_offset_and_the_times(
 def test_a_batch_counts_each_group_exactly_and_its_unknown_ids_as_such(
     spark: SparkSession,
 ) -> None:
-    counted = count_batch(kafka_batch(spark), WRITERS, READER, NO_RULES, {}, 3.0, 2)
+    counted = count_batch(kafka_batch(spark), offline_contract(WRITERS, READER), {}, 3.0, 2)
     summary = counted.summary
     assert summary.decoded == len(WRITTEN)
     assert summary.undecodable == {UNKNOWN_SCHEMA_ID: 1}
@@ -61,9 +71,7 @@ def test_outliers_are_judged_against_the_totals_with_the_batch_merged_in(
     steady = RunningStatistics(n=1000, mean=103.0, m2=999 * 0.01, min=102.9, max=103.1)
     counted = count_batch(
         kafka_batch(spark),
-        {V1_ID: V1, V2_ID: V2},
-        READER,
-        NO_RULES,
+        offline_contract(WRITERS, READER),
         {("AAPL", "EUR"): steady},
         3.0,
         30,
@@ -82,7 +90,7 @@ def test_outliers_are_judged_against_the_totals_with_the_batch_merged_in(
 
 
 def test_groups_below_min_count_are_not_judged(spark: SparkSession) -> None:
-    counted = count_batch(kafka_batch(spark), WRITERS, READER, NO_RULES, {}, 0.1, 1000)
+    counted = count_batch(kafka_batch(spark), offline_contract(WRITERS, READER), {}, 0.1, 1000)
     assert counted.new_outliers == []
 
 
@@ -115,13 +123,13 @@ def breakers_batch(spark: SparkSession) -> DataFrame:
 def test_rule_breakers_are_counted_by_their_deciding_rule_and_handed_over_not_averaged(
     spark: SparkSession,
 ) -> None:
-    rules = read_rules(ContractRules(load_rule_set(RULES_FILE), "shipped"), READER)
+    contract = offline_contract({V2_ID: V2}, READER, load_rule_set(RULES_FILE))
     handed: list[tuple[int, str | None]] = []
 
     def collect(bad: DataFrame) -> None:
         handed.extend((row["offset"], row["rule"]) for row in bad.collect())
 
-    counted = count_batch(breakers_batch(spark), {V2_ID: V2}, READER, rules, {}, 3.0, 2, collect)
+    counted = count_batch(breakers_batch(spark), contract, {}, 3.0, 2, collect)
     summary = counted.summary
     assert summary.decoded == 6
     assert summary.rule_failures == {

@@ -109,7 +109,7 @@ def test_json_report_validates_against_the_documented_schema() -> None:
     document = json.loads(render_json(REPORT))
     jsonschema.validate(document, REPORT_SCHEMA)
     assert document["stddev"] == "sample"
-    assert document["report_version"] == 3
+    assert document["report_version"] == 4
     assert [(s["symbol"], s["currency"]) for s in document["statistics"]] == [
         ("AAPL", "EUR"),
         ("AAPL", "USD"),

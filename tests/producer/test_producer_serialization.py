@@ -13,7 +13,7 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 
 from connection.paths import CONTRACT_FILE
 from connection.settings import ConnectionSettings
-from producer.columns import Categorical, Column
+from contract.columns import Categorical, Column
 from producer.contract import (
     KEY_SCHEMA,
     load_schema,

@@ -32,7 +32,7 @@ from rule_cases import (
 
 from connection.paths import CONTRACT_FILE
 from connection.settings import spark_settings_from_env
-from consumer.rules import (
+from consumer.judge_spark import (
     condition_column,
     decider_column,
     failure_column,

@@ -41,7 +41,7 @@ CEL semantics win where Spark's differ:
   code point in both (Spark's UTF8_BINARY order is UTF-8 byte order).
 
 The equivalence with Confluent's own CEL executor is tested property-wise in
-tests/consumer/test_rules_spark.py.
+tests/consumer/test_judge_spark.py.
 """
 
 from __future__ import annotations

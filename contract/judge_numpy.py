@@ -2,13 +2,13 @@
 
 Each bound rule (``contract.rules.BoundRule``) is evaluated over the whole batch at once:
 numbers as numpy arrays, text as a Categorical (each row's value is ``values[codes[row]]``,
-as ``producer.columns`` holds it), so a string function runs once per distinct value, not
+as ``contract.columns`` holds it), so a string function runs once per distinct value, not
 per event. Every node yields a value array and an error mask: CEL's evaluation errors
 (int overflow, int division or modulo by zero, a missing field) are kept apart from values
 and absorbed only where CEL absorbs them (``error || true``, ``error && false``).
 
-The semantics are consumer.rules' (see its docstring), checked against Confluent's CEL
-executor in tests/producer/test_rules_columns.py: IEEE comparisons with NaN, +inf for a
+The semantics are consumer.judge_spark's (see its docstring), checked against Confluent's CEL
+executor in tests/contract/test_judge_numpy.py: IEEE comparisons with NaN, +inf for a
 double divided by zero (the Python executor's result, or its error where it holds both
 sides as plain floats), truncating int division, RE2 itself for ``matches()`` (the
 executor's engine). The producer's columns hold no nulls, so a nullable field is read as
@@ -49,8 +49,8 @@ from contract.cel import (
     StringTest,
     division_by_zero_errs,
 )
+from contract.columns import Categorical, Column
 from contract.rules import BoundRule
-from producer.columns import Categorical, Column
 
 Bools: TypeAlias = npt.NDArray[np.bool_]
 Numbers: TypeAlias = npt.NDArray[np.int64] | npt.NDArray[np.float64] | npt.NDArray[np.bool_]

@@ -27,6 +27,8 @@ from rule_cases import (
 )
 
 from connection.paths import CONTRACT_FILE
+from contract.columns import Categorical
+from contract.judge_numpy import condition_values, judge_batch
 from contract.rules import (
     Rule,
     avro_field_types,
@@ -36,9 +38,7 @@ from contract.rules import (
     plan_rules,
     rules_file,
 )
-from producer.columns import Categorical
 from producer.events import SYMBOLS, GeneratorPlan, generate_batches
-from producer.rules import condition_values, judge_batch
 
 RULES_FILE = rules_file(CONTRACT_FILE)
 

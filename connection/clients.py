@@ -2,6 +2,8 @@
 
 - the schema registry client (URL, basic auth, CA file, bounded timeout and retries) and
   the one mapping of its failures to one-line messages;
+- Apicurio's own API beside its Confluent one, with the same settings, when the registry
+  is an Apicurio (connection.apicurio);
 - the Kafka client configurations: librdkafka's (producer, admin, plain consumers) and
   Spark's Kafka source options.
 """
@@ -11,10 +13,13 @@ from __future__ import annotations
 import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
+from functools import cache
 
 from confluent_kafka.schema_registry import SchemaRegistryClient, SchemaRegistryError
 from httpx2 import TransportError  # the HTTP client under confluent-kafka's registry client
 
+from connection.apicurio import ApicurioApi, native_url
 from connection.defaults import DEFAULTS
 from connection.settings import ConnectionSettings, RegistrySettings
 
@@ -70,6 +75,19 @@ def registry_client(registry: RegistrySettings) -> SchemaRegistryClient:
     if registry.ca_location is not None:
         config["ssl.ca.location"] = registry.ca_location
     return SchemaRegistryClient(config)
+
+
+@cache
+def apicurio_api(registry: RegistrySettings) -> ApicurioApi | None:
+    """Apicurio's own API beside the registry's Confluent API, with the same credentials
+    and CA file; None when the registry does not answer there as Apicurio does (asked once
+    per registry and process)."""
+    url = native_url(registry.url)
+    if url is None:
+        return None
+    api = ApicurioApi(registry_client(replace(registry, url=url)))
+    with registry_call(registry, "asking whether the registry is an Apicurio"):
+        return api if api.is_apicurio() else None
 
 
 def _transport_reason(error: Exception) -> str:

@@ -194,13 +194,8 @@ def send(argv: list[str] | None) -> int:
         events_per_s=args.events_per_second,
     )
     summary = produce(args.settings, options)
-    if summary.rules_refused is not None:
-        print(
-            f"producer: the registry refused the schema's ruleSet, so {summary.subject} is "
-            f"registered without it (the rules still judge every event here): "
-            f"{summary.rules_refused}",
-            file=sys.stderr,
-        )
+    for note in summary.registry_notes:
+        print(f"producer: {note}", file=sys.stderr)
     print(summary_line(summary))
     return EXIT_OK
 

@@ -6,8 +6,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from confluent_kafka.schema_registry import RegisteredSchema, Schema, SchemaRegistryClient
-from confluent_kafka.schema_registry import RuleSet as ConfluentRuleSet
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from fastavro import parse_schema
 from fastavro.schema import SchemaParseException
 from fastavro.validation import ValidationError, validate
@@ -19,7 +18,13 @@ from connection.clients import (
     registry_call,
 )
 from connection.settings import RegistrySettings
-from contract.rules import RuleSet
+from contract.registering import (
+    RegisteredVersion,
+    RegistrationRefused,
+    register_version,
+    registered_or_new,
+)
+from contract.rules import RulesDocument, RulesError
 from producer.errors import ProducerError
 from producer.serialization import FramedAvroSerializer, MessageEncoder
 
@@ -29,15 +34,13 @@ HTTP_CONFLICT = 409
 
 @dataclass(frozen=True)
 class RegisteredContract:
-    """The value schema as the registry knows it, and the key schema's subject and id."""
+    """The value schema as the registry knows it (its notes: how the registry keeps its
+    rules, when the user should know), and the key schema's subject and id."""
 
-    value: RegisteredSchema
+    value: RegisteredVersion
     value_subject: str
     key_subject: str
     key_schema_id: int
-    #: Why the value schema is registered without its rules (the registry refused the
-    #: ruleSet), or None.
-    rules_refused: str | None = None
 
 
 def load_schema(path: Path, sample: dict[str, object]) -> Schema:
@@ -69,56 +72,32 @@ def has_field(schema: Schema, name: str) -> bool:
     return any(field["name"] == name for field in json.loads(schema.schema_str or "{}")["fields"])
 
 
-def with_rules(schema: Schema, rule_set: RuleSet) -> Schema:
-    """schema with rule_set in its registration request, as Confluent's registry expects."""
-    if not rule_set.domain_rules:
-        return schema
-    rules = ConfluentRuleSet.from_dict(rule_set.to_json())
-    return Schema(schema.schema_str, schema.schema_type, schema.references, rule_set=rules)
-
-
-#: What a registry that knows no ruleSet answers a request holding one: an older Confluent
-#: registry 422 ("Unrecognized field"), others a plain 400. Any other answer (409: the
-#: schema itself is incompatible; 408, 429, 5xx: no verdict on the request) stays a failure.
-RULES_REFUSED = frozenset({400, 422})
-
-
-def refuses_rules(status: int) -> bool:
-    """Whether a registry's answer to a registration with a ruleSet may mean it knows no
-    ruleSet (RULES_REFUSED)."""
-    return status in RULES_REFUSED
-
-
 def register_contract(
     client: SchemaRegistryClient,
     registry: RegistrySettings,
     value_subject: str,
     value_schema: Schema,
-    rule_set: RuleSet | None = None,
+    document: RulesDocument | None = None,
 ) -> RegisteredContract:
-    """Register value and key schemas (a no-op when already there) before any event is sent.
+    """Register value and key schemas (a no-op when already there) before any event is
+    sent, the value schema with its metadata and rules, kept by the registry
+    (contract.registering); with no document (``--no-rules``), the version that holds the
+    schema whatever its rules, or a new one without any.
 
     Registering first means an unreachable registry or an incompatible schema stops the
     run before the first event is written. The value schema goes first: when the
-    registry refuses it, the key subject is left untouched too.
+    registry refuses it, the key subject is left untouched too. A new major the registry
+    cannot check across (Apicurio) is registered by ``schema-gate register``, after the
+    gate's check, never here.
     """
     key_subject = value_subject.removesuffix("-value") + "-key"
     subject = value_subject
-    rules_refused = None
     try:
-        try:
-            with registry_call(registry, f"registering {value_subject} with its rules"):
-                client.register_schema(
-                    value_subject, with_rules(value_schema, rule_set or RuleSet())
-                )
-        except RegistryRejected as error:
-            if not refuses_rules(error.status) or not (rule_set and rule_set.domain_rules):
-                raise
-            rules_refused = str(error)  # a registry that knows no ruleSet: the schema alone
-            with registry_call(registry, f"registering {value_subject}"):
-                client.register_schema(value_subject, value_schema)
-        with registry_call(registry, f"looking up {value_subject}"):
-            registered = client.lookup_schema(value_subject, value_schema)
+        text = value_schema.schema_str or ""
+        if document is None:
+            value = registered_or_new(client, registry, value_subject, text)
+        else:
+            value = register_version(client, registry, value_subject, text, document)
         subject = key_subject
         with registry_call(registry, f"registering {key_subject}"):
             key_schema_id = client.register_schema(key_subject, KEY_SCHEMA)
@@ -134,14 +113,13 @@ def register_contract(
             f"{error}; is {registry.url} the registry's Confluent-compatible API "
             "(for Apicurio: .../apis/ccompat/v7)?"
         ) from None
-    except RegistryFailure as error:
+    except (RegistryFailure, RegistrationRefused, RulesError) as error:
         raise ProducerError(str(error)) from None
     return RegisteredContract(
-        value=registered,
+        value=value,
         value_subject=value_subject,
         key_subject=key_subject,
         key_schema_id=key_schema_id,
-        rules_refused=rules_refused,
     )
 
 
@@ -153,8 +131,6 @@ def message_encoder(contract: RegisteredContract, value_schema: Schema) -> Messa
     with ``auto.register.schemas`` off writes for the topic's ``-key`` / ``-value``
     subjects (TopicNameStrategy).
     """
-    if contract.value.schema_id is None:
-        raise ProducerError(f"the registry returned no schema id for {contract.value_subject}")
     return MessageEncoder(
         FramedAvroSerializer(contract.key_schema_id, KEY_SCHEMA),
         FramedAvroSerializer(contract.value.schema_id, value_schema),

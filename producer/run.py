@@ -22,7 +22,7 @@ from connection.kafka import (
 from connection.paths import RULES_FILE
 from connection.settings import ConnectionSettings
 from contract.dead_letters import DeadLetterError, DeadLetterTopic, dead_letter_topic
-from contract.rules import RulesError, RuleSet, avro_field_types, load_rule_set, plan_rules
+from contract.rules import RulesError, RuleSet, avro_field_types, load_rules_document, plan_rules
 from producer.contract import has_field, load_schema, message_encoder, register_contract
 from producer.errors import ProducerError
 from producer.events import DEFAULT_CURRENCY, GeneratorPlan, generate_batches, generate_records
@@ -63,8 +63,9 @@ class ProduceSummary:
     violations: float = 0.0  # the plan's rate of events made to break a rule
     #: Events a DLQ rule refused, by rule: in the dead-letter topic, not the topic.
     dead_lettered: dict[str, int] = field(default_factory=dict)
-    #: Why the registry has the schema without its rules (it refused the ruleSet), if so.
-    rules_refused: str | None = None
+    #: How the registry keeps the schema's rules, when the user should know (one line
+    #: each): e.g. it refused them, so the schema is registered without them.
+    registry_notes: tuple[str, ...] = ()
 
 
 def produce(settings: ConnectionSettings, options: ProducerOptions) -> ProduceSummary:
@@ -78,9 +79,11 @@ def produce(settings: ConnectionSettings, options: ProducerOptions) -> ProduceSu
         raise ProducerError("nothing to send: the plan has no events")
     value_schema = load_schema(options.schema_file, dict(first_record))
     try:
-        rule_set = load_rule_set(options.rules_file) if options.rules_file else RuleSet()
+        document = load_rules_document(options.rules_file) if options.rules_file else None
         rules = plan_rules(
-            rule_set, "WRITE", avro_field_types(json.loads(value_schema.schema_str or ""))
+            document.rule_set if document else RuleSet(),
+            "WRITE",
+            avro_field_types(json.loads(value_schema.schema_str or "")),
         )
     except RulesError as error:
         raise ProducerError(str(error)) from None
@@ -102,7 +105,7 @@ def produce(settings: ConnectionSettings, options: ProducerOptions) -> ProduceSu
         settings.registry,
         settings.value_subject,
         value_schema,
-        rule_set,
+        document,
     )
     try:
         ensure_topic(admin, metadata, settings.topic, options.partitions)
@@ -147,8 +150,8 @@ def produce(settings: ConnectionSettings, options: ProducerOptions) -> ProduceSu
     return ProduceSummary(
         topic=settings.topic,
         subject=contract.value_subject,
-        schema_id=contract.value.schema_id or 0,
-        schema_version=contract.value.version or 0,
+        schema_id=contract.value.schema_id,
+        schema_version=contract.value.version,
         report=report,
         seconds=seconds,
         seed=options.plan.seed,
@@ -156,5 +159,5 @@ def produce(settings: ConnectionSettings, options: ProducerOptions) -> ProduceSu
         currencies=options.plan.currencies,
         violations=options.plan.violations,
         dead_lettered=judge.refused,
-        rules_refused=contract.rules_refused,
+        registry_notes=contract.value.notes,
     )

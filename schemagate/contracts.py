@@ -10,7 +10,13 @@ from pathlib import Path
 
 from avro.schema import Schema
 
-from contract.rules import RulesError, RuleSet, load_rule_set, rule_set_from_json
+from contract.rules import (
+    RulesDocument,
+    RulesError,
+    RuleSet,
+    load_rules_document,
+    rule_set_from_json,
+)
 from schemagate.check import parse
 from schemagate.errors import GateError
 
@@ -41,8 +47,13 @@ class Contract:
     path: Path
     text: str
     schema: Schema
-    rules: RuleSet | None = None
-    """The rules file's rule set; None when the contract has no rules file."""
+    document: RulesDocument | None = None
+    """The rules file's metadata and rule set; None when the contract has no rules file."""
+
+    @property
+    def rules(self) -> RuleSet | None:
+        """The rules file's rule set; None when the contract has no rules file."""
+        return None if self.document is None else self.document.rule_set
 
     @property
     def rules_path(self) -> Path:
@@ -67,10 +78,10 @@ def _load(path: Path) -> Contract:
     return Contract(path.stem, path, text, parse(text, str(path)), _load_rules(rules_path(path)))
 
 
-def _load_rules(path: Path) -> RuleSet | None:
+def _load_rules(path: Path) -> RulesDocument | None:
     if not path.exists():
         return None
     try:
-        return load_rule_set(path)
+        return load_rules_document(path)
     except RulesError as error:
         raise GateError(str(error)) from None

@@ -82,7 +82,7 @@ def register(
     report = check_online(contracts, registry, level=None, sampling=sampling)
     passing = {result.subject for result in report.subjects if result.compatible}
     registrations = tuple(
-        registry.register(contract.subject, contract.text)
+        registry.register(contract.subject, contract.text, contract.document)
         for contract in contracts
         if contract.subject in passing
     )

@@ -141,6 +141,10 @@ class Registration:
     subject: str
     version: int
     schema_id: int
+    notes: tuple[str, ...] = ()
+    """How the registry keeps the version's rules, when the user should know (one line
+    each): e.g. a registry without compatibility groups, where the gate is the check
+    across majors."""
 
 
 @dataclass(frozen=True)

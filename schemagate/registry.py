@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from confluent_kafka.schema_registry import Schema
-
 from connection.clients import (
     RegistryFailure,
     RegistryNotFound,
@@ -24,6 +22,8 @@ from connection.clients import (
     registry_client,
 )
 from connection.settings import RegistrySettings
+from contract.registering import RegistrationRefused, register_version
+from contract.rules import RulesDocument, RulesError
 from schemagate.check import Version, parse
 from schemagate.errors import GateError
 from schemagate.levels import Level
@@ -107,11 +107,22 @@ class Registry:
         messages = tuple(str(message) for message in answer.get("messages") or ())
         return Verdict(version, bool(answer["is_compatible"]), messages)
 
-    def register(self, subject: str, schema_text: str) -> Registration:
-        schema = Schema(schema_text, "AVRO")
-        with self._request(f"registering {subject}"):
-            schema_id = self._client.register_schema(subject, schema)
-            registered = self._client.lookup_schema(subject, schema)
-        if registered.version is None:
-            raise GateError(f"schema registry at {self.url}: no version for {subject}")
-        return Registration(subject, registered.version, schema_id)
+    def register(
+        self, subject: str, schema_text: str, document: RulesDocument | None
+    ) -> Registration:
+        """Register the schema with its metadata and rules, kept by the registry
+        (contract.registering); a new major too, which the gate has checked across majors
+        before."""
+        try:
+            with self._request(f"registering {subject}"):
+                registered = register_version(
+                    self._client,
+                    self._settings,
+                    subject,
+                    schema_text,
+                    document or RulesDocument(),
+                    new_major_checked=True,
+                )
+        except (RegistrationRefused, RulesError) as error:
+            raise GateError(str(error)) from None
+        return Registration(subject, registered.version, registered.schema_id, registered.notes)

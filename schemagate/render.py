@@ -137,9 +137,9 @@ def render_text(report: Report) -> str:
                 lines.append(f"    {finding.message}")
         if result.sample:
             lines.extend(f"  {line}" for line in _sample_lines(result.sample))
-    lines.extend(
-        f"registered {r.subject} version {r.version} id {r.schema_id}" for r in report.registrations
-    )
+    for r in report.registrations:
+        lines.append(f"registered {r.subject} version {r.version} id {r.schema_id}")
+        lines.extend(f"  {note}" for note in r.notes)
     lines.append(_summary(report))
     return "\n".join(lines)
 

@@ -4,12 +4,17 @@ A loopback proxy in front of the local stack's real registry answers every POST 
 body has a "ruleSet" key as a registry that knows no ruleSet answers: HTTP 422, error_code
 422, "Unrecognized field: ruleSet" (how older Confluent Schema Registries answer a request
 field they do not know, e.g. schemaType before 5.5: confluentinc/schema-registry#1729).
-Everything else is forwarded unchanged. The producer must then register the schema alone,
-say so in one line and send every event, as it did before it sent rules; a 409
-(incompatible) stays a failure and is not retried without the rules.
+Everything else under the registry's Confluent API is forwarded unchanged; Apicurio's own
+API beside it is hidden (404), so the tools take the proxy for a registry that is not
+Apicurio. The producer must then register the schema alone, say so in one line and send
+every event, as it did before it sent rules; a 409 (incompatible) stays a failure and is
+not retried without the rules. Without rules it sends an empty ruleSet (so that a
+Confluent registry does not give the version its previous version's rules), which such
+a registry refuses too: then nothing is lost and nothing is said.
 
-The local Apicurio accepts a ruleSet and keeps none of it, so what the real registry holds
-cannot tell the two registrations apart: the proxy's record of the requests does.
+The local Apicurio's Confluent API accepts a ruleSet and keeps none of it, so what the
+real registry holds cannot tell the two registrations apart: the proxy's record of the
+requests does.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from topic_offsets import EventKey, all_messages, expected_events, message_count
 
 from connection.paths import CONTRACT_FILE
 from connection.timestamps import format_timestamp
-from producer.contract import refuses_rules
+from contract.registering import RULES_REFUSED
 from producer.events import GeneratorPlan
 
 LOOPBACK = "127.0.0.1"
@@ -50,7 +55,7 @@ REFUSALS = {
     CONFLICT: "Schema being registered is incompatible with an earlier schema",
 }
 CONTRACT = parse_schema(json.loads(CONTRACT_FILE.read_text()))
-REFUSED_LINE = "producer: the registry refused the schema's ruleSet, so "
+REFUSED_LINE = "producer: the registry refused the schema's metadata and ruleSet, so "
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,7 @@ class RuleSetRefuser(ThreadingHTTPServer):
         super().__init__((LOOPBACK, 0), Relay)
         self.upstream = (parts.hostname, parts.port)
         self.url = urlunsplit(("http", f"{LOOPBACK}:{self.server_address[1]}", parts.path, "", ""))
+        self.api_path = parts.path
         self.refusal = refusal
         self.seen: list[Seen] = []
 
@@ -88,7 +94,10 @@ class Relay(BaseHTTPRequestHandler):
     def relay(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         rule_set = self.command == "POST" and has_rule_set(body)
-        if rule_set:
+        if not self.path.startswith(self.server.api_path + "/"):
+            status, answer = 404, b'{"error_code": 404, "message": "HTTP 404 Not Found"}'
+            headers = [("Content-Type", "application/json")]
+        elif rule_set:
             status = self.server.refusal
             error = {"error_code": status, "message": REFUSALS[status]}
             answer = json.dumps(error).encode()
@@ -180,7 +189,7 @@ def test_a_registry_refusing_the_rule_set_gets_the_schema_alone_one_line_every_e
     assert result.returncode == 0, result.stderr
     lines = result.stderr.splitlines()
     assert len(lines) == 1, result.stderr
-    assert lines[0].startswith(f"{REFUSED_LINE}{subject} is registered without it"), lines[0]
+    assert lines[0].startswith(f"{REFUSED_LINE}{subject} is registered without them"), lines[0]
     assert "Unrecognized field: ruleSet" in lines[0]
     # exactly one request refused: the value schema with its rules; then the schema alone
     assert [seen.path for seen in proxy.refused()] == [registrations(proxy, subject)[0].path]
@@ -204,7 +213,7 @@ def test_a_registry_refusing_the_rule_set_gets_the_schema_alone_one_line_every_e
     )
 
 
-def test_without_rules_nothing_is_refused_and_nothing_is_said(
+def test_without_rules_nothing_is_lost_and_nothing_is_said(
     stack: dict[str, str], topic: str
 ) -> None:
     with rule_set_refusing_registry(stack["SCHEMA_REGISTRY_URL"], UNPROCESSABLE) as proxy:
@@ -215,8 +224,10 @@ def test_without_rules_nothing_is_refused_and_nothing_is_said(
         )
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
-    assert proxy.refused() == []
-    assert [seen.status for seen in registrations(proxy, f"{topic}-value")] == [200]
+    assert [(seen.rule_set, seen.status) for seen in registrations(proxy, f"{topic}-value")] == [
+        (True, UNPROCESSABLE),  # the empty ruleSet
+        (False, 200),
+    ]
     assert message_count(stack["KAFKA_BOOTSTRAP_SERVERS"], topic) == 200
 
 
@@ -244,4 +255,4 @@ def test_an_incompatible_answer_is_not_retried_without_the_rules(
 
 def test_only_a_bad_or_unprocessable_request_reads_as_a_refused_rule_set() -> None:
     statuses = (400, 404, 408, 409, 415, 422, 429, 500, 503)
-    assert [status for status in statuses if refuses_rules(status)] == [400, 422]
+    assert [status for status in statuses if status in RULES_REFUSED] == [400, 422]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from urllib.parse import quote
 
 from confluent_kafka.schema_registry import RegisteredSchema, SchemaRegistryClient
 
@@ -69,6 +70,16 @@ def returned_document(registered: RegisteredSchema, source: str) -> RulesDocumen
     return RulesDocument(rule_set_from_json(rule_set, source), metadata_from_json(metadata, source))
 
 
+def registered_version(
+    client: SchemaRegistryClient, settings: RegistrySettings, subject: str, version: int
+) -> RegisteredSchema:
+    """The version as the registry answers now: not the client's cache, which holds what
+    was sent with a lookup or registration, not what the registry kept."""
+    path = f"subjects/{quote(subject, safe='')}/versions/{version}"
+    with registry_call(settings, f"version {version} of {subject}"):
+        return RegisteredSchema.from_dict(client._rest_client.get(path))
+
+
 def subject_versions(
     client: SchemaRegistryClient, settings: RegistrySettings, subject: str
 ) -> list[ContractVersion]:
@@ -84,8 +95,7 @@ def subject_versions(
         return []
     versions = []
     for number in sorted(numbers):
-        with registry_call(settings, f"version {number} of {subject}"):
-            registered = client.get_version(subject, number)
+        registered = registered_version(client, settings, subject, number)
         if (registered.schema.schema_type or AVRO) != AVRO:
             continue
         source = f"registry {settings.url}: {subject} version {number}"

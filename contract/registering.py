@@ -41,7 +41,13 @@ from connection.apicurio import ApicurioApi
 from connection.clients import RegistryNotFound, RegistryRejected, apicurio_api, registry_call
 from connection.settings import RegistrySettings
 from contract.migrations import ContractVersion
-from contract.registered import document_from_labels, labels_of, returned_document, subject_versions
+from contract.registered import (
+    document_from_labels,
+    labels_of,
+    registered_version,
+    returned_document,
+    subject_versions,
+)
 from contract.rules import MAJOR_PROPERTY, RulesDocument, RuleSet
 
 #: The subject's artifact label that holds the level to restore while it is lowered
@@ -154,24 +160,24 @@ def restore_left_level(
     """Restore the subject's level if a register left it lowered (its artifact still has
     RESTORE_LEVEL_LABEL); a line saying so, or none."""
     try:
-        with registry_call(settings, f"labels of subject {subject}"):
-            labels = api.artifact_labels(subject)
+        level = _restore(api, settings, subject)
     except RegistryNotFound:  # a subject not registered yet has nothing to restore
         return ()
-    if RESTORE_LEVEL_LABEL not in labels:
+    if level is None:
         return ()
-    level = _restore(api, settings, subject)
     return (
         f"{subject}: its compatibility level was left lowered to {LOWERED_LEVEL} by an "
         f"interrupted register; restored to {level}",
     )
 
 
-def _restore(api: ApicurioApi, settings: RegistrySettings, subject: str) -> str:
+def _restore(api: ApicurioApi, settings: RegistrySettings, subject: str) -> str | None:
     """Put the level back as the artifact's label says, then drop the label; the level
-    restored."""
+    restored, None when there was nothing to restore."""
     with registry_call(settings, f"restoring the compatibility level of {subject}"):
         labels = api.artifact_labels(subject)
+        if RESTORE_LEVEL_LABEL not in labels:
+            return None
         saved = labels.pop(RESTORE_LEVEL_LABEL)
         api.set_compatibility_rule(subject, None if saved == GLOBAL_LEVEL else saved)
         api.set_artifact_labels(subject, labels)
@@ -259,8 +265,7 @@ def _dropped(
 ) -> tuple[str, ...]:
     """A line when the registry did not keep what was sent (Confluent's community edition
     strips rule sets), none when it did."""
-    with registry_call(settings, f"version {version} of {subject}"):
-        registered = client.get_version(subject, version)
+    registered = registered_version(client, settings, subject, version)
     source = f"registry {settings.url}: {subject} version {version}"
     kept = returned_document(registered, source) or RulesDocument()
     if kept == document:

@@ -179,3 +179,14 @@ def test_a_rule_set_label_that_is_not_a_rule_set_is_one_line(subject: Subject) -
         f"label {RULE_SET_LABEL}: rule 'x'"
     )
     assert "\n" not in str(error.value)
+
+
+def test_labels_are_read_through_the_same_tls_settings(
+    subject: Subject, stack: dict[str, str]
+) -> None:
+    """Apicurio's own API is asked with the registry's settings: over https with the
+    stack's CA file, as the Confluent API is."""
+    subject.register(V2, V2_RULES)
+    tls = RegistrySettings(stack["STACK_REGISTRY_TLS_URL"], ca_location=stack["STACK_CA_FILE"])
+    versions = subject_versions(registry_client(tls), tls, subject.name)
+    assert [version.document for version in versions] == [V2_RULES]

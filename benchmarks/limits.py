@@ -266,7 +266,7 @@ def rules_on_write_ratio(
         topics,
         events,
         repeats,
-        ("no-rules", lambda unjudged: produce_ours(unjudged, plan, rules_file=None)),
+        ("no-rules", lambda unjudged: produce_ours(unjudged, plan, judge=False)),
         ("rules", lambda judged: produce_ours(judged, plan)),
         progress,
     )

@@ -7,7 +7,6 @@ import statistics
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 
 from confluent_kafka import Producer
 from confluent_kafka.schema_registry import Schema
@@ -30,7 +29,7 @@ from benchmarks.results import (
     ProducerRun,
 )
 from benchmarks.topics import PARTITIONS, RunTopics
-from connection.paths import CONTRACT_FILE, RULES_FILE
+from connection.paths import CONTRACT_FILE
 from connection.settings import ConnectionSettings
 from producer.contract import KEY_SCHEMA, load_schema
 from producer.events import BATCH_EVENTS, GeneratorPlan, generate_batches, generate_records
@@ -133,16 +132,16 @@ def produce_ours(
     settings: ConnectionSettings,
     plan: GeneratorPlan,
     compression: str = DEFAULT_COMPRESSION,
-    rules_file: Path | None = RULES_FILE,
+    judge: bool = True,
 ) -> float:
-    """Seconds from first send to last ack of ours (every event judged by the rules in
-    rules_file before it is sent; None: unjudged, as --no-rules sends)."""
+    """Seconds from first send to last ack of ours (every event judged by the contract's
+    rules before it is sent; judge False: unjudged, as --no-rules sends)."""
     options = ProducerOptions(
         plan=plan,
         schema_file=CONTRACT_FILE,
         partitions=PARTITIONS,
         compression=compression,
-        rules_file=rules_file,
+        judge=judge,
     )
     return produce(settings, options).seconds
 

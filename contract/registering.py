@@ -97,21 +97,6 @@ def register_version(
     return _register_with_request(client, settings, subject, schema_text, document)
 
 
-def registered_or_new(
-    client: SchemaRegistryClient, settings: RegistrySettings, subject: str, schema_text: str
-) -> RegisteredVersion:
-    """The version of subject that holds schema_text, whatever its rules; registered
-    with no metadata and no rules when there is none (a writer that brings no rules)."""
-    try:
-        with registry_call(settings, f"looking up {subject}"):
-            found = client.lookup_schema(subject, Schema(schema_text, "AVRO"))
-    except RegistryNotFound:
-        return register_version(client, settings, subject, schema_text, RulesDocument())
-    if found.version is None or found.schema_id is None:
-        raise RegistrationRefused(f"the registry returned no version for {subject}")
-    return RegisteredVersion(subject, found.version, found.schema_id)
-
-
 def _is_new_major(history: list[ContractVersion], document: RulesDocument) -> bool:
     return bool(history) and history[-1].major != document.major
 

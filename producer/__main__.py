@@ -90,7 +90,8 @@ def build_parser() -> OneLineErrorParser:
     rules.add_argument(
         "--no-rules",
         action="store_true",
-        help="send every event unjudged, as a writer without rules would",
+        help="send every event unjudged, as a writer that runs no rules would (the rules "
+        "file is registered with the schema all the same)",
     )
     parser.add_argument(
         "--inject-violations",
@@ -190,7 +191,8 @@ def send(argv: list[str] | None) -> int:
         partitions=args.partitions,
         delivery_timeout_s=float(args.delivery_timeout),
         compression=args.compression,
-        rules_file=None if args.no_rules else args.rules,
+        rules_file=args.rules,
+        judge=not args.no_rules,
         events_per_s=args.events_per_second,
     )
     summary = produce(args.settings, options)

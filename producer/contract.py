@@ -22,7 +22,6 @@ from contract.registering import (
     RegisteredVersion,
     RegistrationRefused,
     register_version,
-    registered_or_new,
 )
 from contract.rules import RulesDocument, RulesError
 from producer.errors import ProducerError
@@ -81,8 +80,7 @@ def register_contract(
 ) -> RegisteredContract:
     """Register value and key schemas (a no-op when already there) before any event is
     sent, the value schema with its metadata and rules, kept by the registry
-    (contract.registering); with no document (``--no-rules``), the version that holds the
-    schema whatever its rules, or a new one without any.
+    (contract.registering).
 
     Registering first means an unreachable registry or an incompatible schema stops the
     run before the first event is written. The value schema goes first: when the
@@ -94,10 +92,7 @@ def register_contract(
     subject = value_subject
     try:
         text = value_schema.schema_str or ""
-        if document is None:
-            value = registered_or_new(client, registry, value_subject, text)
-        else:
-            value = register_version(client, registry, value_subject, text, document)
+        value = register_version(client, registry, value_subject, text, document or RulesDocument())
         subject = key_subject
         with registry_call(registry, f"registering {key_subject}"):
             key_schema_id = client.register_schema(key_subject, KEY_SCHEMA)

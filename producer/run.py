@@ -22,7 +22,14 @@ from connection.kafka import (
 from connection.paths import RULES_FILE
 from connection.settings import ConnectionSettings
 from contract.dead_letters import DeadLetterError, DeadLetterTopic, dead_letter_topic
-from contract.rules import RulesError, RuleSet, avro_field_types, load_rules_document, plan_rules
+from contract.rules import (
+    RulesDocument,
+    RulesError,
+    RuleSet,
+    avro_field_types,
+    load_rules_document,
+    plan_rules,
+)
 from producer.contract import has_field, load_schema, message_encoder, register_contract
 from producer.errors import ProducerError
 from producer.events import DEFAULT_CURRENCY, GeneratorPlan, generate_batches, generate_records
@@ -40,9 +47,11 @@ class ProducerOptions:
     partitions: int = DEFAULTS.partitions
     delivery_timeout_s: float = DEFAULTS.delivery_timeout_s
     compression: str = DEFAULT_COMPRESSION
-    #: The rules every event is judged by before it is sent (None: none, as a writer
-    #: without rules writes), and registered with the schema.
+    #: The contract's metadata and rules, registered with the schema (None: none).
     rules_file: Path | None = RULES_FILE
+    #: Whether every event is judged by the rules before it is sent (False: none is, as
+    #: a writer that runs no rules writes; the contract registered is the same).
+    judge: bool = True
     #: Events sent a second (None: as fast as the broker takes them).
     events_per_s: float | None = None
 
@@ -79,9 +88,11 @@ def produce(settings: ConnectionSettings, options: ProducerOptions) -> ProduceSu
         raise ProducerError("nothing to send: the plan has no events")
     value_schema = load_schema(options.schema_file, dict(first_record))
     try:
-        document = load_rules_document(options.rules_file) if options.rules_file else None
+        document = (
+            load_rules_document(options.rules_file) if options.rules_file else RulesDocument()
+        )
         rules = plan_rules(
-            document.rule_set if document else RuleSet(),
+            document.rule_set if options.judge else RuleSet(),
             "WRITE",
             avro_field_types(json.loads(value_schema.schema_str or "")),
         )

@@ -24,6 +24,7 @@ longer say which rules it was written under.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -97,8 +98,15 @@ def register_version(
     return _register_with_request(client, settings, subject, schema_text, document)
 
 
-def _is_new_major(history: list[ContractVersion], document: RulesDocument) -> bool:
-    return bool(history) and history[-1].major != document.major
+def _is_new_major(
+    history: list[ContractVersion], schema_text: str, document: RulesDocument
+) -> bool:
+    """Whether registering would start a major other than the latest version's (a schema
+    registered already is found, not registered again)."""
+    if not history or history[-1].major == document.major:
+        return False
+    schema = json.loads(schema_text)
+    return all(version.parsed != schema for version in history)
 
 
 def _register_on_apicurio(
@@ -114,7 +122,7 @@ def _register_on_apicurio(
     history = subject_versions(client, settings, subject)
     labels = labels_of(document)
     where = f"registering {subject} with its rules as version labels"
-    if _is_new_major(history, document) and new_major_checked:
+    if new_major_checked and _is_new_major(history, schema_text, document):
         notes.append(
             f"{subject}: the registry at {settings.url} has no compatibility groups, so it "
             f"cannot check across majors: its level was lowered for this one request and "
@@ -210,7 +218,7 @@ def _register_with_request(
     if document.major is not None:
         history = subject_versions(client, settings, subject)
         grouped = compatibility_group(client, settings, subject)
-        if not grouped and _is_new_major(history, document):
+        if not grouped and _is_new_major(history, schema_text, document):
             raise RegistrationRefused(
                 f"the registry at {settings.url} supports no compatibility groups "
                 f"(its config answer has no compatibilityGroup) and keeps no version "

@@ -108,6 +108,8 @@ def test_registering_the_same_again_is_the_same_version_and_lowers_nothing(
     subject.register(V3, V3_RULES)
     again = subject.register(V3, V3_RULES)
     assert (again.version, again.notes) == (2, ())
+    earlier = subject.register(V2, V2_RULES)  # found: no new major, nothing lowered
+    assert (earlier.version, earlier.notes) == (1, ())
 
 
 def test_the_same_schema_with_other_rules_is_refused_in_one_line(subject: Subject) -> None:

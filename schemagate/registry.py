@@ -4,7 +4,9 @@ confluent-kafka's SchemaRegistryClient does the talking. Two calls go through it
 client directly because the public methods drop what is needed: `test_compatibility`
 returns only a bool (the verbose reasons are lost), and `get_compatibility` does not
 ask for the global fallback, so Apicurio answers NONE for a subject without its own
-setting although it enforces the global level.
+setting although it enforces the global level. Registering goes through
+contract.registering, which keeps a version's metadata and rules in whichever registry
+this is (on Apicurio, through its own API beside the Confluent one).
 """
 
 from __future__ import annotations

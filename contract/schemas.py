@@ -19,20 +19,19 @@ from pathlib import Path
 from typing import Any
 
 import fastavro
-from confluent_kafka.schema_registry import RegisteredSchema, Schema, SchemaRegistryClient
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from fastavro.schema import SchemaParseException, UnknownType
 
 from connection.clients import RegistryNotFound, registry_call
 from connection.paths import REPO_ROOT, RULES_FILE
 from connection.settings import RegistrySettings
 from contract.migrations import ContractVersion, MigrationPath, NoMigration, migration_path
+from contract.registered import subject_versions
 from contract.rules import (
     RulePlan,
-    RulesDocument,
     RuleSet,
     avro_field_types,
     load_rule_set,
-    metadata_from_json,
     plan_rules,
     rule_set_from_json,
 )
@@ -150,43 +149,6 @@ def reader_schema_from_file(path: Path) -> ReaderSchema:
     return checked_reader_schema(text, str(path))
 
 
-def latest_version(
-    client: SchemaRegistryClient, registry: RegistrySettings, subject: str
-) -> RegisteredSchema | None:
-    """The latest version registered under subject, asked afresh (the client's
-    get_latest_version answers from a cache that never expires); None when there is none."""
-    try:
-        with registry_call(registry, f"versions of {subject}"):
-            latest = max(client.get_versions(subject))
-        with registry_call(registry, f"{subject} version {latest}"):
-            return client.get_version(subject, latest)
-    except RegistryNotFound:
-        return None
-
-
-def version_source(subject: str, registered: RegisteredSchema) -> str:
-    """How a reader schema from the registry names itself: its subject, version and id."""
-    return f"{subject} version {registered.version} (id {registered.schema_id})"
-
-
-def registered_rule_set(registered: RegisteredSchema) -> dict[str, Any] | None:
-    """The ruleSet the registry keeps with a version (None: none, or it keeps none)."""
-    rules = registered.schema.rule_set
-    return rules.to_dict() if rules is not None and rules.domain_rules else None
-
-
-def registered_document(subject: str, registered: RegisteredSchema) -> RulesDocument:
-    """What the registry keeps beside a version's schema: its metadata and ruleSet
-    (RulesError in one line naming the version when they cannot be used)."""
-    source = f"{subject} version {registered.version}"
-    metadata = registered.schema.metadata
-    rules = registered.schema.rule_set
-    return RulesDocument(
-        rule_set_from_json(None if rules is None else rules.to_dict(), source),
-        metadata_from_json(None if metadata is None else metadata.to_dict(), source),
-    )
-
-
 @dataclass(frozen=True)
 class ReaderChoice:
     """Which registered version reads a topic: the newest of ``major`` (None: of any
@@ -239,16 +201,6 @@ def registered_reader_schema(
     return ReaderSchema(version.schema, source, registered_rules, version)
 
 
-def latest_reader_schema(
-    client: SchemaRegistryClient, registry: RegistrySettings, subject: str
-) -> ReaderSchema:
-    """The latest version registered under subject with the report's fields, checked;
-    SubjectNotRegistered when there is none."""
-    writers = WriterSchemas(client, registry)
-    writers.add_subject(subject)
-    return registered_reader_schema(writers, subject, REPORT_READER)
-
-
 def avro_text(schema: Schema) -> str | None:
     """The schema's text when it is an Avro schema (nothing else is decodable as Avro)."""
     return schema.schema_str if schema.schema_type in (None, "AVRO") and schema.schema_str else None
@@ -273,27 +225,15 @@ class WriterSchemas:
     contract_versions: dict[int, ContractVersion] = field(default_factory=dict)
 
     def add_subject(self, subject: str) -> None:
-        """Every Avro version registered under subject (none when it is not registered);
+        """Every Avro version registered under subject, with its major and rules as the
+        registry keeps them (contract.registered; none when it is not registered);
         RulesError when what a version carries cannot be used."""
-        try:
-            with registry_call(self.registry, f"versions of {subject}"):
-                numbers = self.client.get_versions(subject)
-        except RegistryNotFound:
-            return
-        for number in numbers:
-            try:
-                with registry_call(self.registry, f"{subject} version {number}"):
-                    registered = self.client.get_version(subject, number)
-            except RegistryNotFound:
-                continue  # deleted since get_versions answered
-            text = avro_text(registered.schema)
-            if registered.schema_id is not None and text is not None:
-                self.known[registered.schema_id] = text
-                self.versions[registered.schema_id] = number
-                document = registered_document(subject, registered)
-                self.contract_versions[number] = ContractVersion(
-                    number, registered.schema_id, text, document
-                )
+        for version in subject_versions(self.client, self.registry, subject):
+            if version.schema_id is None:
+                continue
+            self.known[version.schema_id] = version.schema
+            self.versions[version.schema_id] = version.version
+            self.contract_versions[version.version] = version
 
     def version_of(self, schema_id: int) -> ContractVersion | None:
         """The subject's version an id is (None: an id of another subject)."""

@@ -172,7 +172,11 @@ def create_app(settings: ConnectionSettings) -> Starlette:
 
         def compute() -> Response:
             query = parse_query(request.query_params)
-            contract = inspector.contracts.of(name)
+            contract = inspector.contracts.of(name, query.major)
+            if query.major is not None and contract.reader is None:
+                raise BadQuery(
+                    f"major: {contract.subject or name} has no version of major {query.major}"
+                )
             result = read_page(inspector.reader, contract, name, query)
             document = records_document(result, contract.subject, contract.reader_version)
             return render(
@@ -183,7 +187,7 @@ def create_app(settings: ConnectionSettings) -> Starlette:
                 page=result,
                 subject=contract.subject,
                 reader_version=contract.reader_version,
-                reader_source=None if contract.reader is None else contract.reader.source,
+                reader_source=None if contract.reader is None else contract.reader.described,
                 key_scan_records=KEY_SCAN_RECORDS,
             )
 

@@ -209,12 +209,15 @@ def value_subject(topic: str, subjects: set[str]) -> str | None:
     return None
 
 
-def latest_registered(writers: WriterSchemas, subject: str) -> ReaderSchema | None:
-    """The subject's latest version as a reader schema (writers filled by add_subject);
-    None when the subject has no Avro version. Any Avro schema will do: the inspector
-    shows every topic, not only the ones the report can be computed from."""
+def latest_registered(
+    writers: WriterSchemas, subject: str, major: str | None = None
+) -> ReaderSchema | None:
+    """The subject's latest version (of major, if given) as a reader schema (writers
+    filled by add_subject); None when the subject has no such Avro version. Any Avro
+    schema will do: the inspector shows every topic, not only the ones the report can be
+    computed from."""
     try:
-        return registered_reader_schema(writers, subject, ReaderChoice())
+        return registered_reader_schema(writers, subject, ReaderChoice(major))
     except ContractError:
         return None
 
@@ -225,17 +228,18 @@ class Contracts:
     def __init__(self, client: SchemaRegistryClient, registry: RegistrySettings) -> None:
         self.client = client
         self.registry = registry
-        self._cache: dict[str, TopicContract] = {}
+        self._cache: dict[tuple[str, str | None], TopicContract] = {}
         self._lock = threading.Lock()
 
     def subjects(self) -> set[str]:
         with registry_call(self.registry, "subjects"):
             return set(self.client.get_subjects())
 
-    def of(self, topic: str) -> TopicContract:
-        """The topic's contract (RegistryFailure when the registry cannot be asked)."""
+    def of(self, topic: str, major: str | None = None) -> TopicContract:
+        """The topic's contract, read into the latest version (of major, if given;
+        RegistryFailure when the registry cannot be asked)."""
         with self._lock:
-            cached = self._cache.get(topic)
+            cached = self._cache.get((topic, major))
         if cached is not None and time.monotonic() - cached.fetched_at < CONTRACT_TTL_S:
             return cached
         subject = value_subject(topic, self.subjects())
@@ -243,8 +247,8 @@ class Contracts:
         reader = None
         if subject is not None:
             writers.add_subject(subject)
-            reader = latest_registered(writers, subject)
+            reader = latest_registered(writers, subject, major)
         contract = TopicContract(subject, reader, writers)
         with self._lock:
-            self._cache[topic] = contract
+            self._cache[(topic, major)] = contract
         return contract

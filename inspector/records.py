@@ -49,18 +49,21 @@ class Query:
     key: str | None = None
     starts: dict[int, int] | None = None  # forward from these offsets (a next page)
     ends: dict[int, int] | None = None  # back from these offsets (an older page)
+    major: str | None = None  # read into the newest version of this major (None: the latest)
 
     @property
     def forward(self) -> bool:
         return self.partition is not None or self.since_ms is not None or self.starts is not None
 
     def link_params(self, **changes: Any) -> dict[str, str]:
-        """The query string of another page of the same view (limit and key kept)."""
+        """The query string of another page of the same view (limit, key and major kept)."""
         params: dict[str, str] = {}
         if self.limit != DEFAULT_LIMIT:
             params["limit"] = str(self.limit)
         if self.key is not None:
             params["key"] = self.key
+        if self.major is not None:
+            params["major"] = self.major
         params.update({k: str(v) for k, v in changes.items() if v is not None})
         return params
 
@@ -113,7 +116,10 @@ def parse_query(params: Mapping[str, str]) -> Query:
     starts = positions(params["starts"], "starts") if params.get("starts") else None
     ends = positions(params["ends"], "ends") if params.get("ends") else None
     key = params.get("key")
-    return Query(limit, partition, offset, since, since_ms, key if key else None, starts, ends)
+    major = params.get("major") or None
+    return Query(
+        limit, partition, offset, since, since_ms, key if key else None, starts, ends, major
+    )
 
 
 @dataclass(frozen=True)

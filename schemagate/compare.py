@@ -30,9 +30,9 @@ from avro.schema import (
     UnionSchema,
 )
 
+from schemagate.finding_ids import ViolationId
 from schemagate.levels import Direction
 from schemagate.model import Violation
-from schemagate.rules import Rule
 
 NAMED_TYPES = frozenset({"record", "enum", "fixed"})
 
@@ -126,7 +126,7 @@ class _Walk:
         else:
             yield from self._leaves(reader, writer, path)
 
-    def _violation(self, rule: Rule, path: str, old: str, new: str, what: str) -> Violation:
+    def _violation(self, rule: ViolationId, path: str, old: str, new: str, what: str) -> Violation:
         subject = f"field `{path}`" if path else "the record"
         return Violation(
             rule=rule,
@@ -144,13 +144,13 @@ class _Walk:
             return describe(writer), describe(reader)
         return describe(reader), describe(writer)
 
-    def _changed(self, rule: Rule, path: str, reader: Schema, writer: Schema) -> Violation:
+    def _changed(self, rule: ViolationId, path: str, reader: Schema, writer: Schema) -> Violation:
         """A violation whose sentence is "changed from <old> to <new>"."""
         old, new = self._old_new(reader, writer)
         return self._violation(rule, path, old, new, f"changed from {old} to {new}")
 
     def _reworded(
-        self, rule: Rule, path: str, reader: Schema, writer: Schema, what: str
+        self, rule: ViolationId, path: str, reader: Schema, writer: Schema, what: str
     ) -> Violation:
         return self._violation(rule, path, *self._old_new(reader, writer), what)
 
@@ -162,7 +162,7 @@ class _Walk:
             return
         self._records_open.add(pair)
         if not names_match(reader, writer):
-            yield self._changed(Rule.NAME_CHANGED, path, reader, writer)
+            yield self._changed(ViolationId.NAME_CHANGED, path, reader, writer)
         for reader_field in reader.fields:
             field_path = f"{path}.{reader_field.name}" if path else reader_field.name
             writer_field = lookup_writer_field(writer, reader_field)
@@ -178,10 +178,12 @@ class _Walk:
         if self.direction is Direction.BACKWARD:
             what = f"({described}) was added without a default"
             return self._violation(
-                Rule.FIELD_ADDED_WITHOUT_DEFAULT, path, "absent", described, what
+                ViolationId.FIELD_ADDED_WITHOUT_DEFAULT, path, "absent", described, what
             )
         what = f"({described}) was removed or renamed and the old schema has no default for it"
-        return self._violation(Rule.FIELD_REMOVED_WITHOUT_DEFAULT, path, described, "absent", what)
+        return self._violation(
+            ViolationId.FIELD_REMOVED_WITHOUT_DEFAULT, path, described, "absent", what
+        )
 
     def _unions(self, reader: Schema, writer: Schema, path: str) -> Iterator[Violation]:
         """Each writer branch must resolve to a reader branch (Avro's union resolution)."""
@@ -210,40 +212,40 @@ class _Walk:
     ) -> Violation:
         backward = self.direction is Direction.BACKWARD
         if not isinstance(writer, UnionSchema):
-            return self._changed(Rule.TYPE_CHANGED, path, reader, writer)
+            return self._changed(ViolationId.TYPE_CHANGED, path, reader, writer)
         if branch.type == "null":
             if backward:
-                return self._changed(Rule.FIELD_MADE_REQUIRED, path, reader, writer)
-            return self._changed(Rule.FIELD_MADE_NULLABLE, path, reader, writer)
+                return self._changed(ViolationId.FIELD_MADE_REQUIRED, path, reader, writer)
+            return self._changed(ViolationId.FIELD_MADE_NULLABLE, path, reader, writer)
         if backward:
             what = f"no longer accepts {describe(branch)}"
-            return self._reworded(Rule.UNION_BRANCH_REMOVED, path, reader, writer, what)
+            return self._reworded(ViolationId.UNION_BRANCH_REMOVED, path, reader, writer, what)
         what = f"now also accepts {describe(branch)}"
-        return self._reworded(Rule.UNION_BRANCH_ADDED, path, reader, writer, what)
+        return self._reworded(ViolationId.UNION_BRANCH_ADDED, path, reader, writer, what)
 
     def _enums(self, reader: EnumSchema, writer: EnumSchema, path: str) -> Iterator[Violation]:
         if not names_match(reader, writer):
-            yield self._changed(Rule.NAME_CHANGED, path, reader, writer)
+            yield self._changed(ViolationId.NAME_CHANGED, path, reader, writer)
         missing = check_reader_enum_contains_writer_enum(reader, writer, [])
         if missing.compatibility is SchemaCompatibilityType.incompatible:
             symbols = ", ".join(s for s in writer.symbols if s not in reader.symbols)
             if self.direction is Direction.BACKWARD:
-                rule, what = Rule.ENUM_SYMBOL_REMOVED, f"lost symbols {symbols}"
+                rule, what = ViolationId.ENUM_SYMBOL_REMOVED, f"lost symbols {symbols}"
             else:
-                rule, what = Rule.ENUM_SYMBOL_ADDED, f"gained symbols {symbols}"
+                rule, what = ViolationId.ENUM_SYMBOL_ADDED, f"gained symbols {symbols}"
             what += " and the reading schema has no enum default"
             yield self._reworded(rule, path, reader, writer, what)
 
     def _fixed(self, reader: FixedSchema, writer: FixedSchema, path: str) -> Iterator[Violation]:
         if not names_match(reader, writer):
-            yield self._changed(Rule.NAME_CHANGED, path, reader, writer)
+            yield self._changed(ViolationId.NAME_CHANGED, path, reader, writer)
         size = check_fixed_size(reader, writer, [])
         if size.compatibility is SchemaCompatibilityType.incompatible:
-            yield self._changed(Rule.FIXED_SIZE_CHANGED, path, reader, writer)
+            yield self._changed(ViolationId.FIXED_SIZE_CHANGED, path, reader, writer)
 
     def _leaves(self, reader: Schema, writer: Schema, path: str) -> Iterator[Violation]:
         """Primitives, and pairs of different kinds (a record read as a string, ...)."""
         if not self._readable(reader, writer):
-            yield self._changed(Rule.TYPE_CHANGED, path, reader, writer)
+            yield self._changed(ViolationId.TYPE_CHANGED, path, reader, writer)
         elif _logical(reader) != _logical(writer):
-            yield self._changed(Rule.LOGICAL_TYPE_CHANGED, path, reader, writer)
+            yield self._changed(ViolationId.LOGICAL_TYPE_CHANGED, path, reader, writer)

@@ -9,12 +9,12 @@ from contract.rules import RulesError, RuleSet, rule_set_from_json
 from schemagate.check import Version, check_subject
 from schemagate.contracts import Contract, parse_rules
 from schemagate.errors import GateError
+from schemagate.finding_ids import ViolationId
 from schemagate.git_history import history_at, in_work_tree, texts_at
 from schemagate.levels import Level
 from schemagate.model import Report, RulesCheck, SubjectResult, Violation
 from schemagate.registry import Registry, Verdict
 from schemagate.rule_changes import compare_rule_sets
-from schemagate.rules import Rule
 from schemagate.sample import Sampling, take_sample
 
 DEFAULT_OFFLINE_LEVEL = Level.BACKWARD
@@ -160,7 +160,7 @@ def _rejection(result: SubjectResult, verdict: Verdict) -> Violation | None:
         return None
     reasons = "; ".join(verdict.messages) or "it gave no reason"
     return Violation(
-        rule=Rule.REGISTRY_REJECTED,
+        rule=ViolationId.REGISTRY_REJECTED,
         path="",
         old_type=f"version {verdict.version}",
         new_type=result.file,

@@ -6,15 +6,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
+from schemagate.finding_ids import RuleChange, ViolationId
 from schemagate.levels import Direction, Level
-from schemagate.rules import Rule, RuleChange
 
 
 @dataclass(frozen=True)
 class Violation:
     """One reason the new schema is not compatible with one old version."""
 
-    rule: Rule
+    rule: ViolationId
     path: str
     """Dotted field path from the top-level record ("" for the record itself)."""
     old_type: str

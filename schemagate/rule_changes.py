@@ -20,8 +20,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from contract.rules import Direction, Rule, RuleSet
+from schemagate.finding_ids import RuleChange
 from schemagate.model import RuleFinding, Severity
-from schemagate.rules import RuleChange
 
 DIRECTIONS: tuple[Direction, ...] = ("WRITE", "READ")
 HARSHNESS = {"NONE": 1, "DLQ": 2, "ERROR": 3}

@@ -16,8 +16,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from schemagate.finding_ids import ViolationId
 from schemagate.levels import Direction, Level
-from schemagate.rules import Rule
 
 Json = dict[str, Any]
 
@@ -55,7 +55,7 @@ class Case:
     new: Json
     backward: tuple[bool, ...]
     forward: tuple[bool, ...]
-    rules: frozenset[Rule] = frozenset()
+    rules: frozenset[ViolationId] = frozenset()
     """The rule ids the gate reports over all levels (empty when compatible at all)."""
     stricter_than_registry: str = ""
     """Why the gate rejects what the registries (Confluent and Apicurio) accept."""
@@ -98,7 +98,7 @@ CASES = (
         record(PRICE, fld("currency", "string")),
         backward=(False,),
         forward=(True,),
-        rules=frozenset({Rule.FIELD_ADDED_WITHOUT_DEFAULT}),
+        rules=frozenset({ViolationId.FIELD_ADDED_WITHOUT_DEFAULT}),
     ),
     Case(
         "field_removed_with_default",
@@ -113,7 +113,7 @@ CASES = (
         record(PRICE),
         backward=(True,),
         forward=(False,),
-        rules=frozenset({Rule.FIELD_REMOVED_WITHOUT_DEFAULT}),
+        rules=frozenset({ViolationId.FIELD_REMOVED_WITHOUT_DEFAULT}),
     ),
     Case(
         "int_promoted_to_long",
@@ -121,7 +121,7 @@ CASES = (
         record(fld("size", "long")),
         backward=(True,),
         forward=(False,),
-        rules=frozenset({Rule.TYPE_CHANGED}),
+        rules=frozenset({ViolationId.TYPE_CHANGED}),
     ),
     Case(
         "long_promoted_to_double",
@@ -129,7 +129,7 @@ CASES = (
         record(fld("size", "double")),
         backward=(True,),
         forward=(False,),
-        rules=frozenset({Rule.TYPE_CHANGED}),
+        rules=frozenset({ViolationId.TYPE_CHANGED}),
     ),
     Case(
         "int_then_long_then_double",
@@ -137,7 +137,7 @@ CASES = (
         record(fld("size", "double")),
         backward=(True, True),
         forward=(False, False),
-        rules=frozenset({Rule.TYPE_CHANGED}),
+        rules=frozenset({ViolationId.TYPE_CHANGED}),
     ),
     Case(
         "double_narrowed_to_int",
@@ -145,7 +145,7 @@ CASES = (
         record(fld("size", "int")),
         backward=(False,),
         forward=(True,),
-        rules=frozenset({Rule.TYPE_CHANGED}),
+        rules=frozenset({ViolationId.TYPE_CHANGED}),
     ),
     Case(
         "long_narrowed_to_int_after_int",
@@ -153,7 +153,7 @@ CASES = (
         record(fld("size", "int")),
         backward=(True, False),
         forward=(True, True),
-        rules=frozenset({Rule.TYPE_CHANGED}),
+        rules=frozenset({ViolationId.TYPE_CHANGED}),
     ),
     Case(
         "string_to_bytes",
@@ -175,7 +175,7 @@ CASES = (
         record(fld("price", "string")),
         backward=(False,),
         forward=(False,),
-        rules=frozenset({Rule.TYPE_CHANGED}),
+        rules=frozenset({ViolationId.TYPE_CHANGED}),
     ),
     Case(
         "field_renamed_without_alias",
@@ -183,7 +183,9 @@ CASES = (
         record(fld("amount", "double")),
         backward=(False,),
         forward=(False,),
-        rules=frozenset({Rule.FIELD_ADDED_WITHOUT_DEFAULT, Rule.FIELD_REMOVED_WITHOUT_DEFAULT}),
+        rules=frozenset(
+            {ViolationId.FIELD_ADDED_WITHOUT_DEFAULT, ViolationId.FIELD_REMOVED_WITHOUT_DEFAULT}
+        ),
     ),
     Case(
         "field_renamed_with_alias",
@@ -191,7 +193,7 @@ CASES = (
         record(fld("amount", "double", aliases=["price"])),
         backward=(True,),
         forward=(False,),
-        rules=frozenset({Rule.FIELD_REMOVED_WITHOUT_DEFAULT}),
+        rules=frozenset({ViolationId.FIELD_REMOVED_WITHOUT_DEFAULT}),
     ),
     Case(
         "enum_symbol_added",
@@ -199,7 +201,7 @@ CASES = (
         record(side([*SIDE, "HOLD"])),
         backward=(True,),
         forward=(False,),
-        rules=frozenset({Rule.ENUM_SYMBOL_ADDED}),
+        rules=frozenset({ViolationId.ENUM_SYMBOL_ADDED}),
     ),
     Case(
         "enum_symbol_removed",
@@ -207,7 +209,7 @@ CASES = (
         record(side(SIDE)),
         backward=(False,),
         forward=(True,),
-        rules=frozenset({Rule.ENUM_SYMBOL_REMOVED}),
+        rules=frozenset({ViolationId.ENUM_SYMBOL_REMOVED}),
     ),
     Case(
         "enum_symbol_removed_new_enum_default",
@@ -229,7 +231,7 @@ CASES = (
         record(fld("venue", ["null", "string", "int"], default=None)),
         backward=(True,),
         forward=(False,),
-        rules=frozenset({Rule.UNION_BRANCH_ADDED}),
+        rules=frozenset({ViolationId.UNION_BRANCH_ADDED}),
     ),
     Case(
         "union_branch_removed",
@@ -237,7 +239,7 @@ CASES = (
         record(fld("venue", ["null", "string"], default=None)),
         backward=(False,),
         forward=(True,),
-        rules=frozenset({Rule.UNION_BRANCH_REMOVED}),
+        rules=frozenset({ViolationId.UNION_BRANCH_REMOVED}),
     ),
     Case(
         "nullable_made_required",
@@ -245,7 +247,7 @@ CASES = (
         record(PRICE),
         backward=(False,),
         forward=(True,),
-        rules=frozenset({Rule.FIELD_MADE_REQUIRED}),
+        rules=frozenset({ViolationId.FIELD_MADE_REQUIRED}),
     ),
     Case(
         "required_made_nullable",
@@ -253,7 +255,7 @@ CASES = (
         record(fld("price", ["null", "double"], default=None)),
         backward=(True,),
         forward=(False,),
-        rules=frozenset({Rule.FIELD_MADE_NULLABLE}),
+        rules=frozenset({ViolationId.FIELD_MADE_NULLABLE}),
     ),
     Case(
         "timestamp_millis_to_micros",
@@ -261,7 +263,7 @@ CASES = (
         {**record(PRICE), "fields": [{"name": "ts", "type": TS_MICROS}, PRICE]},
         backward=(True,),
         forward=(True,),
-        rules=frozenset({Rule.LOGICAL_TYPE_CHANGED}),
+        rules=frozenset({ViolationId.LOGICAL_TYPE_CHANGED}),
         stricter_than_registry=(
             "Java Avro's SchemaCompatibility, which both registries run, ignores logicalType: "
             "millisecond values would be read as microseconds (the issue requires a failure)"
@@ -280,7 +282,7 @@ CASES = (
         record(PRICE, name="Quote"),
         backward=(False,),
         forward=(False,),
-        rules=frozenset({Rule.NAME_CHANGED}),
+        rules=frozenset({ViolationId.NAME_CHANGED}),
     ),
     Case(
         "record_renamed_with_alias",
@@ -288,7 +290,7 @@ CASES = (
         record(PRICE, name="Quote", aliases=["Price"]),
         backward=(True,),
         forward=(False,),
-        rules=frozenset({Rule.NAME_CHANGED}),
+        rules=frozenset({ViolationId.NAME_CHANGED}),
     ),
     Case(
         "field_readded_with_other_type",
@@ -296,7 +298,7 @@ CASES = (
         record(fld("size", "string", default="")),
         backward=(False, True),
         forward=(False, True),
-        rules=frozenset({Rule.TYPE_CHANGED}),
+        rules=frozenset({ViolationId.TYPE_CHANGED}),
     ),
     Case(
         "nested_record_field_changed",
@@ -304,7 +306,7 @@ CASES = (
         record(fld("quote", record(fld("bid", "string"), name="Quote"))),
         backward=(False,),
         forward=(False,),
-        rules=frozenset({Rule.TYPE_CHANGED}),
+        rules=frozenset({ViolationId.TYPE_CHANGED}),
     ),
     Case(
         "fixed_size_changed",
@@ -312,7 +314,7 @@ CASES = (
         record(fld("id", {"type": "fixed", "name": "Id", "size": 8})),
         backward=(False,),
         forward=(False,),
-        rules=frozenset({Rule.FIXED_SIZE_CHANGED}),
+        rules=frozenset({ViolationId.FIXED_SIZE_CHANGED}),
     ),
     Case(
         "union_reordered",
@@ -327,7 +329,7 @@ CASES = (
         record(fld("sizes", {"type": "array", "items": "long"})),
         backward=(True,),
         forward=(False,),
-        rules=frozenset({Rule.TYPE_CHANGED}),
+        rules=frozenset({ViolationId.TYPE_CHANGED}),
     ),
     Case(
         "map_values_string_to_int",
@@ -335,7 +337,7 @@ CASES = (
         record(fld("tags", {"type": "map", "values": "int"})),
         backward=(False,),
         forward=(False,),
-        rules=frozenset({Rule.TYPE_CHANGED}),
+        rules=frozenset({ViolationId.TYPE_CHANGED}),
     ),
     Case(
         "field_default_changed",

@@ -11,9 +11,9 @@ from schemagate_cases import CASES, PRICE, Case, fld, record
 
 from schemagate.check import Version, check_subject, parse
 from schemagate.compare import find_violations, names_match
+from schemagate.finding_ids import ViolationId
 from schemagate.levels import Direction, Level
 from schemagate.model import SubjectResult
-from schemagate.rules import Rule
 
 
 def schema(value: object) -> Schema:
@@ -41,7 +41,7 @@ def test_type_change_is_explained_in_a_sentence() -> None:
     [violation] = find_violations(
         schema(record(PRICE)), schema(record(fld("price", "string"))), Direction.BACKWARD, "1"
     )
-    assert violation.rule is Rule.TYPE_CHANGED
+    assert violation.rule is ViolationId.TYPE_CHANGED
     assert (violation.path, violation.old_type, violation.new_type) == ("price", "double", "string")
     assert violation.message == (
         "field `price` changed from double to string: old events cannot be read with the new schema"
@@ -55,10 +55,10 @@ def test_every_violation_is_listed_not_only_the_first() -> None:
     )
     found = find_violations(schema(old), schema(new), Direction.BACKWARD, "1")
     assert [(v.rule, v.path) for v in found] == [
-        (Rule.TYPE_CHANGED, "price"),
-        (Rule.TYPE_CHANGED, "size"),
-        (Rule.FIELD_MADE_REQUIRED, "venue"),
-        (Rule.FIELD_ADDED_WITHOUT_DEFAULT, "x"),
+        (ViolationId.TYPE_CHANGED, "price"),
+        (ViolationId.TYPE_CHANGED, "size"),
+        (ViolationId.FIELD_MADE_REQUIRED, "venue"),
+        (ViolationId.FIELD_ADDED_WITHOUT_DEFAULT, "x"),
     ]
 
 
@@ -68,7 +68,7 @@ def test_logical_type_change_names_both_logical_types() -> None:
         "fields": [fld("ts", {"type": "long", "logicalType": "timestamp-micros"})],
     }
     [violation] = find_violations(schema(record()), schema(new), Direction.FORWARD, "1")
-    assert violation.rule is Rule.LOGICAL_TYPE_CHANGED
+    assert violation.rule is ViolationId.LOGICAL_TYPE_CHANGED
     assert (violation.old_type, violation.new_type) == (
         "long (timestamp-millis)",
         "long (timestamp-micros)",
@@ -88,7 +88,7 @@ def test_fields_inside_optional_records_and_arrays_are_walked() -> None:
         return schema(record(fld("legs", ["null", {"type": "array", "items": leg}], default=None)))
 
     found = find_violations(with_leg("double"), with_leg("string"), Direction.BACKWARD, "1")
-    assert [(v.rule, v.path) for v in found] == [(Rule.TYPE_CHANGED, "legs[].bid")]
+    assert [(v.rule, v.path) for v in found] == [(ViolationId.TYPE_CHANGED, "legs[].bid")]
 
 
 def test_a_record_type_used_by_two_fields_is_reported_for_each() -> None:
@@ -110,7 +110,7 @@ def test_recursive_records_terminate() -> None:
         return schema(node)
 
     found = find_violations(linked("int"), linked("string"), Direction.BACKWARD, "1")
-    assert [(v.rule, v.path) for v in found] == [(Rule.TYPE_CHANGED, "value")]
+    assert [(v.rule, v.path) for v in found] == [(ViolationId.TYPE_CHANGED, "value")]
 
 
 def test_violations_name_the_old_version_they_break() -> None:

@@ -11,10 +11,10 @@ from schemagate_cases import PRICE, record
 from connection.settings import RegistrySettings
 from schemagate.check import Version, parse
 from schemagate.contracts import load_contracts
+from schemagate.finding_ids import ViolationId
 from schemagate.gate import check_online
 from schemagate.levels import Level
 from schemagate.registry import Registry, Verdict
-from schemagate.rules import Rule
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ def test_a_rejection_the_analysis_cannot_explain_is_reported(
 ) -> None:
     report = check_online(load_contracts(contract(tmp_path)), registry, level=None)
     [violation] = report.subjects[0].violations
-    assert violation.rule is Rule.REGISTRY_REJECTED and violation.against == "1"
+    assert violation.rule is ViolationId.REGISTRY_REJECTED and violation.against == "1"
     assert violation.message.endswith(
         "at BACKWARD although no rule here found a problem: READER_FIELD_MISSING_DEFAULT_VALUE"
     )

@@ -16,12 +16,12 @@ from contract.rules import rule_set_from_json
 from schemagate.check import Version, parse
 from schemagate.cli import main
 from schemagate.contracts import load_contracts
+from schemagate.finding_ids import RuleChange
 from schemagate.gate import check_online
 from schemagate.levels import Level
 from schemagate.model import RuleFinding, Severity
 from schemagate.registry import Registry
 from schemagate.rule_changes import compare_rule_sets
-from schemagate.rules import RuleChange
 
 SCHEMA = record(fld("symbol", "string"), PRICE, fld("currency", "string", default="USD"))
 

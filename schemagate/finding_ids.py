@@ -9,7 +9,9 @@ from __future__ import annotations
 from enum import Enum
 
 
-class Rule(str, Enum):
+class ViolationId(str, Enum):
+    """Stable ids of compatibility violations, from the old schema to the new one."""
+
     TYPE_CHANGED = "TYPE_CHANGED"
     LOGICAL_TYPE_CHANGED = "LOGICAL_TYPE_CHANGED"
     FIELD_ADDED_WITHOUT_DEFAULT = "FIELD_ADDED_WITHOUT_DEFAULT"

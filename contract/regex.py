@@ -30,13 +30,19 @@ Refused, in one line naming the construct: flags ``(?i)``..., named groups, ``\\
 quantifiers, a ``{`` that is not a quantifier, repetition of nothing or of an anchor, and
 anything RE2 itself rejects.
 
+The parsed pattern also generates strings it matches (``Pattern.example``, seeded): the
+schema gate's sample records keep a version's ``matches`` rules with them. Each string is
+checked with RE2's search before it is returned.
+
 Java's engine backtracks: a pattern with nested quantifiers (``(a*)*b``) can take
 exponential time in Spark on a long string where RE2 is linear. Keep rule patterns simple.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import random
+from dataclasses import dataclass, field
+from typing import TypeAlias
 
 MAX_REPEAT = 1000  # RE2's limit on a counted repetition
 
@@ -55,12 +61,133 @@ class RegexError(ValueError):
     """A pattern outside the subset (or invalid): one line naming the construct."""
 
 
+# -- the parsed pattern: a small tree that writes the Java form and generates matches ----
+
+#: Where a class that excludes characters (``[^...]``, ``.``, ``\\D``...) picks from:
+#: printable ASCII first, then Latin-1's letters.
+_PICK_FROM = ((0x20, 0x7E), (0xC0, 0xFF))
+#: How far beyond its minimum an open (``*``, ``+``, ``{n,}``) or wide repetition goes
+#: when generating.
+_EXTRA_REPEATS = 8
+_ATTEMPTS = 200
+
+
+@dataclass(frozen=True)
+class _Chars:
+    """One code point from the ranges (or, negated, from outside them and not ``\\n``)."""
+
+    ranges: tuple[tuple[int, int], ...]
+    negated: bool
+    java: str
+
+    def emit(self, rng: random.Random, out: list[str]) -> None:
+        if not self.negated:
+            low, high = rng.choice(self.ranges)
+            code = rng.randint(low, high)
+            if not 0xD800 <= code <= 0xDFFF:  # else nothing: the attempt fails, another runs
+                out.append(chr(code))
+            return
+        for low, high in _PICK_FROM:
+            allowed = [code for code in range(low, high + 1) if not self._excluded(code)]
+            if allowed:
+                out.append(chr(rng.choice(allowed)))
+                return
+
+    def _excluded(self, code: int) -> bool:
+        return code == 0x0A or any(low <= code <= high for low, high in self.ranges)
+
+
+@dataclass(frozen=True)
+class _Anchor:
+    """``^``, ``$``, ``\\A``, ``\\z``: no character (where it ends up decides if it holds)."""
+
+    java: str
+
+    def emit(self, rng: random.Random, out: list[str]) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class _Sequence:
+    items: tuple[_Node, ...]
+
+    @property
+    def java(self) -> str:
+        return "".join(item.java for item in self.items)
+
+    def emit(self, rng: random.Random, out: list[str]) -> None:
+        for item in self.items:
+            item.emit(rng, out)
+
+
+@dataclass(frozen=True)
+class _Alternation:
+    options: tuple[_Node, ...]
+
+    @property
+    def java(self) -> str:
+        return "|".join(option.java for option in self.options)
+
+    def emit(self, rng: random.Random, out: list[str]) -> None:
+        rng.choice(self.options).emit(rng, out)
+
+
+@dataclass(frozen=True)
+class _Group:
+    inner: _Node
+
+    @property
+    def java(self) -> str:
+        return f"(?:{self.inner.java})"
+
+    def emit(self, rng: random.Random, out: list[str]) -> None:
+        self.inner.emit(rng, out)
+
+
+@dataclass(frozen=True)
+class _Repeat:
+    atom: _Node
+    low: int
+    high: int | None
+    """None: no upper bound."""
+    quantifier: str
+    """As written out for Java (``*``, ``{2,5}?``...)."""
+
+    @property
+    def java(self) -> str:
+        return self.atom.java + self.quantifier
+
+    def emit(self, rng: random.Random, out: list[str]) -> None:
+        most = self.low + _EXTRA_REPEATS
+        for _ in range(rng.randint(self.low, most if self.high is None else min(self.high, most))):
+            self.atom.emit(rng, out)
+
+
+_Node: TypeAlias = "_Chars | _Anchor | _Sequence | _Alternation | _Group | _Repeat"
+
+
 @dataclass(frozen=True)
 class Pattern:
     """A pattern of the subset: the RE2 text as written, and the same pattern for Java."""
 
     re2: str
     java: str
+    tree: _Node = field(compare=False, repr=False)
+
+    def example(self, rng: random.Random) -> str:
+        """A string the pattern matches (as ``matches`` does: RE2's search), drawn with
+        ``rng``: seeded, the same strings every run. RegexError when no attempt matches
+        (a pattern no string matches, such as ``a^b``)."""
+        import re2
+
+        compiled = re2.compile(self.re2)
+        for _ in range(_ATTEMPTS):
+            out: list[str] = []
+            self.tree.emit(rng, out)
+            text = "".join(out)
+            if compiled.search(text):
+                return text
+        raise RegexError(f"regex {self.re2!r}: no matching string found")
 
 
 def _literal(code: int) -> str:
@@ -78,6 +205,14 @@ def _ranges(ranges: tuple[tuple[int, int], ...]) -> str:
         _literal(low) if low == high else f"{_literal(low)}-{_literal(high)}"
         for low, high in ranges
     )
+
+
+def _class(ranges: tuple[tuple[int, int], ...], negated: bool) -> _Chars:
+    return _Chars(ranges, negated, ("[^" if negated else "[") + _ranges(ranges) + "]")
+
+
+def _one(code: int) -> _Chars:
+    return _Chars(((code, code),), False, _literal(code))
 
 
 class _Parser:
@@ -100,22 +235,22 @@ class _Parser:
         return char
 
     # regex := alternative ('|' alternative)*
-    def alternation(self, depth: int) -> str:
+    def alternation(self, depth: int) -> _Node:
         parts = [self.sequence(depth)]
         while self.peek() == "|":
             self.pos += 1
             parts.append(self.sequence(depth))
-        return "|".join(parts)
+        return parts[0] if len(parts) == 1 else _Alternation(tuple(parts))
 
-    def sequence(self, depth: int) -> str:
-        out: list[str] = []
+    def sequence(self, depth: int) -> _Node:
+        out: list[_Node] = []
         while self.peek() and self.peek() not in "|)":
             out.append(self.repeat(depth))
         if self.peek() == ")" and depth == 0:
             raise self.fail("unmatched ')'")
-        return "".join(out)
+        return out[0] if len(out) == 1 else _Sequence(tuple(out))
 
-    def repeat(self, depth: int) -> str:
+    def repeat(self, depth: int) -> _Node:
         atom, repeatable = self.atom(depth)
         quantifier = self.quantifier()
         if quantifier is None:
@@ -129,7 +264,7 @@ class _Parser:
             quantifier += "?"
         if (self.peek() and self.peek() in "*+?") or (self.peek() == "{" and self.counted_ahead()):
             raise self.fail("repetition of a repetition")
-        return atom + quantifier
+        return _Repeat(atom, *_bounds(quantifier), quantifier)
 
     def counted_ahead(self) -> bool:
         saved = self.pos
@@ -170,8 +305,8 @@ class _Parser:
             return counted
         return None
 
-    def atom(self, depth: int) -> tuple[str, bool]:
-        """The next atom's Java form, and whether it may be repeated."""
+    def atom(self, depth: int) -> tuple[_Node, bool]:
+        """The next atom, and whether it may be repeated."""
         char = self.take()
         if char in "*+?":
             raise self.fail("repetition of nothing")
@@ -187,29 +322,28 @@ class _Parser:
             if self.peek() != ")":
                 raise self.fail("missing ')'")
             self.pos += 1
-            return f"(?:{inner})", True
+            return _Group(inner), True
         if char == "[":
             return self.char_class(), True
         if char == ".":
-            return "[^\\n]", True
+            return _Chars(((0x0A, 0x0A),), True, "[^\\n]"), True
         if char == "^":
-            return "^", False
+            return _Anchor("^"), False
         if char == "$":
-            return "\\z", False
+            return _Anchor("\\z"), False
         if char == "\\":
             return self.escape()
-        return _literal(ord(char)), True
+        return _one(ord(char)), True
 
-    def escape(self) -> tuple[str, bool]:
+    def escape(self) -> tuple[_Node, bool]:
         char = self.take()
         if char == "A":
-            return "\\A", False
+            return _Anchor("\\A"), False
         if char == "z":
-            return "\\z", False
+            return _Anchor("\\z"), False
         if char.lower() in _SHORTHANDS:
-            ranges = _SHORTHANDS[char.lower()]
-            return ("[^" if char.isupper() else "[") + _ranges(ranges) + "]", True
-        return _literal(self.escaped_code(char)), True
+            return _class(_SHORTHANDS[char.lower()], negated=char.isupper()), True
+        return _one(self.escaped_code(char)), True
 
     def escaped_code(self, char: str) -> int:
         """The code point of a one-character escape (after the backslash)."""
@@ -236,21 +370,22 @@ class _Parser:
             return ord(char)
         raise self.fail(f"escape \\{char}")
 
-    def char_class(self) -> str:
+    def char_class(self) -> _Chars:
         negated = self.peek() == "^"
         if negated:
             self.pos += 1
-        items: list[str] = []
+        ranges: list[tuple[int, int]] = []
         first = True
         while first or self.peek() != "]":
             if not self.peek():
                 raise self.fail("missing ']'")
-            items.append(self.class_item(first))
+            ranges.extend(self.class_item(first))
             first = False
         self.pos += 1
-        return ("[^" if negated else "[") + "".join(items) + "]"
+        return _class(tuple(ranges), negated)
 
-    def class_item(self, first: bool) -> str:
+    def class_item(self, first: bool) -> tuple[tuple[int, int], ...]:
+        """The code point ranges of the next item of a class."""
         if self.peek() == "[" and self.peek(1) == ":":
             raise self.fail("POSIX class [:...:]")
         if self.peek() == "\\" and self.peek(1).lower() in _SHORTHANDS:
@@ -258,7 +393,7 @@ class _Parser:
             if letter.isupper():
                 raise self.fail(f"\\{letter} inside a class")
             self.pos += 2
-            return _ranges(_SHORTHANDS[letter])
+            return _SHORTHANDS[letter]
         if self.peek() == "-" and not first and self.peek(1) != "]":
             raise self.fail("'-' inside a class that is not a range (put it first or last)")
         low = self.class_char()
@@ -269,8 +404,8 @@ class _Parser:
             high = self.class_char()
             if high < low:
                 raise self.fail("class range out of order")
-            return _ranges(((low, high),))
-        return _literal(low)
+            return ((low, high),)
+        return ((low, low),)
 
     def class_char(self) -> int:
         char = self.take()
@@ -284,7 +419,7 @@ def parse_pattern(text: str) -> Pattern:
     if any(0xD800 <= ord(char) <= 0xDFFF for char in text):
         raise RegexError(f"regex {text!r}: a lone surrogate")
     parser = _Parser(text)
-    java = parser.alternation(0)
+    tree = parser.alternation(0)
     if parser.pos != len(text):
         raise parser.fail("unmatched ')'")
     import re2  # the executor's engine: what it refuses never runs
@@ -293,4 +428,15 @@ def parse_pattern(text: str) -> Pattern:
         re2.compile(text)
     except re2.error as error:
         raise RegexError(f"regex {text!r}: RE2 refuses it ({error})") from None
-    return Pattern(re2=text, java=java)
+    return Pattern(re2=text, java=tree.java, tree=tree)
+
+
+def _bounds(quantifier: str) -> tuple[int, int | None]:
+    """How many times a quantifier repeats: at least, at most (None: no limit)."""
+    counts = quantifier.rstrip("?") or "?"
+    if counts in ("*", "+", "?"):
+        return {"*": (0, None), "+": (1, None), "?": (0, 1)}[counts]
+    low, comma, high = counts.strip("{}").partition(",")
+    if not comma:
+        return int(low), int(low)
+    return int(low), int(high) if high else None

@@ -80,6 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --sample-topic: the last N records of each partition (default %(default)s)",
     )
     add_bootstrap_argument(common)
+    common.add_argument(
+        "--strict",
+        action="store_true",
+        help="a new major's migration warnings (problems only on generated or extreme "
+        "values) are errors",
+    )
 
     parser = OneLineErrorParser(
         prog="schema-gate", description="Stop breaking Avro schema changes before they ship."
@@ -110,15 +116,15 @@ def build_parser() -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace) -> Report:
     contracts = load_contracts(args.schemas_dir, args.files)
     if args.command == "check" and args.offline:
-        return check_offline(contracts, args.against or "HEAD", args.level)
+        return check_offline(contracts, args.against or "HEAD", args.level, args.strict)
     try:
         registry = Registry(registry_settings_from_args(args))
     except SettingsError as error:
         raise GateError(str(error)) from None
     sampling = _sampling(args)
     if args.command == "register":
-        return register(contracts, registry, sampling)
-    return check_online(contracts, registry, args.level, sampling)
+        return register(contracts, registry, sampling, args.strict)
+    return check_online(contracts, registry, args.level, sampling, args.strict)
 
 
 def _sampling(args: argparse.Namespace) -> Sampling | None:

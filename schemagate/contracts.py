@@ -15,7 +15,7 @@ from contract.rules import (
     RulesError,
     RuleSet,
     load_rules_document,
-    rule_set_from_json,
+    rules_document_from_json,
 )
 from schemagate.check import parse
 from schemagate.errors import GateError
@@ -29,14 +29,15 @@ def rules_path(schema_path: Path) -> Path:
     return schema_path.with_name(schema_path.name.removesuffix(SUFFIX) + RULES_SUFFIX)
 
 
-def parse_rules(text: str, origin: str) -> RuleSet:
-    """A rules file's text as a rule set, naming `origin` in the error if it is not one."""
+def parse_rules(text: str, origin: str) -> RulesDocument:
+    """A rules file's text (its metadata and rule set), naming `origin` in the error if it
+    is not one."""
     try:
         data = json.loads(text)
     except ValueError as error:
         raise GateError(f"{origin}: not JSON ({error})") from None
     try:
-        return rule_set_from_json(data, source=origin)
+        return rules_document_from_json(data, source=origin)
     except RulesError as error:
         raise GateError(str(error)) from None
 
@@ -48,12 +49,16 @@ class Contract:
     text: str
     schema: Schema
     document: RulesDocument | None = None
-    """The rules file's metadata and rule set; None when the contract has no rules file."""
+    """The rules file's metadata (the major) and rule set; None without a rules file."""
 
     @property
     def rules(self) -> RuleSet | None:
         """The rules file's rule set; None when the contract has no rules file."""
         return None if self.document is None else self.document.rule_set
+
+    @property
+    def major(self) -> str | None:
+        return None if self.document is None else self.document.major
 
     @property
     def rules_path(self) -> Path:

@@ -36,3 +36,17 @@ class RuleChange(str, Enum):
     RULE_EXPR_CHANGED = "RULE_EXPR_CHANGED"
     RULE_ACTION_CHANGED = "RULE_ACTION_CHANGED"
     RULE_MODE_CHANGED = "RULE_MODE_CHANGED"
+
+
+class MigrationId(str, Enum):
+    """Stable ids of the findings on a new major: its place among the subject's majors
+    (``application.major.version``), and the migration rules the level asks for, run on
+    sample records."""
+
+    MAJOR_NOT_A_NUMBER = "MAJOR_NOT_A_NUMBER"
+    MAJOR_WENT_DOWN = "MAJOR_WENT_DOWN"
+    MAJOR_SKIPPED = "MAJOR_SKIPPED"
+    MIGRATION_MISSING = "MIGRATION_MISSING"
+    MIGRATION_FAILS = "MIGRATION_FAILS"
+    MIGRATION_NOT_CONFORMING = "MIGRATION_NOT_CONFORMING"
+    MIGRATION_ROUND_TRIP = "MIGRATION_ROUND_TRIP"

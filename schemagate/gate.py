@@ -6,37 +6,43 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from contract.rules import RulesError, RuleSet, rule_set_from_json
-from schemagate.check import Version, check_subject
+from schemagate.check import Options, Version, check_subject
 from schemagate.contracts import Contract, parse_rules
 from schemagate.errors import GateError
 from schemagate.finding_ids import ViolationId
-from schemagate.git_history import history_at, in_work_tree, texts_at
+from schemagate.git_history import history_at, in_work_tree, text_at, texts_at
 from schemagate.levels import Level
+from schemagate.majors import shown
 from schemagate.model import Report, RulesCheck, SubjectResult, Violation
+from schemagate.registered import registered_documents
 from schemagate.registry import Registry, Verdict
 from schemagate.rule_changes import compare_rule_sets
-from schemagate.sample import Sampling, take_sample
+from schemagate.sample import Sampling, read_topic, take_sample, topic_records
 
 DEFAULT_OFFLINE_LEVEL = Level.BACKWARD
 """Without a registry there is no configured level: the registries' default applies."""
 
 
-def check_offline(contracts: Sequence[Contract], ref: str, level: Level | None) -> Report:
+def check_offline(
+    contracts: Sequence[Contract], ref: str, level: Level | None, strict: bool = False
+) -> Report:
     """Each contract against its own files' versions in git up to `ref`: the schema
-    against its versions (every one, at transitive levels), the rules against the rules
-    file as it is at `ref`."""
+    against its versions of the same major (every one, at transitive levels), or a new
+    major's migrations run; the rules against the rules file as it is at `ref`."""
     results = []
     for contract in contracts:
-        history = history_at(contract.path, ref)
+        history = _documented_in_git(contract, history_at(contract.path, ref), ref)
         result = check_subject(
             contract.subject,
             str(contract.path),
             contract.schema,
             history,
             level or DEFAULT_OFFLINE_LEVEL,
+            contract.document,
+            Options(strict=strict),
         )
         baseline = _rules_in_git(contract, ref) if history else None
-        results.append(replace(result, rules=_rules_check(contract, baseline)))
+        results.append(replace(result, rules=_rules_check(contract, _within(result, baseline))))
     return Report(baseline=f"git:{ref}", subjects=tuple(results))
 
 
@@ -45,6 +51,7 @@ def check_online(
     registry: Registry,
     level: Level | None,
     sampling: Sampling | None = None,
+    strict: bool = False,
 ) -> Report:
     """Each contract against its subject's registered versions.
 
@@ -59,27 +66,41 @@ def check_online(
     for contract in contracts:
         subject_level = level or registry.level(contract.subject)
         history = registry.history(contract.subject)
+        baseline = _rules_in_registry(contract, registry, history[-1]) if history else None
+        history = registered_documents(registry, contract.subject, history, baseline)
+        read = read_topic(sampling) if sampling is not None and contract is sampled else None
+        by_version = topic_records(sampling, read, history) if sampling and read else None
+        options = Options(strict, by_version)
         result = check_subject(
-            contract.subject, str(contract.path), contract.schema, history, subject_level
+            contract.subject,
+            str(contract.path),
+            contract.schema,
+            history,
+            subject_level,
+            contract.document,
+            options,
         )
-        if level is None and result.compatible:
+        if level is None and result.compatible and result.compared_with:
             verdicts = registry.verdicts(contract.subject, contract.text, result.compared_with)
             rejections = tuple(_rejection(result, verdict) for verdict in verdicts)
             result = replace(result, violations=tuple(v for v in rejections if v is not None))
-        baseline = _rules_in_registry(contract, registry, history[-1]) if history else None
-        result = replace(result, rules=_rules_check(contract, baseline))
-        if sampling is not None and contract is sampled:
-            result = replace(result, sample=take_sample(sampling, contract.text, contract.rules))
+        result = replace(result, rules=_rules_check(contract, _within(result, baseline)))
+        if sampling is not None and read is not None:
+            sample = take_sample(sampling, contract.text, contract.rules, read)
+            result = replace(result, sample=sample)
         results.append(result)
     return Report(baseline=registry.url, subjects=tuple(results))
 
 
 def register(
-    contracts: Sequence[Contract], registry: Registry, sampling: Sampling | None = None
+    contracts: Sequence[Contract],
+    registry: Registry,
+    sampling: Sampling | None = None,
+    strict: bool = False,
 ) -> Report:
     """Check at each subject's level (and take the sample), then register the contracts
     that pass."""
-    report = check_online(contracts, registry, level=None, sampling=sampling)
+    report = check_online(contracts, registry, level=None, sampling=sampling, strict=strict)
     passing = {result.subject for result in report.subjects if result.compatible}
     registrations = tuple(
         registry.register(contract.subject, contract.text, contract.document)
@@ -107,6 +128,15 @@ Baseline = tuple[str, RuleSet | None]
 """Where the old rule set came from, and the old rule set (None: nothing to compare with)."""
 
 
+def _within(result: SubjectResult, baseline: Baseline | None) -> Baseline | None:
+    """The rules baseline within the contract's major: none for a new major's first
+    version (its fields are not the previous major's; its migrations are checked)."""
+    if result.new_major and baseline is not None:
+        major = shown(result.major)
+        return f"the first version of major {major}: rules are compared within a major", None
+    return baseline
+
+
 def _rules_check(contract: Contract, baseline: Baseline | None) -> RulesCheck | None:
     """The contract's rules against the baseline's (None: a new subject); None when
     neither has rules."""
@@ -126,6 +156,20 @@ def _rules_check(contract: Contract, baseline: Baseline | None) -> RulesCheck | 
     return RulesCheck(file, label, compared=True, findings=findings)
 
 
+def _documented_in_git(contract: Contract, history: list[Version], ref: str) -> list[Version]:
+    """Each version with the rules file beside it (its major and rules): as in the commit
+    the version is labelled with, the latest as at `ref`."""
+    documented = []
+    for index, version in enumerate(history):
+        commit = ref if index == len(history) - 1 else version.label
+        text = text_at(contract.rules_path, commit)
+        if text is not None:
+            origin = f"{contract.rules_path} at {version.label}"
+            version = replace(version, document=parse_rules(text, origin))
+        documented.append(version)
+    return documented
+
+
 def _rules_in_git(contract: Contract, ref: str, why: str = "") -> Baseline:
     """The rules file as it is at `ref` (an empty rule set where it is absent)."""
     path = contract.rules_path
@@ -133,7 +177,7 @@ def _rules_in_git(contract: Contract, ref: str, why: str = "") -> Baseline:
     if not versions:
         return f"git:{ref}, no rules file{why}", RuleSet()
     label, text = versions[-1]
-    return f"git {label}{why}", parse_rules(text, f"{path} at {label}")
+    return f"git {label}{why}", parse_rules(text, f"{path} at {label}").rule_set
 
 
 def _rules_in_registry(contract: Contract, registry: Registry, latest: Version) -> Baseline:

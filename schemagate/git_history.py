@@ -62,6 +62,13 @@ def texts_at(path: Path, ref: str) -> list[tuple[str, str]]:
     return list(by_content.values())
 
 
+def text_at(path: Path, commit: str) -> str | None:
+    """The file's text in `commit` (a label of texts_at, or a ref), None where it is absent."""
+    top, relative = _located(path)
+    shown = _git(top, "show", f"{_resolve_ref(top, commit)}:{relative}")
+    return shown.stdout if shown.returncode == 0 else None
+
+
 def in_work_tree(path: Path) -> bool:
     """Whether `path`'s directory is inside a git working tree (and git runs)."""
     try:

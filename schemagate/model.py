@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
-from schemagate.finding_ids import RuleChange, ViolationId
+from schemagate.finding_ids import MigrationId, RuleChange, ViolationId
 from schemagate.levels import Direction, Level
 
 
@@ -117,6 +118,35 @@ class Sample:
 
 
 @dataclass(frozen=True)
+class MigrationFinding:
+    """A problem with a new major: its number, or its migration rules on sample records
+    (all the records of one kind that met the same problem on the same path, with one
+    of them as the example)."""
+
+    rule: MigrationId
+    source: str
+    """The version the records come from (the writer), labelled as the baseline labels it."""
+    target: str
+    """The version they are migrated into."""
+    migration: str
+    """UPGRADE or DOWNGRADE; "" for a problem with the major's number."""
+    rules: tuple[str, ...]
+    """The migration rules on the path, in run order."""
+    severity: Severity
+    """ERROR makes the verdict "not compatible"; WARNING does not (but does with --strict)."""
+    records: int
+    """How many of the sample records met the problem (0: not about records)."""
+    sampled: int
+    """How many records of this origin went through the path."""
+    origin: str
+    """Where the records came from: "topic", "generated" (ordinary values that keep the
+    source's domain rules) or "extreme" (NaN, the largest numbers, empty strings)."""
+    example: Mapping[str, Any] | None
+    """One such record as written (JSON values; NaN and infinities as strings)."""
+    message: str
+
+
+@dataclass(frozen=True)
 class SubjectResult:
     """The verdict for one schema file (and its rules) against its subject's history."""
 
@@ -128,10 +158,24 @@ class SubjectResult:
     rules: RulesCheck | None = None
     """None when the contract has no rules file and its baseline had no rules either."""
     sample: Sample | None = None
+    major: str | None = None
+    """The contract's major (its compatibility group: only versions of the same major are
+    compared at the level); None: no major, a group of its own."""
+    new_major: bool = False
+    """The contract is the first version of its major: migrations replace the comparison."""
+    migrations: tuple[MigrationFinding, ...] = ()
+
+    @property
+    def migration_errors(self) -> tuple[MigrationFinding, ...]:
+        return tuple(f for f in self.migrations if f.severity is Severity.ERROR)
 
     @property
     def compatible(self) -> bool:
-        return not self.violations and not (self.rules and self.rules.breaking)
+        return (
+            not self.violations
+            and not (self.rules and self.rules.breaking)
+            and not self.migration_errors
+        )
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,13 @@ import json
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
+from schemagate.contracts import rules_path
+from schemagate.majors import shown
 from schemagate.model import (
+    MigrationFinding,
     Report,
     RuleCount,
     RuleFinding,
@@ -23,6 +27,10 @@ from schemagate.model import (
 def _compared(result: SubjectResult) -> str:
     if not result.level.directions:
         return "no check at level NONE"
+    if result.new_major:
+        return f"first version of major {shown(result.major)}, its migrations checked"
+    if result.migrations:
+        return f"not compared: major {shown(result.major)} cannot follow the latest version"
     if not result.compared_with:
         return "new subject, nothing to compare with"
     noun = "version" if len(result.compared_with) == 1 else "versions"
@@ -39,7 +47,30 @@ def _verdict(result: SubjectResult) -> str:
     reasons = [_plural(len(result.violations), "violation")] if result.violations else []
     if result.rules and result.rules.breaking:
         reasons.append(_plural(len(result.rules.breaking), "breaking rule change"))
+    if result.migration_errors:
+        reasons.append(_plural(len(result.migration_errors), "migration error"))
     return f"INCOMPATIBLE, {', '.join(reasons)}"
+
+
+def _migration_line(finding: MigrationFinding) -> str:
+    way = f"{finding.migration}, " if finding.migration else ""
+    rules = f" [{', '.join(finding.rules)}]" if finding.rules else ""
+    return (
+        f"{finding.rule.value} {finding.source} -> {finding.target}{rules} "
+        f"({way}{finding.severity.value})"
+    )
+
+
+def _example(finding: MigrationFinding) -> str:
+    return json.dumps(finding.example, sort_keys=False)
+
+
+def _migration_lines(finding: MigrationFinding) -> list[str]:
+    """The finding's line, its message and its example record."""
+    lines = [_migration_line(finding), f"  {finding.message}"]
+    if finding.example is not None:
+        lines.append(f"  example: {_example(finding)}")
+    return lines
 
 
 def _rules_heading(rules: RulesCheck) -> str:
@@ -135,6 +166,8 @@ def render_text(report: Report) -> str:
             for finding in result.rules.findings:
                 lines.append(f"  {_finding_line(finding)} ({_weight(finding)})")
                 lines.append(f"    {finding.message}")
+        for migration in result.migrations:
+            lines.extend(f"  {line}" for line in _migration_lines(migration))
         if result.sample:
             lines.extend(f"  {line}" for line in _sample_lines(result.sample))
     for r in report.registrations:
@@ -182,9 +215,14 @@ def render_junit(report: Report) -> str:
             file=result.file,
         )
         findings = result.rules.findings if result.rules else ()
+        migration_errors = result.migration_errors
         if not result.compatible:
             breaking = [f for f in findings if f.breaking]
-            ids = {v.rule.value for v in result.violations} | {f.rule.value for f in breaking}
+            ids = (
+                {v.rule.value for v in result.violations}
+                | {f.rule.value for f in breaking}
+                | {f.rule.value for f in migration_errors}
+            )
             failure = ET.SubElement(
                 case, "failure", message=_verdict(result), type=",".join(sorted(ids))
             )
@@ -195,6 +233,7 @@ def render_junit(report: Report) -> str:
                         for v in result.violations
                     ),
                     *(f"{_finding_line(f)} (breaking): {f.message}" for f in breaking),
+                    *("\n".join(_migration_lines(f)) for f in migration_errors),
                 ]
             )
         notes = [
@@ -202,6 +241,11 @@ def render_junit(report: Report) -> str:
                 f"{_finding_line(f)} ({_weight(f)}): {f.message}"
                 for f in findings
                 if not f.breaking
+            ),
+            *(
+                "\n".join(_migration_lines(f))
+                for f in result.migrations
+                if f not in migration_errors
             ),
             *(_sample_lines(result.sample) if result.sample else ()),
         ]
@@ -236,6 +280,13 @@ def render_github(report: Report) -> str:
                 f"::{_escape_data(f'{result.subject} ({_weight(f)}, {f.against}): {f.message}')}"
                 for f in result.rules.findings
             )
+        rules_file = _escape_property(str(rules_path(Path(result.file))))
+        lines.extend(
+            f"::{_GITHUB_LEVEL[f.severity.value]} file={rules_file},"
+            f"title={_escape_property(f'schema-gate {f.rule.value}')}"
+            f"::{_escape_data(chr(10).join([result.subject, *_migration_lines(f)]))}"
+            for f in result.migrations
+        )
         if result.sample:
             lines.append(
                 f"::notice file={_escape_property(result.file)},"
@@ -246,7 +297,7 @@ def render_github(report: Report) -> str:
     return "\n".join(lines)
 
 
-_GITHUB_LEVEL = {"breaking": "error", "warning": "warning", "info": "notice"}
+_GITHUB_LEVEL = {"breaking": "error", "error": "error", "warning": "warning", "info": "notice"}
 
 RENDERERS: dict[str, Callable[[Report], str]] = {
     "text": render_text,

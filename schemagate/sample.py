@@ -31,6 +31,7 @@ from connection.services import Clients
 from connection.settings import ConnectionSettings
 from contract.columns import fields_read, null_free, record_columns
 from contract.judge_numpy import judge_batch
+from contract.migrations import without_logical_types
 from contract.reasons import (
     HEADER_BYTES,
     UNDECODABLE,
@@ -40,6 +41,7 @@ from contract.reasons import (
 )
 from contract.rules import Direction, RulePlan, RulesError, RuleSet, avro_field_types, plan_rules
 from contract.schemas import WriterSchemas
+from schemagate.check import Version
 from schemagate.errors import GateError
 from schemagate.model import RuleCount, Sample, SampleJudgement
 
@@ -62,21 +64,38 @@ class Sampling:
         return self.settings.topic
 
 
-def take_sample(sampling: Sampling, schema_text: str, rules: RuleSet | None) -> Sample:
-    """Read, decode and judge the sample (GateError in one line when the brokers or the
-    registry cannot be used)."""
+@dataclass(frozen=True)
+class TopicRead:
+    """The values of the topic's last records, and how many partitions it has."""
+
+    clients: Clients
+    values: list[bytes | None]
+    partitions: int
+
+
+def read_topic(sampling: Sampling) -> TopicRead:
+    """The sampled topic's last records (GateError in one line when the brokers cannot
+    be used)."""
     clients = Clients.of(sampling.settings)
     values, partitions = read_last(sampling, clients)
+    return TopicRead(clients, values, partitions)
+
+
+def take_sample(
+    sampling: Sampling, schema_text: str, rules: RuleSet | None, read: TopicRead
+) -> Sample:
+    """Decode and judge the records read (GateError in one line when the registry cannot
+    be used)."""
     try:
-        records, undecodable = decode(values, clients, sampling, schema_text)
+        records, undecodable = decode(read.values, read.clients, sampling, schema_text)
     except RegistryFailure as error:
         raise GateError(str(error)) from None
     not_judged, judgements = judge(records, schema_text, rules or RuleSet())
     return Sample(
         topic=sampling.topic,
         per_partition=sampling.per_partition,
-        partitions=partitions,
-        read=len(values),
+        partitions=read.partitions,
+        read=len(read.values),
         undecodable=dict(sorted(undecodable.items())),
         not_judged=not_judged,
         judgements=judgements,
@@ -190,6 +209,49 @@ def decode(
         else:  # the new schema is not a record: there is nothing for rules to read
             undecodable[UNDECODABLE] += 1
     return records, undecodable
+
+
+def topic_records(
+    sampling: Sampling, read: TopicRead, history: Sequence[Version]
+) -> dict[str, list[dict[str, Any]]]:
+    """The records read, per label of the history version that wrote them, as written
+    (plain values: logical types as their base types, as a migration rule sees them).
+    A writer schema is a version's when their canonical forms are the same; records of
+    no version, or not decodable, are left out."""
+    writers = WriterSchemas(read.clients.registry, sampling.settings.registry)
+    framed = [v for v in read.values if v is not None and frame_problem(v) is None]
+    try:
+        writers.add_ids({frame_schema_id(v) for v in framed})
+    except RegistryFailure as error:
+        raise GateError(str(error)) from None
+    labels = {_canonical(json.loads(json.dumps(v.schema.to_json()))): v.label for v in history}
+    plain: dict[int, tuple[str, Any] | None] = {}
+    by_label: dict[str, list[dict[str, Any]]] = {}
+    for value in framed:
+        schema_id = frame_schema_id(value)
+        if schema_id not in plain:
+            text = writers.known.get(schema_id)
+            document = json.loads(text) if text else None
+            label = labels.get(_canonical(document)) if document else None
+            plain[schema_id] = (
+                (label, fastavro.parse_schema(without_logical_types(document)))
+                if label is not None and document is not None
+                else None
+            )
+        found = plain[schema_id]
+        if found is None:
+            continue
+        try:
+            record = fastavro.schemaless_reader(BytesIO(value[HEADER_BYTES:]), found[1], None)
+        except Exception:  # fastavro raises many kinds for bytes that are not the schema's
+            continue
+        if isinstance(record, dict):
+            by_label.setdefault(found[0], []).append(record)
+    return by_label
+
+
+def _canonical(document: Any) -> str:
+    return str(fastavro.schema.to_parsing_canonical_form(fastavro.parse_schema(document)))
 
 
 def judge(

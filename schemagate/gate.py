@@ -131,9 +131,9 @@ Baseline = tuple[str, RuleSet | None]
 def _within(result: SubjectResult, baseline: Baseline | None) -> Baseline | None:
     """The rules baseline within the contract's major: none for a new major's first
     version (its fields are not the previous major's; its migrations are checked)."""
-    if result.new_major and baseline is not None:
+    if result.major_changed and baseline is not None:
         major = shown(result.major)
-        return f"the first version of major {major}: rules are compared within a major", None
+        return f"major {major} is not the latest's: rules are compared within a major", None
     return baseline
 
 

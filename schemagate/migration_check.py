@@ -19,6 +19,7 @@ sub-cent price into cents), is a warning (a writer may never send it), an error 
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -106,6 +107,7 @@ def check_new_major(
     if not level.directions or not history:
         return ()
     versions = [labelled.version for labelled in (*history, new)]
+    labels = {labelled.version.version: labelled for labelled in (*history, new)}
     sources = list(history) if level.transitive else [history[-1]]
     new_records = _samples(new)
     findings: list[MigrationFinding] = []
@@ -121,7 +123,7 @@ def check_new_major(
         ):
             if isinstance(path, NoMigration):
                 if direction in level.directions:
-                    findings.append(_missing(path, source, new, level, run_on))
+                    findings.append(_missing(path, labels, source, level, run_on, new))
                 continue
             findings.extend(_run(_Run(*_ends(source, new, path), path, run_on), strict))
         if isinstance(up, MigrationPath) and isinstance(down, MigrationPath):
@@ -180,10 +182,16 @@ def _accepted(
 
 
 def _missing(
-    path: NoMigration, source: Labelled, new: Labelled, level: Level, records: Sequence[_Record]
+    path: NoMigration,
+    labels: Mapping[int, Labelled],
+    source: Labelled,
+    level: Level,
+    records: Sequence[_Record],
+    new: Labelled,
 ) -> MigrationFinding:
     way = "from" if path.migration == "UPGRADE" else "to"
     writer, reader = (source, new) if path.migration == "UPGRADE" else (new, source)
+    older, newer = sorted((path.source, path.target), key=lambda v: v.version)
     return MigrationFinding(
         rule=MigrationId.MIGRATION_MISSING,
         source=writer.describe(),
@@ -196,9 +204,10 @@ def _missing(
         origin="",
         example=json_safe(records[0].written) if records else None,
         message=(
-            f"{level.value} needs a {path.migration} path {way} {source.describe()}, and "
-            f"{path}: add a migration rule with mode {path.migration} (or UPDOWN) to the new "
-            "version's rules"
+            f"{level.value} needs a path {way} {source.describe()}, but from "
+            f"{labels[older.version].describe()} to {labels[newer.version].describe()} "
+            f"there is no {path.migration} or UPDOWN migration rule: add one to the rules of "
+            f"{labels[newer.version].describe()}"
         ),
     )
 
@@ -251,7 +260,7 @@ def _round_trips(
         ]
         if lost:
             _count(problems, MigrationId.MIGRATION_ROUND_TRIP, record, "; ".join(lost))
-    run = _Run(source, source, up, tuple(records))
+    run = _Run(source, new, up, tuple(records))
     return [_finding(run, problem, strict, down) for problem in problems.values()]
 
 
@@ -305,7 +314,7 @@ def _finding(
     return MigrationFinding(
         rule=problem.id,
         source=run.source.describe(),
-        target=run.target.describe(),
+        target=f"{run.target.describe()} and back" if back else run.target.describe(),
         migration=way,
         rules=rules,
         severity=_severity(problem, strict),
@@ -321,5 +330,5 @@ def _finding(
 
 
 def _short(value: Any) -> str:
-    text = repr(json_safe(value))
+    text = json.dumps(json_safe(value))
     return text if len(text) <= 80 else text[:79] + "…"

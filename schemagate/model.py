@@ -166,6 +166,12 @@ class SubjectResult:
     migrations: tuple[MigrationFinding, ...] = ()
 
     @property
+    def major_changed(self) -> bool:
+        """The contract's major is not its latest version's: a new major, or one that
+        cannot follow."""
+        return self.new_major or any(f.rule.value.startswith("MAJOR_") for f in self.migrations)
+
+    @property
     def migration_errors(self) -> tuple[MigrationFinding, ...]:
         return tuple(f for f in self.migrations if f.severity is Severity.ERROR)
 

@@ -9,9 +9,10 @@ from typing import Any
 
 import avro.errors
 import avro.schema
+import fastavro
 from avro.schema import Schema
 
-from contract.migrations import ContractVersion
+from contract.migrations import ContractVersion, MigrationPath, NoMigration, migration_path
 from contract.rules import MAJOR_PROPERTY, RulesDocument
 from schemagate.compare import find_violations
 from schemagate.errors import GateError
@@ -127,9 +128,34 @@ def _new_major(
     document: RulesDocument | None,
     options: Options,
 ) -> tuple[MigrationFinding, ...]:
+    labelled, latest = contract_chain(history, new, document)
+    return check_new_major(labelled, latest, level, options.topic_records, options.strict)
+
+
+def contract_chain(
+    history: Sequence[Version], new: Schema, document: RulesDocument | None
+) -> tuple[list[Labelled], Labelled]:
+    """The history and the new version as the migration model has them."""
     labelled = [Labelled(v.label, v.contract_version(n)) for n, v in enumerate(history, 1)]
     text = json.dumps(new.to_json())
     latest = ContractVersion(len(history) + 1, None, text, document or RulesDocument())
-    return check_new_major(
-        labelled, Labelled("new", latest), level, options.topic_records, options.strict
-    )
+    return labelled, Labelled("new", latest)
+
+
+def paths_into(
+    history: Sequence[Version], new: Schema, document: RulesDocument | None
+) -> dict[str, MigrationPath | NoMigration]:
+    """Per history version (by its schema's canonical form), how its records become the
+    new version's."""
+    labelled, latest = contract_chain(history, new, document)
+    chain = [v.version for v in (*labelled, latest)]
+    return {
+        canonical_form(v.version.parsed): migration_path(chain, v.version, latest.version)
+        for v in labelled
+    }
+
+
+def canonical_form(schema: Any) -> str:
+    """A schema document's Parsing Canonical Form: the same for the same schema however
+    it is written (docs, key order, defaults aside)."""
+    return str(fastavro.schema.to_parsing_canonical_form(fastavro.parse_schema(schema)))

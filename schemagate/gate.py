@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from contract.rules import RulesError, RuleSet, rule_set_from_json
-from schemagate.check import Options, Version, check_subject
+from schemagate.check import Options, Version, check_subject, paths_into
 from schemagate.contracts import Contract, parse_rules
 from schemagate.errors import GateError
 from schemagate.finding_ids import ViolationId
@@ -86,7 +86,12 @@ def check_online(
             result = replace(result, violations=tuple(v for v in rejections if v is not None))
         result = replace(result, rules=_rules_check(contract, _within(result, baseline)))
         if sampling is not None and read is not None:
-            sample = take_sample(sampling, contract.text, contract.rules, read)
+            across = (
+                paths_into(history, contract.schema, contract.document)
+                if result.new_major
+                else None
+            )
+            sample = take_sample(sampling, contract.text, contract.rules, read, across)
             result = replace(result, sample=sample)
         results.append(result)
     return Report(baseline=registry.url, subjects=tuple(results))

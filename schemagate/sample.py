@@ -15,7 +15,7 @@ import json
 import time
 import uuid
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from io import BytesIO
 from typing import Any
@@ -31,7 +31,15 @@ from connection.services import Clients
 from connection.settings import ConnectionSettings
 from contract.columns import fields_read, null_free, record_columns
 from contract.judge_numpy import judge_batch
-from contract.migrations import without_logical_types
+from contract.migrations import (
+    MIGRATION_FAILED,
+    NO_MIGRATION,
+    MigrationFailed,
+    MigrationPath,
+    NoMigration,
+    run_path,
+    without_logical_types,
+)
 from contract.reasons import (
     HEADER_BYTES,
     UNDECODABLE,
@@ -41,7 +49,7 @@ from contract.reasons import (
 )
 from contract.rules import Direction, RulePlan, RulesError, RuleSet, avro_field_types, plan_rules
 from contract.schemas import WriterSchemas
-from schemagate.check import Version
+from schemagate.check import Version, canonical_form
 from schemagate.errors import GateError
 from schemagate.model import RuleCount, Sample, SampleJudgement
 
@@ -82,12 +90,16 @@ def read_topic(sampling: Sampling) -> TopicRead:
 
 
 def take_sample(
-    sampling: Sampling, schema_text: str, rules: RuleSet | None, read: TopicRead
+    sampling: Sampling,
+    schema_text: str,
+    rules: RuleSet | None,
+    read: TopicRead,
+    across: Mapping[str, MigrationPath | NoMigration] | None = None,
 ) -> Sample:
-    """Decode and judge the records read (GateError in one line when the registry cannot
-    be used)."""
+    """Decode (through `across`'s migration paths for a new major) and judge the records
+    read (GateError in one line when the registry cannot be used)."""
     try:
-        records, undecodable = decode(read.values, read.clients, sampling, schema_text)
+        records, undecodable = decode(read.values, read.clients, sampling, schema_text, across)
     except RegistryFailure as error:
         raise GateError(str(error)) from None
     not_judged, judgements = judge(records, schema_text, rules or RuleSet())
@@ -175,15 +187,21 @@ def _read(consumer: Consumer, sampling: Sampling, partitions: list[int]) -> list
 
 
 def decode(
-    values: Sequence[bytes | None], clients: Clients, sampling: Sampling, schema_text: str
+    values: Sequence[bytes | None],
+    clients: Clients,
+    sampling: Sampling,
+    schema_text: str,
+    across: Mapping[str, MigrationPath | NoMigration] | None = None,
 ) -> tuple[list[dict[str, Any]], Counter[str]]:
-    """The values decoded into the new schema, and the count of the others by reason."""
+    """The values decoded into the new schema, and the count of the others by reason.
+    `across`: for a new major, per writer schema (its canonical form) the migration path
+    into the new version (records of a writer not in it are resolved as usual)."""
     writers = WriterSchemas(clients.registry, sampling.settings.registry)
     writers.add_ids(
         {frame_schema_id(v) for v in values if v is not None and frame_problem(v) is None}
     )
     reader = fastavro.parse_schema(json.loads(schema_text))
-    parsed: dict[int, Any] = {}
+    readers: dict[int, Callable[[bytes], Any] | str] = {}
     records: list[dict[str, Any]] = []
     undecodable: Counter[str] = Counter()
     for value in values:
@@ -195,12 +213,17 @@ def decode(
         if schema_id not in writers.known:
             undecodable[UNKNOWN_SCHEMA_ID] += 1
             continue
-        if schema_id not in parsed:
-            parsed[schema_id] = fastavro.parse_schema(json.loads(writers.known[schema_id]))
+        if schema_id not in readers:
+            readers[schema_id] = _reading(json.loads(writers.known[schema_id]), reader, across)
+        read = readers[schema_id]
+        if isinstance(read, str):
+            undecodable[read] += 1
+            continue
         try:
-            record = fastavro.schemaless_reader(
-                BytesIO(value[HEADER_BYTES:]), parsed[schema_id], reader
-            )
+            record = read(value[HEADER_BYTES:])
+        except MigrationFailed:
+            undecodable[MIGRATION_FAILED] += 1
+            continue
         except Exception:  # fastavro raises many kinds for bytes that are not the schema's
             undecodable[UNDECODABLE] += 1
             continue
@@ -209,6 +232,26 @@ def decode(
         else:  # the new schema is not a record: there is nothing for rules to read
             undecodable[UNDECODABLE] += 1
     return records, undecodable
+
+
+def _reading(
+    writer: Any, reader: Any, across: Mapping[str, MigrationPath | NoMigration] | None
+) -> Callable[[bytes], Any] | str:
+    """How a record body of the writer schema becomes one of the new schema: Avro
+    resolution, or the migration path (a reason's name when there is none)."""
+    path = across.get(canonical_form(writer)) if across else None
+    if isinstance(path, NoMigration):
+        return NO_MIGRATION
+    if path is None:
+        parsed = fastavro.parse_schema(writer)
+        return lambda body: fastavro.schemaless_reader(BytesIO(body), parsed, reader)
+    plain, migration = fastavro.parse_schema(without_logical_types(writer)), path
+
+    def migrated(body: bytes) -> Any:
+        written = fastavro.schemaless_reader(BytesIO(body), plain, None)
+        return run_path(migration, written) if isinstance(written, dict) else written
+
+    return migrated
 
 
 def topic_records(
@@ -224,7 +267,7 @@ def topic_records(
         writers.add_ids({frame_schema_id(v) for v in framed})
     except RegistryFailure as error:
         raise GateError(str(error)) from None
-    labels = {_canonical(json.loads(json.dumps(v.schema.to_json()))): v.label for v in history}
+    labels = {canonical_form(v.schema.to_json()): v.label for v in history}
     plain: dict[int, tuple[str, Any] | None] = {}
     by_label: dict[str, list[dict[str, Any]]] = {}
     for value in framed:
@@ -232,7 +275,7 @@ def topic_records(
         if schema_id not in plain:
             text = writers.known.get(schema_id)
             document = json.loads(text) if text else None
-            label = labels.get(_canonical(document)) if document else None
+            label = labels.get(canonical_form(document)) if document else None
             plain[schema_id] = (
                 (label, fastavro.parse_schema(without_logical_types(document)))
                 if label is not None and document is not None
@@ -248,10 +291,6 @@ def topic_records(
         if isinstance(record, dict):
             by_label.setdefault(found[0], []).append(record)
     return by_label
-
-
-def _canonical(document: Any) -> str:
-    return str(fastavro.schema.to_parsing_canonical_form(fastavro.parse_schema(document)))
 
 
 def judge(

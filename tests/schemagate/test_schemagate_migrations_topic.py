@@ -90,6 +90,10 @@ def test_a_topic_record_that_loses_a_sub_cent_is_an_error(
     assert trip["example"] == v2(SUB_CENT)
     assert f"price {SUB_CENT} comes back as 10.01" in trip["message"]
     assert not [m for m in subject["migrations"] if m["origin"] == "generated"]
+    sample = subject["sample"]  # read through the migrations into major 2, then judged
+    assert (sample["read"], sample["undecodable"], sample["judged"]) == (10, {}, 10)
+    [judgement] = sample["judgements"]
+    assert judgement["rules"][0] == {"name": "price-cents-positive", "action": "DLQ", "failed": 1}
 
 
 def test_at_a_transitive_level_v1s_records_of_the_topic_migrate_too(

@@ -34,10 +34,10 @@ def major_problem(latest: str | None, new: str | None) -> MajorProblem | None:
     next one)."""
     if new == latest:
         return None
-    if new is not None and not (new.isascii() and new.isdigit()):
+    if new is not None and not (new.isascii() and new.isdigit() and new == str(int(new))):
         return MajorProblem(
             MigrationId.MAJOR_NOT_A_NUMBER,
-            f"{MAJOR_PROPERTY} is {new!r}: a major is a whole number (1, 2, 3...)",
+            f"{MAJOR_PROPERTY} is {new!r}: a major is a whole number written plainly (1, 2, 3...)",
         )
     if latest is not None and not (latest.isascii() and latest.isdigit()):
         return None  # a history the gate did not check: nothing to order against

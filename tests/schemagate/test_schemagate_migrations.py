@@ -5,6 +5,7 @@ migration_cases.py), in the four renderers."""
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -17,8 +18,10 @@ from contract.migrations import ContractVersion
 from contract.rules import rules_document_from_json
 from schemagate.cli import main
 from schemagate.levels import Level
+from schemagate.majors import major_problem
 from schemagate.migration_check import Labelled, check_new_major
 from schemagate.model import Severity
+from schemagate.sample_records import ORDINARY_RECORDS, extreme_records, ordinary_records
 
 
 @pytest.fixture
@@ -197,3 +200,43 @@ def test_a_migration_rule_that_does_not_parse_is_one_line_and_exit_2(
     assert main(["check", "--offline"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "migration rule 'price-to-cents'" in err
+
+
+@pytest.mark.parametrize(
+    ("latest", "new", "problem"),
+    [
+        (None, None, None),
+        (None, "1", None),
+        (None, "2", None),
+        ("2", "2", None),
+        ("2", "3", None),
+        (None, "3", "MAJOR_SKIPPED"),
+        ("1", "3", "MAJOR_SKIPPED"),
+        ("2", "1", "MAJOR_WENT_DOWN"),
+        ("2", None, "MAJOR_WENT_DOWN"),
+        ("1", "02", "MAJOR_NOT_A_NUMBER"),
+        ("1", "2.0", "MAJOR_NOT_A_NUMBER"),
+        (None, "", "MAJOR_NOT_A_NUMBER"),
+    ],
+)
+def test_majors_go_up_one_at_a_time(
+    latest: str | None, new: str | None, problem: str | None
+) -> None:
+    found = major_problem(latest, new)
+    assert (found.id.value if found else None) == problem
+
+
+def test_generated_records_keep_the_versions_rules_and_extremes_break_one_field() -> None:
+    v2 = ContractVersion(1, None, json.dumps(V2_SCHEMA), rules_document_from_json(V2_RULES))
+    records = ordinary_records(v2)
+    assert len(records) == ORDINARY_RECORDS and records == ordinary_records(v2)
+    assert all(
+        r["price"] > 0
+        and re.fullmatch("[A-Z]{3}", r["currency"])
+        and re.fullmatch("[A-Z][A-Z0-9.]{0,9}", r["symbol"])
+        for r in records
+    )
+    assert len({r["symbol"] for r in records}) > 100  # drawn, not one value
+    extremes = {str(e) for e in extreme_records(v2, records[0])}
+    assert {'price = "NaN"', 'price = "Infinity"', 'symbol = ""', 'currency = ""'} <= extremes
+    assert "ts = 9223372036854775807" in extremes

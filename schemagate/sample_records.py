@@ -37,6 +37,9 @@ CANDIDATES_PER_RECORD = 10
 SEED = "schema-gate"
 _DAY_MS = 86_400_000
 _EPOCH_2020_MS = 1_577_836_800_000
+#: Below this many nested records, arrays and maps are empty and unions null where they
+#: can be: a recursive schema's records end.
+_MAX_DEPTH = 4
 _EXTREMES: Mapping[str, tuple[Any, ...]] = {
     "int": (2**31 - 1, -(2**31)),
     "long": (2**63 - 1, -(2**63)),
@@ -110,18 +113,28 @@ class _Generator:
         self.names = Names(version.parsed)
         self.hints = hints
         self.rng = rng
+        self.depth = 0
 
     def record(self, schema: Mapping[str, Any], top: bool) -> dict[str, Any]:
-        return {
-            f["name"]: self.value(f["type"], f["name"] if top else None)
-            for f in schema.get("fields", [])
-        }
+        self.depth += 1
+        try:
+            return {
+                f["name"]: self.value(f["type"], f["name"] if top else None)
+                for f in schema.get("fields", [])
+            }
+        finally:
+            self.depth -= 1
+
+    def _items(self) -> int:
+        """How many items an array or map gets: none deep in a (recursive) record."""
+        return 0 if self.depth > _MAX_DEPTH else self.rng.randint(0, 3)
 
     def value(self, schema: Any, name: str | None) -> Any:
         rng = self.rng
         if isinstance(schema, list):
             branches = [b for b in schema if b != "null"]
-            if not branches or (len(branches) < len(schema) and rng.random() < 0.1):
+            nullable = len(branches) < len(schema)
+            if not branches or (nullable and (rng.random() < 0.1 or self.depth > _MAX_DEPTH)):
                 return None
             return self.value(rng.choice(branches), name)
         if isinstance(schema, str) and self.names.get(schema) is not None:
@@ -147,9 +160,9 @@ class _Generator:
         if kind == "enum":
             return rng.choice(schema["symbols"])
         if kind == "array":
-            return [self.value(schema["items"], None) for _ in range(rng.randint(0, 3))]
+            return [self.value(schema["items"], None) for _ in range(self._items())]
         if kind == "map":
-            return {f"k{i}": self.value(schema["values"], None) for i in range(rng.randint(0, 3))}
+            return {f"k{i}": self.value(schema["values"], None) for i in range(self._items())}
         if kind == "fixed":
             return rng.randbytes(int(schema["size"]))
         return self.value(kind, name)

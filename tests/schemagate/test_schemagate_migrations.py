@@ -240,3 +240,17 @@ def test_generated_records_keep_the_versions_rules_and_extremes_break_one_field(
     extremes = {str(e) for e in extreme_records(v2, records[0])}
     assert {'price = "NaN"', 'price = "Infinity"', 'symbol = ""', 'currency = ""'} <= extremes
     assert "ts = 9223372036854775807" in extremes
+
+
+def test_generated_records_of_a_recursive_schema_end() -> None:
+    node = {
+        "type": "record",
+        "name": "Node",
+        "fields": [
+            {"name": "children", "type": {"type": "array", "items": "Node"}},
+            {"name": "next", "type": ["null", "Node"]},
+            {"name": "side", "type": {"type": "enum", "name": "Side", "symbols": ["BUY", "SELL"]}},
+        ],
+    }
+    records = ordinary_records(ContractVersion(1, None, json.dumps(node)), count=20)
+    assert len(records) == 20 and {r["side"] for r in records} == {"BUY", "SELL"}

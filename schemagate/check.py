@@ -92,6 +92,10 @@ def check_subject(
         )
         return SubjectResult(subject, file, level, (), (), major=major, migrations=(finding,))
     if history and major != latest:
+        labelled, latest_version = contract_chain(history, new, document)
+        checked = check_new_major(
+            labelled, latest_version, level, options.topic_records, options.strict
+        )
         return SubjectResult(
             subject,
             file,
@@ -100,7 +104,8 @@ def check_subject(
             (),
             major=major,
             new_major=True,
-            migrations=_new_major(file, new, history, level, document, options),
+            migrations=checked.findings,
+            migration_runs=checked.runs,
         )
     group = [old for old in history if old.document.major == major]
     targets = list(group if level.transitive else group[-1:]) if level.directions else []
@@ -118,18 +123,6 @@ def check_subject(
         violations=tuple(violations),
         major=major,
     )
-
-
-def _new_major(
-    file: str,
-    new: Schema,
-    history: Sequence[Version],
-    level: Level,
-    document: RulesDocument | None,
-    options: Options,
-) -> tuple[MigrationFinding, ...]:
-    labelled, latest = contract_chain(history, new, document)
-    return check_new_major(labelled, latest, level, options.topic_records, options.strict)
 
 
 def contract_chain(

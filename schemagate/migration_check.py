@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -37,8 +38,9 @@ from contract.rules import Migration
 from schemagate.finding_ids import MigrationId
 from schemagate.levels import Direction, Level
 from schemagate.majors import shown
-from schemagate.model import MigrationFinding, Severity
+from schemagate.model import MigrationFinding, MigrationRun, Severity
 from schemagate.sample_records import (
+    ORDINARY_RECORDS,
     decisive_read_rules,
     extreme_records,
     first_failures,
@@ -93,6 +95,27 @@ class _Run:
     path: MigrationPath
     records: tuple[_Record, ...]
 
+    def summary(self) -> MigrationRun:
+        up = self.path.writer.version <= self.path.reader.version
+        counts = Counter(record.origin for record in self.records)
+        return MigrationRun(
+            source=self.source.describe(),
+            target=self.target.describe(),
+            migration="UPGRADE" if up else "DOWNGRADE",
+            rules=self.path.rule_names,
+            records={
+                origin: counts[origin] for origin in (TOPIC, GENERATED, EXTREME) if counts[origin]
+            },
+        )
+
+
+@dataclass(frozen=True)
+class NewMajorCheck:
+    """The paths run on a new major's records, and what they found."""
+
+    runs: tuple[MigrationRun, ...] = ()
+    findings: tuple[MigrationFinding, ...] = ()
+
 
 def check_new_major(
     history: Sequence[Labelled],
@@ -100,17 +123,18 @@ def check_new_major(
     level: Level,
     topic_records: Mapping[str, Sequence[dict[str, Any]]] | None = None,
     strict: bool = False,
-) -> tuple[MigrationFinding, ...]:
-    """The findings on `new`, the first version of a new major after `history` (oldest
+) -> NewMajorCheck:
+    """The check of `new`, the first version of a new major after `history` (oldest
     first), at `level`. `topic_records`: per history label, records of that version read
     from the sampled topic (writer-shaped plain values)."""
     if not level.directions or not history:
-        return ()
+        return NewMajorCheck()
     versions = [labelled.version for labelled in (*history, new)]
     labels = {labelled.version.version: labelled for labelled in (*history, new)}
     sources = list(history) if level.transitive else [history[-1]]
     new_records = _samples(new)
     findings: list[MigrationFinding] = []
+    runs: list[MigrationRun] = []
     for source in sources:
         up = migration_path(versions, source.version, new.version)
         down = migration_path(versions, new.version, source.version)
@@ -125,10 +149,12 @@ def check_new_major(
                 if direction in level.directions:
                     findings.append(_missing(path, labels, source, level, run_on, new))
                 continue
-            findings.extend(_run(_Run(*_ends(source, new, path), path, run_on), strict))
+            run = _Run(*_ends(source, new, path), path, run_on)
+            runs.append(run.summary())
+            findings.extend(_run(run, strict))
         if isinstance(up, MigrationPath) and isinstance(down, MigrationPath):
             findings.extend(_round_trips(source, new, up, down, records, strict))
-    return tuple(findings)
+    return NewMajorCheck(tuple(runs), tuple(findings))
 
 
 def _ends(source: Labelled, new: Labelled, path: MigrationPath) -> tuple[Labelled, Labelled]:
@@ -145,10 +171,11 @@ def _samples(
     With `judge` (the latest version of the version's major), only the records its
     readers let through."""
     hints = decisive_read_rules(judge.version) if judge else ()
-    generated = [_Record(GENERATED, r) for r in ordinary_records(labelled.version, hints)]
+    drawn = ordinary_records(labelled.version, hints, ORDINARY_RECORDS * (2 if judge else 1))
+    generated = [_Record(GENERATED, r) for r in drawn]
     topic = [_Record(TOPIC, dict(r)) for r in from_topic]
-    if judge is not None:
-        generated = _accepted(generated, labelled, judge, versions)
+    if judge is not None:  # twice as many drawn, as its readers may refuse some
+        generated = _accepted(generated, labelled, judge, versions)[:ORDINARY_RECORDS]
         topic = _accepted(topic, labelled, judge, versions)
     records = topic or generated
     if generated:

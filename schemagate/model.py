@@ -118,6 +118,19 @@ class Sample:
 
 
 @dataclass(frozen=True)
+class MigrationRun:
+    """One migration path the gate ran, and on how many records of each origin."""
+
+    source: str
+    target: str
+    migration: str
+    """UPGRADE or DOWNGRADE."""
+    rules: tuple[str, ...]
+    records: Mapping[str, int]
+    """Per origin ("topic", "generated", "extreme"), the records run."""
+
+
+@dataclass(frozen=True)
 class MigrationFinding:
     """A problem with a new major: its number, or its migration rules on sample records
     (all the records of one kind that met the same problem on the same path, with one
@@ -164,6 +177,8 @@ class SubjectResult:
     new_major: bool = False
     """The contract is the first version of its major: migrations replace the comparison."""
     migrations: tuple[MigrationFinding, ...] = ()
+    migration_runs: tuple[MigrationRun, ...] = ()
+    """The paths a new major's check ran (none when it has none to run)."""
 
     @property
     def major_changed(self) -> bool:

@@ -13,6 +13,7 @@ from schemagate.contracts import rules_path
 from schemagate.majors import shown
 from schemagate.model import (
     MigrationFinding,
+    MigrationRun,
     Report,
     RuleCount,
     RuleFinding,
@@ -59,6 +60,12 @@ def _migration_line(finding: MigrationFinding) -> str:
         f"{finding.rule.value} {finding.source} -> {finding.target}{rules} "
         f"({way}{finding.severity.value})"
     )
+
+
+def _run_line(run: MigrationRun) -> str:
+    rules = f" [{', '.join(run.rules)}]" if run.rules else ""
+    counts = ", ".join(f"{count} {origin}" for origin, count in run.records.items())
+    return f"ran {run.migration} {run.source} -> {run.target}{rules} on {counts} records"
 
 
 def _example(finding: MigrationFinding) -> str:
@@ -166,6 +173,7 @@ def render_text(report: Report) -> str:
             for finding in result.rules.findings:
                 lines.append(f"  {_finding_line(finding)} ({_weight(finding)})")
                 lines.append(f"    {finding.message}")
+        lines.extend(f"  {_run_line(run)}" for run in result.migration_runs)
         for migration in result.migrations:
             lines.extend(f"  {line}" for line in _migration_lines(migration))
         if result.sample:
@@ -242,6 +250,7 @@ def render_junit(report: Report) -> str:
                 for f in findings
                 if not f.breaking
             ),
+            *(_run_line(run) for run in result.migration_runs),
             *(
                 "\n".join(_migration_lines(f))
                 for f in result.migrations

@@ -83,6 +83,11 @@ def test_the_example_warns_of_sub_cent_prices_and_names_the_value(
     assert code == 0 and subject["new_major"] and subject["major"] == "2"
     assert subject["compared_with"] == []
     assert subject["rules"]["compared"] is False
+    runs = [(r["migration"], r["rules"], r["records"]) for r in subject["migration_runs"]]
+    assert runs == [
+        ("UPGRADE", ["price-to-cents"], {"generated": 300, "extreme": 9}),
+        ("DOWNGRADE", ["cents-to-price"], {"generated": 300, "extreme": 6}),
+    ]
     [trip] = [m for m in subject["migrations"] if m["rule"] == "MIGRATION_ROUND_TRIP"]
     assert trip["severity"] == "warning" and trip["origin"] == "generated"
     assert trip["rules"] == ["price-to-cents", "cents-to-price"]
@@ -132,10 +137,14 @@ def test_a_record_of_the_topic_that_loses_something_is_an_error() -> None:
     v2 = ContractVersion(1, 1, json.dumps(V2_SCHEMA), rules_document_from_json(V2_RULES))
     v3 = ContractVersion(2, None, json.dumps(V3_SCHEMA), rules_document_from_json(major("2")))
     written = {"ts": 1_700_000_000_000, "symbol": "MSFT", "price": 224.255, "currency": "USD"}
-    findings = check_new_major(
+    checked = check_new_major(
         [Labelled("1", v2)], Labelled("new", v3), Level.BACKWARD, {"1": [written]}
     )
-    [trip] = [f for f in findings if f.rule.value == "MIGRATION_ROUND_TRIP"]
+    assert [(run.migration, dict(run.records)) for run in checked.runs] == [
+        ("UPGRADE", {"topic": 1, "extreme": 9}),
+        ("DOWNGRADE", {"generated": 300, "extreme": 6}),
+    ]
+    [trip] = [f for f in checked.findings if f.rule.value == "MIGRATION_ROUND_TRIP"]
     assert (trip.origin, trip.severity, trip.records, trip.sampled) == (
         "topic",
         Severity.ERROR,

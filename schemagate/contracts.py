@@ -15,6 +15,7 @@ from contract.rules import (
     RulesError,
     RuleSet,
     load_rules_document,
+    metadata_from_json,
     rules_document_from_json,
 )
 from schemagate.check import parse
@@ -40,6 +41,16 @@ def parse_rules(text: str, origin: str) -> RulesDocument:
         return rules_document_from_json(data, source=origin)
     except RulesError as error:
         raise GateError(str(error)) from None
+
+
+def major_only(text: str) -> RulesDocument:
+    """A rules file's metadata alone (its major), none where it has no valid metadata."""
+    try:
+        data = json.loads(text)
+        metadata = data.get("metadata") if isinstance(data, dict) else None
+        return RulesDocument(metadata=metadata_from_json(metadata))
+    except (ValueError, RulesError):
+        return RulesDocument()
 
 
 @dataclass(frozen=True)

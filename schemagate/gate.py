@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from contract.rules import RulesError, RuleSet, rule_set_from_json
 from schemagate.check import Options, Version, check_subject, paths_into
-from schemagate.contracts import Contract, parse_rules
+from schemagate.contracts import Contract, major_only, parse_rules
 from schemagate.errors import GateError
 from schemagate.finding_ids import ViolationId
 from schemagate.git_history import history_at, in_work_tree, text_at, texts_at
@@ -163,14 +163,22 @@ def _rules_check(contract: Contract, baseline: Baseline | None) -> RulesCheck | 
 
 def _documented_in_git(contract: Contract, history: list[Version], ref: str) -> list[Version]:
     """Each version with the rules file beside it (its major and rules): as in the commit
-    the version is labelled with, the latest as at `ref`."""
+    the version is labelled with, the latest as at `ref`. An earlier version's rules file
+    that the contract no longer accepts (the rules' subset may have changed since) gives
+    its major only: history cannot be fixed, and its rules only direct generated records."""
     documented = []
     for index, version in enumerate(history):
-        commit = ref if index == len(history) - 1 else version.label
-        text = text_at(contract.rules_path, commit)
+        latest = index == len(history) - 1
+        text = text_at(contract.rules_path, ref if latest else version.label)
         if text is not None:
             origin = f"{contract.rules_path} at {version.label}"
-            version = replace(version, document=parse_rules(text, origin))
+            try:
+                document = parse_rules(text, origin)
+            except GateError:
+                if latest:
+                    raise
+                document = major_only(text)
+            version = replace(version, document=document)
         documented.append(version)
     return documented
 

@@ -263,3 +263,19 @@ def test_generated_records_of_a_recursive_schema_end() -> None:
     }
     records = ordinary_records(ContractVersion(1, None, json.dumps(node)), count=20)
     assert len(records) == 20 and {r["side"] for r in records} == {"BUY", "SELL"}
+
+
+def test_an_earlier_rules_file_the_contract_no_longer_accepts_gives_its_major_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    repo = Repo(tmp_path)
+    outside = {**V2_RULES["domainRules"][0], "name": "old", "expr": "message.price.foo()"}
+    repo.rules.write_text(json.dumps({"domainRules": [outside]}))
+    first = repo.commit(V1_SCHEMA)
+    repo.rules.write_text(json.dumps(V2_RULES))
+    repo.commit(V2_SCHEMA)
+    write(repo, V3_SCHEMA, major("2"))
+    code, subject = gate_json(capsys, "--level", "BACKWARD_TRANSITIVE")
+    assert code == 0, subject["migrations"]
+    assert {r["source"] for r in subject["migration_runs"]} >= {f"version {first} (major none)"}

@@ -16,7 +16,6 @@ from dataclasses import replace
 
 from contract.rules import RulesDocument, RulesError, RuleSet, rule_set_from_json
 from schemagate.check import Version
-from schemagate.errors import GateError
 from schemagate.registry import Registry
 
 
@@ -36,12 +35,10 @@ def registered_documents(
 
 
 def _registered(registry: Registry, subject: str, version: Version) -> RulesDocument:
+    """An earlier version's registered rules; none where the contract no longer accepts
+    them (a registered version cannot be fixed; its rules only direct generated records)."""
     data = registry.rule_set(subject, version.label)
-    if data is None:
-        return RulesDocument()
     try:
-        return RulesDocument(
-            rule_set_from_json(data, f"{subject} version {version.label}'s ruleSet")
-        )
-    except RulesError as error:
-        raise GateError(str(error)) from None
+        return RulesDocument(rule_set_from_json(data, f"{subject} version {version.label}"))
+    except RulesError:
+        return RulesDocument()

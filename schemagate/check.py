@@ -1,4 +1,5 @@
-"""A level's verdict: which old versions to compare with, in which directions."""
+"""A level's verdict: which old versions to compare with (those of the contract's major),
+in which directions; a new major's migrations checked instead (schemagate.migration_check)."""
 
 from __future__ import annotations
 

@@ -201,14 +201,23 @@ def test_bad_metadata_is_one_line_and_exit_2(
     assert err.count("\n") == 1 and expected in err and "prices-value.rules.json" in err
 
 
-def test_a_migration_rule_that_does_not_parse_is_one_line_and_exit_2(
-    repo: Repo, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"expr": "$merge([ price"}, "not a JSONata expression"),
+        ({"mode": "SIDEWAYS"}, "mode SIDEWAYS (UPGRADE, DOWNGRADE or UPDOWN)"),
+        ({"type": "CEL"}, "type CEL is not supported (JSONATA only)"),
+    ],
+)
+def test_a_migration_rule_the_gate_cannot_run_is_one_line_and_exit_2(
+    repo: Repo, capsys: pytest.CaptureFixture[str], change: dict, expected: str
 ) -> None:
-    broken = {**major("2")["ruleSet"]["migrationRules"][0], "expr": "$merge([ price"}
+    broken = {**major("2")["ruleSet"]["migrationRules"][0], **change}
     write(repo, V3_SCHEMA, major("2", migrations=[broken]))
     assert main(["check", "--offline"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "migration rule 'price-to-cents'" in err
+    assert err.count("\n") == 1 and "migration rule 'price-to-cents'" in err and expected in err
+    assert "prices-value.rules.json" in err
 
 
 @pytest.mark.parametrize(

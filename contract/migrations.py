@@ -161,6 +161,10 @@ class MigrationFailed(Exception):
         self.rule, self.migration, self.why = rule, migration, why
 
 
+class ResultNotConforming(MigrationFailed):
+    """A hop's rules ran, but their result does not fit the hop's target version."""
+
+
 def without_logical_types(schema: Any) -> Any:
     """An Avro schema document with every logical type replaced by its base type."""
     if isinstance(schema, list):
@@ -200,7 +204,7 @@ def transform(hop: Transform, record: dict[str, Any]) -> dict[str, Any]:
     try:
         conformed: dict[str, Any] = conform(value, hop.target.parsed, Names(hop.target.parsed))
     except NotConforming as error:
-        raise MigrationFailed(
+        raise ResultNotConforming(
             hop.rules[-1], hop.migration, f"its result does not fit {hop.target.label()}: {error}"
         ) from None
     return conformed

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from contract.rules import RulesError, RuleSet, rule_set_from_json
+from contract.rules import RulesDocument, RuleSet
 from schemagate.check import Options, Version, check_subject, paths_into
 from schemagate.contracts import Contract, major_only, parse_rules
 from schemagate.errors import GateError
@@ -14,7 +14,7 @@ from schemagate.git_history import history_at, in_work_tree, text_at, texts_at
 from schemagate.levels import Level
 from schemagate.majors import shown
 from schemagate.model import Report, RulesCheck, SubjectResult, Violation
-from schemagate.registered import registered_documents
+from schemagate.registered import kept_documents, with_documents
 from schemagate.registry import Registry, Verdict
 from schemagate.rule_changes import compare_rule_sets
 from schemagate.sample import Sampling, read_topic, take_sample, topic_records
@@ -66,8 +66,9 @@ def check_online(
     for contract in contracts:
         subject_level = level or registry.level(contract.subject)
         history = registry.history(contract.subject)
-        baseline = _rules_in_registry(contract, registry, history[-1]) if history else None
-        history = registered_documents(registry, contract.subject, history, baseline)
+        history = with_documents(history, kept_documents(registry, contract.subject))
+        baseline = _rules_in_registry(contract, history[-1]) if history else None
+        history = _latest_with_rules(history, baseline)
         read = read_topic(sampling) if sampling is not None and contract is sampled else None
         by_version = topic_records(sampling, read, history) if sampling and read else None
         options = Options(strict, by_version)
@@ -193,15 +194,11 @@ def _rules_in_git(contract: Contract, ref: str, why: str = "") -> Baseline:
     return f"git {label}{why}", parse_rules(text, f"{path} at {label}").rule_set
 
 
-def _rules_in_registry(contract: Contract, registry: Registry, latest: Version) -> Baseline:
-    """The latest version's rule set when the registry returns one, else git's HEAD."""
-    data = registry.rule_set(contract.subject, latest.label)
-    if data is not None:
-        try:
-            source = f"{contract.subject} version {latest.label}'s ruleSet"
-            return f"registry version {latest.label}", rule_set_from_json(data, source)
-        except RulesError as error:
-            raise GateError(str(error)) from None
+def _rules_in_registry(contract: Contract, latest: Version) -> Baseline:
+    """The latest version's rule set when the registry keeps one with it (its metadata
+    and rules: schemagate.registered), else git's HEAD."""
+    if latest.document != RulesDocument():
+        return f"registry version {latest.label}", latest.document.rule_set
     if not in_work_tree(contract.rules_path):
         return (
             f"the registry returned no rule set with version {latest.label} and the rules "
@@ -210,6 +207,18 @@ def _rules_in_registry(contract: Contract, registry: Registry, latest: Version) 
     return _rules_in_git(
         contract, "HEAD", f" (the registry returned no rule set with version {latest.label})"
     )
+
+
+def _latest_with_rules(history: list[Version], baseline: Baseline | None) -> list[Version]:
+    """The history, its latest version with the baseline's rules where the registry keeps
+    none with it (git's HEAD): the rules its records were judged by."""
+    if not history or baseline is None or baseline[1] is None:
+        return history
+    if history[-1].document.rule_set != RuleSet():
+        return history
+    latest = history[-1]
+    document = RulesDocument(baseline[1], latest.document.metadata)
+    return [*history[:-1], replace(latest, document=document)]
 
 
 def _rejection(result: SubjectResult, verdict: Verdict) -> Violation | None:

@@ -1,44 +1,36 @@
-"""What the registry's versions carry beside their schemas (their major and rules), for the
-gate's compatibility groups and migration checks.
+"""What the registry keeps beside each registered version's schema (its major and rules),
+for the gate's compatibility groups, migration checks and rules baseline.
 
-The one place that reads them: each version's ``ruleSet`` as the registry's Confluent API
-returns it. That API keeps no ``metadata`` (Apicurio's drops it, and its ``ruleSet``), so
-registered versions have no major here, and where no version returns a rule set the
-latest takes the rules baseline (the rules file at git's HEAD, see ``gate``). A reader of
-what ``schemagate register`` keeps in the registry itself (Apicurio's version labels)
-replaces this module's body.
+``contract.registered.subject_versions`` reads them: what the registry returns with a
+version (Confluent's), else what ``register`` kept in the registry itself (Apicurio's
+version labels). A version registered by a tool that kept nothing has an empty document.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from contract.rules import RulesDocument, RulesError, RuleSet, rule_set_from_json
+from connection.clients import RegistryFailure
+from contract.registered import subject_versions
+from contract.rules import RulesDocument, RulesError
 from schemagate.check import Version
+from schemagate.errors import GateError
 from schemagate.registry import Registry
 
 
-def registered_documents(
-    registry: Registry,
-    subject: str,
-    history: Sequence[Version],
-    baseline: tuple[str, RuleSet | None] | None,
-) -> list[Version]:
-    """The history with each version's rules: the latest's are the rules baseline (its
-    registered rule set, else git's), the others' their registered rule set."""
-    documented = [replace(v, document=_registered(registry, subject, v)) for v in history[:-1]]
-    if history:
-        latest = baseline[1] if baseline is not None and baseline[1] is not None else RuleSet()
-        documented.append(replace(history[-1], document=RulesDocument(latest)))
-    return documented
-
-
-def _registered(registry: Registry, subject: str, version: Version) -> RulesDocument:
-    """An earlier version's registered rules; none where the contract no longer accepts
-    them (a registered version cannot be fixed; its rules only direct generated records)."""
-    data = registry.rule_set(subject, version.label)
+def kept_documents(registry: Registry, subject: str) -> dict[str, RulesDocument]:
+    """Per version label, the metadata and rules the registry keeps with it (GateError in
+    one line when it cannot be asked, or keeps rules that are not a rule set)."""
     try:
-        return RulesDocument(rule_set_from_json(data, f"{subject} version {version.label}"))
-    except RulesError:
-        return RulesDocument()
+        # The Registry's own client and settings: one client per run (registry.py is where
+        # a method for this belongs).
+        versions = subject_versions(registry._client, registry._settings, subject)
+    except (RegistryFailure, RulesError) as error:
+        raise GateError(str(error)) from None
+    return {str(version.version): version.document for version in versions}
+
+
+def with_documents(history: Sequence[Version], kept: Mapping[str, RulesDocument]) -> list[Version]:
+    """The history, each version with what the registry keeps beside it."""
+    return [replace(v, document=kept.get(v.label, RulesDocument())) for v in history]

@@ -15,7 +15,7 @@ import json
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from io import BytesIO
 from typing import Any
@@ -30,25 +30,17 @@ from connection.kafka import BrokerCheckFailed, cluster_metadata, silent_librdka
 from connection.services import Clients
 from connection.settings import ConnectionSettings
 from contract.columns import fields_read, null_free, record_columns
+from contract.decoder import RecordDecoder
 from contract.judge_numpy import judge_batch
-from contract.migrations import (
-    MIGRATION_FAILED,
-    NO_MIGRATION,
-    MigrationFailed,
-    MigrationPath,
-    NoMigration,
-    run_path,
-    without_logical_types,
-)
+from contract.migrations import MigrationPath, NoMigration, without_logical_types
 from contract.reasons import (
     HEADER_BYTES,
     UNDECODABLE,
-    UNKNOWN_SCHEMA_ID,
     frame_problem,
     frame_schema_id,
 )
 from contract.rules import Direction, RulePlan, RulesError, RuleSet, avro_field_types, plan_rules
-from contract.schemas import WriterSchemas
+from contract.schemas import ReaderSchema, ReadPath, WriterSchemas
 from schemagate.check import Version, canonical_form
 from schemagate.errors import GateError
 from schemagate.model import RuleCount, Sample, SampleJudgement
@@ -193,65 +185,30 @@ def decode(
     schema_text: str,
     across: Mapping[str, MigrationPath | NoMigration] | None = None,
 ) -> tuple[list[dict[str, Any]], Counter[str]]:
-    """The values decoded into the new schema, and the count of the others by reason.
-    `across`: for a new major, per writer schema (its canonical form) the migration path
-    into the new version (records of a writer not in it are resolved as usual)."""
+    """The values read into the new schema (contract.decoder), and the count of the
+    others by reason. `across`: for a new major, per writer schema (its canonical form)
+    the migration path into the new version; a writer not in it is resolved as usual."""
     writers = WriterSchemas(clients.registry, sampling.settings.registry)
     writers.add_ids(
         {frame_schema_id(v) for v in values if v is not None and frame_problem(v) is None}
     )
-    reader = fastavro.parse_schema(json.loads(schema_text))
-    readers: dict[int, Callable[[bytes], Any] | str] = {}
+
+    def read_path(schema_id: int) -> ReadPath:
+        writer = json.loads(writers.known[schema_id])
+        return None if across is None else across.get(canonical_form(writer))
+
+    decoder = RecordDecoder(writers, ReaderSchema(schema_text, "the new schema"), read_path)
     records: list[dict[str, Any]] = []
     undecodable: Counter[str] = Counter()
     for value in values:
-        problem = frame_problem(value)
-        if problem is not None or value is None:
-            undecodable[problem or UNDECODABLE] += 1
-            continue
-        schema_id = frame_schema_id(value)
-        if schema_id not in writers.known:
-            undecodable[UNKNOWN_SCHEMA_ID] += 1
-            continue
-        if schema_id not in readers:
-            readers[schema_id] = _reading(json.loads(writers.known[schema_id]), reader, across)
-        read = readers[schema_id]
-        if isinstance(read, str):
-            undecodable[read] += 1
-            continue
-        try:
-            record = read(value[HEADER_BYTES:])
-        except MigrationFailed:
-            undecodable[MIGRATION_FAILED] += 1
-            continue
-        except Exception:  # fastavro raises many kinds for bytes that are not the schema's
-            undecodable[UNDECODABLE] += 1
-            continue
-        if isinstance(record, dict):
-            records.append(record)
+        read = decoder.decode(value)
+        if read.reason is not None:
+            undecodable[read.reason] += 1
+        elif isinstance(read.record, dict):
+            records.append(read.record)
         else:  # the new schema is not a record: there is nothing for rules to read
             undecodable[UNDECODABLE] += 1
     return records, undecodable
-
-
-def _reading(
-    writer: Any, reader: Any, across: Mapping[str, MigrationPath | NoMigration] | None
-) -> Callable[[bytes], Any] | str:
-    """How a record body of the writer schema becomes one of the new schema: Avro
-    resolution, or the migration path (a reason's name when there is none)."""
-    path = across.get(canonical_form(writer)) if across else None
-    if isinstance(path, NoMigration):
-        return NO_MIGRATION
-    if path is None:
-        parsed = fastavro.parse_schema(writer)
-        return lambda body: fastavro.schemaless_reader(BytesIO(body), parsed, reader)
-    plain, migration = fastavro.parse_schema(without_logical_types(writer)), path
-
-    def migrated(body: bytes) -> Any:
-        written = fastavro.schemaless_reader(BytesIO(body), plain, None)
-        return run_path(migration, written) if isinstance(written, dict) else written
-
-    return migrated
 
 
 def topic_records(

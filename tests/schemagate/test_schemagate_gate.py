@@ -9,6 +9,7 @@ import pytest
 from schemagate_cases import PRICE, record
 
 from connection.settings import RegistrySettings
+from schemagate import gate
 from schemagate.check import Version, parse
 from schemagate.contracts import load_contracts
 from schemagate.finding_ids import ViolationId
@@ -31,7 +32,7 @@ def registry(monkeypatch: pytest.MonkeyPatch) -> Registry:
         ]
 
     monkeypatch.setattr(stub, "verdicts", verdicts)
-    monkeypatch.setattr(stub, "rule_set", lambda subject, version: None)
+    monkeypatch.setattr(gate, "kept_documents", lambda registry, subject: {})
     return stub
 
 

@@ -121,3 +121,39 @@ def test_without_a_topic_generated_records_only_warn(
         "MIGRATION_ROUND_TRIP version 2 (major none) -> the new version (major 2) and back"
         in done.stdout
     )
+
+
+def test_majors_and_rules_kept_in_the_registry_group_the_versions(
+    stack: dict[str, str], tmp_path: Path
+) -> None:
+    """No git: what `register` keeps in the registry (Apicurio's version labels) is all
+    the gate knows of the versions' majors and rules."""
+    subject = f"gate-groups-{uuid.uuid4().hex[:10]}-value"
+    schema = tmp_path / f"{subject}.avsc"
+    rules = tmp_path / f"{subject}.rules.json"
+    env = {**cli_env(stack), "GIT_CEILING_DIRECTORIES": str(tmp_path.parent)}
+
+    def gate(*args: str) -> tuple[int, dict[str, Any]]:
+        done = run_cli("schemagate", env, *args, str(schema), "--format", "json")
+        assert done.returncode in (0, 1), done.stderr
+        return done.returncode, json.loads(done.stdout)
+
+    schema.write_text(V2_TEXT)
+    rules.write_text(json.dumps(V2_RULES))
+    assert gate("register")[0] == 0
+    schema.write_text(V3_SCHEMA_FILE.read_text())
+    rules.write_text(json.dumps(BREAKING_RULES))
+    code, report = gate("register")
+    [subject_result] = report["subjects"]
+    assert subject_result["new_major"] and not [
+        m for m in subject_result["migrations"] if m["severity"] == "error"
+    ]  # v2's rules, kept in the registry, direct the generated records
+    assert (code, [r["version"] for r in report["registrations"]]) == (0, [2])
+
+    with_venue = json.loads(V3_SCHEMA_FILE.read_text())
+    with_venue["fields"].append({"name": "venue", "type": "string", "default": ""})
+    schema.write_text(json.dumps(with_venue))
+    code, report = gate("check", "--level", "FULL_TRANSITIVE")
+    [subject_result] = report["subjects"]
+    assert (code, subject_result["major"], subject_result["compared_with"]) == (0, "2", ["2"])
+    assert subject_result["rules"]["baseline"] == "registry version 2"

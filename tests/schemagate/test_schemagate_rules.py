@@ -12,7 +12,8 @@ from gate_repo import Repo
 from schemagate_cases import PRICE, fld, record
 
 from connection.settings import RegistrySettings
-from contract.rules import rule_set_from_json
+from contract.rules import RulesDocument, rule_set_from_json, rules_document_from_json
+from schemagate import gate
 from schemagate.check import Version, parse
 from schemagate.cli import main
 from schemagate.contracts import load_contracts
@@ -416,7 +417,7 @@ def test_an_unusable_rules_file_is_one_line_and_exit_2(
 def stub_registry(
     monkeypatch: pytest.MonkeyPatch, rule_set: dict[str, Any] | None
 ) -> tuple[Registry, list[tuple[str, str]]]:
-    """A registry whose version 1 is SCHEMA at BACKWARD, returning rule_set with it."""
+    """A registry whose version 1 is SCHEMA at BACKWARD, keeping rule_set with it."""
     stub = Registry(RegistrySettings("http://registry.invalid"))
     asked: list[tuple[str, str]] = []
     monkeypatch.setattr(stub, "level", lambda subject: Level.BACKWARD)
@@ -425,11 +426,11 @@ def stub_registry(
     )
     monkeypatch.setattr(stub, "verdicts", lambda subject, text, versions: [])
 
-    def rule_set_of(subject: str, version: str) -> dict[str, Any] | None:
-        asked.append((subject, version))
-        return rule_set
+    def kept(registry: Registry, subject: str) -> dict[str, RulesDocument]:
+        asked.append((subject, "1"))
+        return {} if rule_set is None else {"1": rules_document_from_json(rule_set)}
 
-    monkeypatch.setattr(stub, "rule_set", rule_set_of)
+    monkeypatch.setattr(gate, "kept_documents", kept)
     return stub, asked
 
 

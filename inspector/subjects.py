@@ -1,16 +1,17 @@
-"""A subject's versions: each schema with its rules, what changed from the version
-before, and the schema gate's verdict on that step (schemagate's own check)."""
+"""A subject's versions: each schema with its major and rules (domain and migration, as
+the registry keeps them), what changed from the version before, and the schema gate's
+verdict on that step (schemagate's own check: within a major at the subject's level, a
+new major by its migration rules run on generated records)."""
 
 from __future__ import annotations
 
 import difflib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from confluent_kafka.schema_registry import RegisteredSchema
-
 from connection.clients import RegistryFailure, registry_call
+from contract.rules import RulesDocument
 from inspector.decoding import Contracts
 from schemagate.check import Version, check_subject, parse
 from schemagate.errors import GateError
@@ -33,6 +34,17 @@ class Violation:
 
 
 @dataclass(frozen=True)
+class MigrationCheck:
+    """One of the gate's findings on a new major (its number, or its migration rules)."""
+
+    rule: str
+    severity: str
+    migration: str
+    rules: list[str]
+    message: str
+
+
+@dataclass(frozen=True)
 class StepVerdict:
     """The gate's verdict on a version against the versions before it."""
 
@@ -41,6 +53,8 @@ class StepVerdict:
     compatible: bool
     violations: list[Violation]
     error: str | None = None  # why there is no verdict (a schema that is not Avro)
+    new_major: bool = False
+    migrations: list[MigrationCheck] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -49,6 +63,7 @@ class SubjectVersion:
     schema_id: int | None
     schema_type: str
     schema: str  # pretty-printed
+    major: str | None
     rules: list[dict[str, Any]]
     diff: list[tuple[str, str]] | None  # (kind, line) against the version before
     verdict: StepVerdict | None  # None for the first version
@@ -87,39 +102,42 @@ def diff_lines(old: str, new: str) -> list[tuple[str, str]]:
     ]
 
 
-def rules_of(registered: RegisteredSchema) -> list[dict[str, Any]]:
-    rule_set = registered.schema.rule_set
-    if rule_set is None:
-        return []
-    found = []
-    for group, rules in (
-        ("domain", rule_set.domain_rules),
-        ("migration", rule_set.migration_rules),
-    ):
-        for rule in rules or []:
-            found.append(
-                {
-                    "group": group,
-                    "name": rule.name,
-                    "kind": None if rule.kind is None else str(rule.kind.value),
-                    "mode": None if rule.mode is None else str(rule.mode.value),
-                    "type": rule.type,
-                    "expr": rule.expr,
-                    "on_failure": rule.on_failure,
-                }
-            )
-    return found
+def rules_of(document: RulesDocument) -> list[dict[str, Any]]:
+    """The version's domain and migration rules, as the page lists them."""
+    return [
+        {
+            "group": group,
+            "name": rule.name,
+            "kind": rule.kind,
+            "mode": rule.mode,
+            "type": rule.type,
+            "expr": rule.expr,
+            "on_failure": rule.on_failure,
+        }
+        for group, rules in (
+            ("domain", document.rule_set.domain_rules),
+            ("migration", document.rule_set.migration_rules),
+        )
+        for rule in rules
+    ]
 
 
 def step_verdict(
-    subject: str, level: Level, number: int, text: str, earlier: list[tuple[int, str]]
+    subject: str,
+    level: Level,
+    number: int,
+    text: str,
+    document: RulesDocument,
+    earlier: list[tuple[int, str, RulesDocument]],
 ) -> StepVerdict:
-    """The gate's check of version number against the versions before it."""
+    """The gate's check of version number (with what it carries) against the versions
+    before it."""
     try:
-        history = [Version(str(n), parse(t, f"{subject} version {n}")) for n, t in earlier]
-        result = check_subject(
-            subject, f"version {number}", parse(text, f"{subject} version {number}"), history, level
-        )
+        history = [
+            Version(str(n), parse(t, f"{subject} version {n}"), kept) for n, t, kept in earlier
+        ]
+        new = parse(text, f"{subject} version {number}")
+        result = check_subject(subject, f"version {number}", new, history, level, document)
     except GateError as error:
         return StepVerdict(level.value, [], False, [], error=" ".join(str(error).split()))
     violations = [
@@ -133,7 +151,24 @@ def step_verdict(
         )
         for v in result.violations
     ]
-    return StepVerdict(level.value, list(result.compared_with), result.compatible, violations)
+    migrations = [
+        MigrationCheck(
+            rule=f.rule.value,
+            severity=f.severity.value,
+            migration=f.migration,
+            rules=list(f.rules),
+            message=f.message,
+        )
+        for f in result.migrations
+    ]
+    return StepVerdict(
+        level.value,
+        list(result.compared_with),
+        result.compatible,
+        violations,
+        new_major=result.new_major,
+        migrations=migrations,
+    )
 
 
 def subject_page(contracts: Contracts, gate: Registry, subject: str) -> SubjectPage:
@@ -156,17 +191,22 @@ def subject_page(contracts: Contracts, gate: Registry, subject: str) -> SubjectP
     for number in numbers:
         with registry_call(registry, f"{subject} version {number}"):
             registered.append(client.get_version(subject, number))
+    try:
+        kept = {v.version: v.document for v in gate.contract_versions(subject)}
+    except GateError as error:
+        raise RegistryFailure(" ".join(str(error).split())) from None
     versions = []
-    earlier: list[tuple[int, str]] = []
+    earlier: list[tuple[int, str, RulesDocument]] = []
     previous_pretty: str | None = None
     for entry in registered:
         text = entry.schema.schema_str or ""
         schema_type = entry.schema.schema_type or "AVRO"
+        document = kept.get(entry.version or 0, RulesDocument())
         shown = pretty(text)
         verdict = None
         if earlier:
             verdict = (
-                step_verdict(subject, level, entry.version or 0, text, earlier)
+                step_verdict(subject, level, entry.version or 0, text, document, earlier)
                 if schema_type == "AVRO"
                 else StepVerdict(
                     level.value,
@@ -182,11 +222,13 @@ def subject_page(contracts: Contracts, gate: Registry, subject: str) -> SubjectP
                 schema_id=entry.schema_id,
                 schema_type=schema_type,
                 schema=shown,
-                rules=rules_of(entry),
+                major=document.major,
+                rules=rules_of(document),
                 diff=None if previous_pretty is None else diff_lines(previous_pretty, shown),
                 verdict=verdict,
             )
         )
-        earlier.append((entry.version or 0, text))
+        if schema_type == "AVRO":
+            earlier.append((entry.version or 0, text, document))
         previous_pretty = shown
     return SubjectPage(subject, level.value, versions)

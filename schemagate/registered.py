@@ -11,24 +11,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from connection.clients import RegistryFailure
-from contract.registered import subject_versions
-from contract.rules import RulesDocument, RulesError
+from contract.rules import RulesDocument
 from schemagate.check import Version
-from schemagate.errors import GateError
 from schemagate.registry import Registry
 
 
 def kept_documents(registry: Registry, subject: str) -> dict[str, RulesDocument]:
     """Per version label, the metadata and rules the registry keeps with it (GateError in
     one line when it cannot be asked, or keeps rules that are not a rule set)."""
-    try:
-        # The Registry's own client and settings: one client per run (registry.py is where
-        # a method for this belongs).
-        versions = subject_versions(registry._client, registry._settings, subject)
-    except (RegistryFailure, RulesError) as error:
-        raise GateError(str(error)) from None
-    return {str(version.version): version.document for version in versions}
+    return {str(v.version): v.document for v in registry.contract_versions(subject)}
 
 
 def with_documents(history: Sequence[Version], kept: Mapping[str, RulesDocument]) -> list[Version]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import quote
 
 from connection.clients import (
@@ -24,6 +23,8 @@ from connection.clients import (
     registry_client,
 )
 from connection.settings import RegistrySettings
+from contract.migrations import ContractVersion
+from contract.registered import subject_versions
 from contract.registering import RegistrationRefused, register_version
 from contract.rules import RulesDocument, RulesError
 from schemagate.check import Version, parse
@@ -91,12 +92,14 @@ class Registry:
             versions.append(Version(label, parse(text or "", f"{subject} version {label}")))
         return versions
 
-    def rule_set(self, subject: str, version: str) -> dict[str, Any] | None:
-        """The version's ruleSet as the registry returns it; None when it returns none
-        (Apicurio's Confluent API keeps no rule sets)."""
-        with self._request(f"version {version} of {subject}"):
-            rule_set = self._client.get_version(subject, int(version)).schema.rule_set
-        return None if rule_set is None else rule_set.to_dict()
+    def contract_versions(self, subject: str) -> list[ContractVersion]:
+        """Every Avro version of the subject with the major and rules the registry keeps
+        beside it (contract.registered); GateError in one line when it cannot be asked,
+        or keeps rules that are not a rule set."""
+        try:
+            return subject_versions(self._client, self._settings, subject)
+        except (RegistryFailure, RulesError) as error:
+            raise GateError(str(error)) from None
 
     def verdicts(self, subject: str, schema_text: str, versions: Iterable[str]) -> list[Verdict]:
         """The registry's verdict on `schema_text` against each version, at its own level."""

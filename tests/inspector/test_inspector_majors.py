@@ -98,3 +98,19 @@ def test_a_major_the_subject_lacks_is_one_line(inspector_url: str, majors_topic:
         urlopen(f"{inspector_url}/topics/{majors_topic}?major=7", timeout=30)
     assert answer.value.code == 400
     assert "has no version of major 7" in answer.value.read().decode()
+
+
+def test_the_subject_page_shows_majors_migration_rules_and_the_gates_verdict(
+    page: Page, inspector_url: str, majors_topic: str
+) -> None:
+    page.goto(f"{inspector_url}/subjects/{majors_topic}-value")
+    v2 = page.locator('section.version[data-version="2"]')
+    assert v2.get_attribute("data-major") == "2"
+    assert v2.get_attribute("data-new-major") == "true"
+    assert v2.get_attribute("data-compatible") == "true"
+    groups = v2.locator("table.rules tr[data-group]").evaluate_all(
+        "rows => rows.map(r => [r.dataset.group, r.cells[0].innerText])"
+    )
+    assert ["migration", "price-to-cents"] in groups and ["migration", "cents-to-price"] in groups
+    assert "new major" in v2.locator("p.verdict").inner_text()
+    assert page.locator('section.version[data-version="1"]').get_attribute("data-major") == "1"

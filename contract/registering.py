@@ -25,7 +25,7 @@ longer say which rules it was written under.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -145,6 +145,17 @@ def _register_on_apicurio(
     if schema_id is None:
         raise RegistrationRefused(f"the registry returned no schema id for {subject}")
     return RegisteredVersion(subject, version, schema_id, tuple(notes))
+
+
+def restore_left_levels(settings: RegistrySettings, subjects: Iterable[str]) -> tuple[str, ...]:
+    """Restore each subject's level where a register left it lowered, before anything is
+    checked at it; a line for each one restored (none on a registry that keeps groups)."""
+    api = apicurio_api(settings)
+    if api is None:
+        return ()
+    return tuple(
+        line for subject in subjects for line in restore_left_level(api, settings, subject)
+    )
 
 
 def restore_left_level(

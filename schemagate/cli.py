@@ -6,6 +6,7 @@ Exit codes: 0 compatible, 1 incompatible, 2 usage, input or connection error, 13
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -123,6 +124,9 @@ def _run(args: argparse.Namespace) -> Report:
         raise GateError(str(error)) from None
     sampling = _sampling(args)
     if args.command == "register":
+        # before the check: a level left lowered would check nothing
+        for line in registry.restore_left_levels(contract.subject for contract in contracts):
+            print(f"schema-gate: {line}", file=sys.stderr)
         return register(contracts, registry, sampling, args.strict)
     return check_online(contracts, registry, args.level, sampling, args.strict)
 

@@ -25,7 +25,7 @@ from connection.clients import (
 from connection.settings import RegistrySettings
 from contract.migrations import ContractVersion
 from contract.registered import subject_versions
-from contract.registering import RegistrationRefused, register_version
+from contract.registering import RegistrationRefused, register_version, restore_left_levels
 from contract.rules import RulesDocument, RulesError
 from schemagate.check import Version, parse
 from schemagate.errors import GateError
@@ -111,6 +111,12 @@ class Registry:
             answer = self._client._rest_client.post(path, body={"schema": schema_text})
         messages = tuple(str(message) for message in answer.get("messages") or ())
         return Verdict(version, bool(answer["is_compatible"]), messages)
+
+    def restore_left_levels(self, subjects: Iterable[str]) -> tuple[str, ...]:
+        """Restore the levels an interrupted register left lowered (contract.registering);
+        a line for each."""
+        with self._request("checking that every subject's level was restored"):
+            return restore_left_levels(self._settings, subjects)
 
     def register(
         self, subject: str, schema_text: str, document: RulesDocument | None

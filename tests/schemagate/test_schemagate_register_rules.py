@@ -17,6 +17,7 @@ from connection.clients import apicurio_api, registry_client
 from connection.paths import REPO_ROOT
 from connection.settings import RegistrySettings
 from contract.registered import RULE_SET_LABEL, subject_versions
+from contract.registering import RESTORE_LEVEL_LABEL
 from contract.rules import load_rules_document, rules_file
 
 pytestmark = pytest.mark.integration
@@ -100,3 +101,31 @@ def test_rules_in_the_registry_that_are_not_a_rule_set_are_one_line(
         f"schema-gate: error: registry {registry_url}: {subject} version 1, "
         f"label {RULE_SET_LABEL}: not JSON"
     )
+
+
+def test_a_level_left_lowered_is_restored_before_the_check_and_said(
+    contract_dir: tuple[Path, str], registry_url: str
+) -> None:
+    """A register killed while the subject's level was lowered left NONE behind: the next
+    register restores the level first, so its check runs at the real level."""
+    schemas, subject = contract_dir
+    assert run_gate(registry_url, schemas, "register").returncode == 0
+    api = apicurio_api(RegistrySettings(registry_url))
+    assert api is not None
+    api.set_artifact_labels(subject, {RESTORE_LEVEL_LABEL: "BACKWARD"})
+    api.set_compatibility_rule(subject, "NONE")
+    breaking = json.loads(V2_SCHEMA_FILE.read_text())
+    breaking["fields"][2] = {"name": "price", "type": "string"}
+    (schemas / f"{subject}.avsc").write_text(json.dumps(breaking))
+
+    refused = run_gate(registry_url, schemas, "register")
+    assert refused.stderr == (
+        f"schema-gate: {subject}: its compatibility level was left lowered to NONE by an "
+        "interrupted register; restored to BACKWARD\n"
+    )
+    assert refused.returncode == 1, refused.stdout
+    assert f"{subject} ({schemas / subject}.avsc) at BACKWARD against version 1: INCOMPATIBLE" in (
+        refused.stdout
+    )
+    assert api.compatibility_rule(subject) == "BACKWARD"
+    assert RESTORE_LEVEL_LABEL not in api.artifact_labels(subject)

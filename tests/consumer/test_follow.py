@@ -32,7 +32,7 @@ from cli_runs import cli_env, start_cli, wait_for
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
-from contract_files import V1_SCHEMA_FILE, V2_SCHEMA_FILE
+from contract_files import V1_SCHEMA_FILE, V2_SCHEMA_FILE, V3_RULES_FILE, V3_SCHEMA_FILE
 from pyspark.sql import SparkSession
 from topic_offsets import all_messages
 
@@ -46,6 +46,8 @@ from consumer.statistics_topic import SCHEMA_FILE as STATISTICS_SCHEMA_FILE
 from consumer.statistics_topic import statistics_topic
 from consumer.views.live import SCHEMA_FILE as FOLLOW_SCHEMA_FILE
 from contract.dead_letters import dead_letter_topic
+from contract.registering import register_version
+from contract.rules import load_rules_document
 from producer.events import GeneratorPlan, generate_records
 
 pytestmark = [pytest.mark.integration, pytest.mark.spark, pytest.mark.slow]
@@ -100,6 +102,19 @@ class TopicWriter:
             fastavro.schemaless_writer(body, parsed, value)
             self.raw(b"\x00" + struct.pack(">I", schema_id) + body.getvalue())
             self.written.prices[(record["symbol"], currency)].append(record["price"])
+        self.flush()
+
+    def events_in_cents(self, schema_id: int, plan: GeneratorPlan) -> None:
+        """plan's events written in the contract's major 2 (docs/examples/major-2: ticker,
+        price_cents), counted as major 1 reads them (cents / 100)."""
+        parsed = fastavro.parse_schema(json.loads(V3_SCHEMA_FILE.read_text()))
+        for record in generate_records(plan):
+            cents = round(record["price"] * 100)
+            value = {"ts": record["ts"], "ticker": record["symbol"], "price_cents": cents}
+            body = io.BytesIO()
+            fastavro.schemaless_writer(body, parsed, {**value, "currency": "USD"})
+            self.raw(b"\x00" + struct.pack(">I", schema_id) + body.getvalue())
+            self.written.prices[(record["symbol"], "USD")].append(cents / 100)
         self.flush()
 
     def raw(self, value: bytes | None) -> None:
@@ -628,3 +643,40 @@ def test_dead_letters_land_once_across_two_kills_one_between_the_letters_and_the
     assert len(origins) == len(set(origins)) == bad
     assert third.last["rule_failures"] == {f.rule: f.count for f in batch.rule_failures}
     assert_equal_to_batch_mode(third.last["statistics"], spark, fresh)
+
+
+def test_a_new_major_mid_stream_migrates_and_a_kill_after_it_counts_every_record_once(
+    fresh: ConnectionSettings,
+    follow_env: dict[str, str],
+    v2_topic: ContractTopic,
+    registry: SchemaRegistryClient,
+    spark: SparkSession,
+    tmp_path: Path,
+) -> None:
+    checkpoint = tmp_path / "ck"
+    v2_topic.events(plan(300, seed=1))
+    first = FollowRun(follow_env, fresh.topic, checkpoint, "--trigger-seconds", "1")
+    try:
+        wait_for(lambda: first.decoded() == 300, "the major-1 records counted", 300)
+        major_2 = register_version(
+            registry,
+            fresh.registry,
+            fresh.value_subject,
+            V3_SCHEMA_FILE.read_text(),
+            load_rules_document(V3_RULES_FILE),
+            new_major_checked=True,
+        )
+        v2_topic.writer.events_in_cents(major_2.schema_id, plan(400, seed=2, minutes=5))
+        wait_for(lambda: first.decoded() >= 300 + 1, "a major-2 record counted", 300)
+    finally:
+        first.kill()
+    v2_topic.writer.events_in_cents(major_2.schema_id, plan(200, seed=3, minutes=10))
+    second = FollowRun(
+        follow_env, fresh.topic, checkpoint, "--trigger-seconds", "1", "--until-idle", "10"
+    )
+    assert second.wait() == 0, "".join(second.stderr)[-3000:]
+    assert "major none" in "".join(second.stderr)  # it reads into the newest of major 1
+    written = v2_topic.writer.written
+    assert second.last["decoded"] == second.last["messages"] == written.events == 900
+    assert_statistics_equal(second.last["statistics"], written)
+    assert_equal_to_batch_mode(second.last["statistics"], spark, fresh)

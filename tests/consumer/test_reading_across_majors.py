@@ -15,9 +15,10 @@ from framed_records import T0, V1, V1_ID, V2, V2_ID, framed, offline_contract
 from pyspark.sql import SparkSession
 
 from consumer.analysis import AnalysisOptions, analyse
+from consumer.bad_records import bad_records, dead_letters
 from consumer.decoding import decoded_records
 from consumer.source import KAFKA_RECORDS
-from contract.migrations import ContractVersion
+from contract.migrations import ContractVersion, rules_on_paths
 from contract.reasons import MIGRATION_FAILED, NO_MIGRATION
 from contract.rules import RulesDocument, rules_document_from_json
 from contract.schemas import Contract, ReaderSchema
@@ -113,3 +114,32 @@ def test_across_majors_without_a_rule_the_records_are_counted_as_no_migration(
     report = report_as(spark, contract_reading(2, bare))
     assert {u.reason: u.count for u in report.undecodable} == {NO_MIGRATION: 2}
     assert report.decoded == 3
+
+
+def test_a_failed_migration_goes_to_the_dead_letters_naming_its_rule_and_mode(
+    spark: SparkSession,
+) -> None:
+    contract = contract_reading(3)
+    paths = contract.read_paths()
+    records = topic(spark)
+    decoded = decoded_records(records, contract.writers.known, contract.reader.schema, paths=paths)
+    migrations = rules_on_paths(paths.values())
+    bad = bad_records(records, decoded, contract.read_rules, migrations)
+    [letter] = list(dead_letters(bad, contract.read_rules, migrations, "t-value"))
+    assert (letter.offset, letter.reason) == (4, MIGRATION_FAILED)
+    assert letter.rule is not None
+    assert (letter.rule.name, letter.rule.mode) == ("price-to-cents", "UPGRADE")
+    headers = dict(letter.added_headers("t"))
+    assert headers["__rule.mode"] == b"UPGRADE" and headers["__rule.name"] == b"price-to-cents"
+
+
+def test_a_migration_rule_whose_action_is_none_is_only_counted(spark: SparkSession) -> None:
+    counted = json.loads(json.dumps(BREAKING_RULES))
+    for rule in counted["ruleSet"]["migrationRules"]:
+        rule["onFailure"] = "NONE"
+    contract = contract_reading(3, rules_document_from_json(counted))
+    paths = contract.read_paths()
+    records = topic(spark)
+    decoded = decoded_records(records, contract.writers.known, contract.reader.schema, paths=paths)
+    migrations = rules_on_paths(paths.values())
+    assert bad_records(records, decoded, contract.read_rules, migrations).count() == 0

@@ -32,6 +32,7 @@ RUNTIME_MODULES = (
     "starlette",
     "tqdm",
     "uvicorn",
+    "yaml",
 )
 
 

@@ -35,6 +35,7 @@ literals holding NUL.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -83,16 +84,16 @@ def identifier(name: str) -> str:
 
 
 def string_literal(text: str) -> str:
-    """A DuckDB string literal. A ``{`` before a name is written as ``chr(123)``, so no
-    part of a literal reads as one of datacontract-cli's ``{model}`` or ``${VAR}``
-    placeholders (it substitutes them in the whole query text)."""
+    """A DuckDB string literal. Before a name, ``{`` is a literal of its own (``'a' ||
+    '{' || 'model}'``), so no part reads as one of datacontract-cli's ``{model}`` or
+    ``${VAR}`` placeholders (it substitutes them in the whole query text)."""
     if "\x00" in text:
         raise SqlUnsupported("a string with a NUL character (DuckDB strings cannot hold one)")
-    parts = text.split("{")
+    parts = re.split(r"\{(?=[A-Za-z_])", text)
     quoted = ["'" + part.replace("'", "''") + "'" for part in parts]
     if len(parts) == 1:
         return quoted[0]
-    return "(" + " || chr(123) || ".join(quoted) + ")"
+    return "(" + " || '{' || ".join(quoted) + ")"
 
 
 def _const(value: object, kind: CelType) -> str:
@@ -176,7 +177,10 @@ class _Compiler:
         nan = self.nan_test(expr.left, expr.right, left, right)
         if nan is None:
             return ordered
-        # a NaN side makes the comparison false, unless the other side is an error
+        # a NaN side makes the comparison false, unless the other side is an error (a
+        # literal never is)
+        if isinstance(expr.left, Const) or isinstance(expr.right, Const):
+            return f"(CASE WHEN {nan} THEN FALSE ELSE {ordered} END)"
         return (
             f"(CASE WHEN {nan} THEN (CASE WHEN {left} IS NOT NULL AND {right} IS NOT NULL "
             f"THEN FALSE END) ELSE {ordered} END)"

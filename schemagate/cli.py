@@ -25,11 +25,17 @@ from schemagate.errors import GateError
 from schemagate.gate import DEFAULT_OFFLINE_LEVEL, check_offline, check_online, register
 from schemagate.levels import Level
 from schemagate.model import Report
+from schemagate.odcs import dump_yaml
+from schemagate.odcs_export import KafkaServer, export_contract
+from schemagate.odcs_import import import_contract, load_document, write_contract
 from schemagate.registry import Registry
 from schemagate.render import RENDERERS
 from schemagate.sample import DEFAULT_PER_PARTITION, Sampling
 
 EXIT_COMPATIBLE, EXIT_INCOMPATIBLE = 0, 1
+#: Contract formats of export and import.
+CONTRACT_FORMATS = ("odcs",)
+DEFAULT_SCHEMA_FILE = Path("schemas/prices-value.avsc")
 LEVEL_NAMES = ", ".join(level.value for level in Level)
 
 
@@ -111,7 +117,56 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "register", parents=[common], help="register the schemas that pass the check"
     )
+    _add_export(commands)
+    _add_import(commands)
     return parser
+
+
+def _add_export(commands: argparse._SubParsersAction[OneLineErrorParser]) -> None:
+    export = commands.add_parser(
+        "export",
+        help="print the contract (a schema and its rules file) as an ODCS v3 YAML document",
+    )
+    export.add_argument("--format", choices=CONTRACT_FORMATS, required=True)
+    export.add_argument(
+        "file",
+        nargs="?",
+        type=Path,
+        default=DEFAULT_SCHEMA_FILE,
+        metavar="FILE.avsc",
+        help="the schema file; its rules file is beside it (default %(default)s)",
+    )
+    export.add_argument(
+        "--topic",
+        type=topic_name,
+        help="the topic the records are in: a kafka server (--bootstrap-servers) with "
+        "format avro, and the topic as the schema's physicalName (default: no server)",
+    )
+    add_bootstrap_argument(export)
+
+
+def _add_import(commands: argparse._SubParsersAction[OneLineErrorParser]) -> None:
+    imports = commands.add_parser(
+        "import",
+        help="write an ODCS v3 document's contract as <subject>.avsc and <subject>.rules.json",
+    )
+    imports.add_argument("--format", choices=CONTRACT_FORMATS, required=True)
+    imports.add_argument("file", type=Path, metavar="FILE", help="the ODCS YAML document")
+    imports.add_argument(
+        "--schemas-dir", type=Path, default=Path("schemas"), help="default %(default)s"
+    )
+    imports.add_argument(
+        "--subject",
+        help="the registry subject, the files' name (default: <topic>-value of the "
+        "document's kafka server and the schema's physicalName)",
+    )
+    imports.add_argument("--force", action="store_true", help="overwrite existing files")
+    imports.add_argument(
+        "--skip-unsupported",
+        action="store_true",
+        help="leave out what has no counterpart in a contract (a quality check without a "
+        "CEL rule, a type with no Avro mapping), each listed on stderr, instead of refusing",
+    )
 
 
 def _run(args: argparse.Namespace) -> Report:
@@ -141,10 +196,34 @@ def _sampling(args: argparse.Namespace) -> Sampling | None:
     return Sampling(settings, args.sample)
 
 
+def _export(args: argparse.Namespace) -> int:
+    server = KafkaServer(args.topic, args.bootstrap_servers) if args.topic else None
+    exported = export_contract(args.file, server)
+    for line in exported.untranslated:
+        print(f"schema-gate: {line}", file=sys.stderr)
+    print(dump_yaml(exported.document), end="")
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    document = load_document(args.file)
+    contract = import_contract(document, str(args.file), args.subject, args.skip_unsupported)
+    for line in contract.skipped:
+        print(f"schema-gate: skipped {line}", file=sys.stderr)
+    for path in write_contract(contract, args.schemas_dir, args.force):
+        print(f"wrote {path}")
+    return 0
+
+
 def run_command(argv: Sequence[str] | None) -> int:
-    """Parse argv, run its subcommand, print the report; 0 compatible, 1 not."""
+    """Parse argv, run its subcommand, print the report; 0 compatible, 1 not (export
+    and import: 0 done)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "export":
+        return _export(args)
+    if args.command == "import":
+        return _import(args)
     if args.command == "check" and args.against and not args.offline:
         parser.error("--against needs --offline")
     if args.command == "check" and args.offline and args.sample_topic:

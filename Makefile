@@ -8,7 +8,7 @@ STACK := scripts/local-stack.sh
 STACK_ENV = eval "$$($(STACK) env)"
 
 .PHONY: venv class-data run test check lint stack-up stack-down clean browser inspect \
-	inspector-screenshot
+	inspector-screenshot interop-venv test-interop
 
 venv: $(VENV)/.installed
 
@@ -45,11 +45,29 @@ MARKS_AND = $(if $(TEST_MARKS),($(TEST_MARKS)) and ,)
 NO_TESTS_COLLECTED = 5
 test: venv class-data browser
 	@started=; $(STACK) status >/dev/null 2>&1 || { $(STACK) up && started=yes; }; \
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup -m "$(MARKS_AND)not disruptive" \
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup -m "$(MARKS_AND)not disruptive and not interop" \
 		$(PYTEST_ARGS); parallel=$$?; \
 	$(PY) -m pytest -m "$(MARKS_AND)disruptive" $(PYTEST_ARGS); alone=$$?; \
 	if [ -n "$$started" ]; then $(STACK) down; fi; \
 	[ $$parallel -eq 0 ] && { [ $$alone -eq 0 ] || [ $$alone -eq $(NO_TESTS_COLLECTED) ]; }
+
+## test-interop: datacontract-cli checks live topics with the contract exported as ODCS and
+## must count, per rule, what the consumer counts (tests/interop). Not part of make test:
+## datacontract-cli (pinned by tests/interop/datacontract-cli.lock) pulls pandas, pyarrow and
+## DuckDB, about 600 MB, into a venv of its own. The tests start the stack unless it runs.
+INTEROP_VENV := .venv-interop
+INTEROP_LOCK := tests/interop/datacontract-cli.lock
+interop-venv: $(INTEROP_VENV)/.installed
+
+$(INTEROP_VENV)/.installed: $(INTEROP_LOCK)
+	python3 -m venv $(INTEROP_VENV)
+	$(INTEROP_VENV)/bin/pip install --quiet --upgrade pip
+	$(INTEROP_VENV)/bin/pip install --quiet --constraint $(INTEROP_LOCK) 'datacontract-cli[kafka,avro]'
+	touch $@
+
+test-interop: venv class-data interop-venv
+	DATACONTRACT_CLI=$(INTEROP_VENV)/bin/datacontract $(PY) -m pytest -m interop tests/interop \
+		$(PYTEST_ARGS)
 
 ## browser: Debian's Chromium, which the inspector's browser tests (Playwright, from the dev
 ## extras) and its screenshot drive; installed with apt-get (as root) when it is missing.
@@ -69,7 +87,7 @@ inspector-screenshot: venv stack-up browser
 
 ## check: the inner loop, no service started: lint, types and every test that needs none
 ## (unit tests, and Spark on in-memory frames)
-CHECK_MARKS := not integration and not reliability and not slow
+CHECK_MARKS := not integration and not reliability and not slow and not interop
 check: lint
 	$(PY) -m pytest -q -m "$(CHECK_MARKS)"
 

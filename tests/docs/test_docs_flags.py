@@ -26,6 +26,8 @@ DOCUMENTED_COMMANDS = {
     "consumer follow",
     "schemagate check",
     "schemagate register",
+    "schemagate export",
+    "schemagate import",
 }
 #: Flags a parser has on purpose without any doc naming them (none today: a flag that
 #: users may pass belongs in its command's flags section).

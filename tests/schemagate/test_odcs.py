@@ -120,6 +120,7 @@ def test_a_rule_the_translator_refuses_goes_out_as_a_text_check_and_says_so(
         "fields": [
             {"name": "note", "type": ["string", "null"], "default": "x"},
             {"name": "n", "type": "long"},
+            {"name": "ts", "type": {"type": "long", "logicalType": "timestamp-millis"}},
         ],
     }
     path = contract_in(
@@ -130,6 +131,7 @@ def test_a_rule_the_translator_refuses_goes_out_as_a_text_check_and_says_so(
                 rule("note-set", "message.note == 'x'"),
                 rule("n-small", "message.n < 10", mode="WRITE"),
                 rule("n-positive", "message.n > 0", action="NONE"),
+                rule("recent", "message.ts > 0"),  # a timestamp: outside what CEL types here
             ]
         },
     )
@@ -137,7 +139,9 @@ def test_a_rule_the_translator_refuses_goes_out_as_a_text_check_and_says_so(
     assert code == 0
     assert err.splitlines() == [
         "schema-gate: rule 'note-set' goes out as a text check: field note is nullable with "
-        "a non-null default: a record written without the field cannot be told from a null there"
+        "a non-null default: a record written without the field cannot be told from a null there",
+        "schema-gate: rule 'recent' goes out as a text check: rule 'recent': `message.ts`: "
+        "field ts is timestamp-millis outside the subset (has() only)",
     ]
     document = yaml.safe_load(out)
     valid(document)
@@ -145,6 +149,7 @@ def test_a_rule_the_translator_refuses_goes_out_as_a_text_check_and_says_so(
     assert checks["note-set"]["type"] == "text"
     assert "message.note == 'x'" in checks["note-set"]["description"]
     assert checks["n-small"]["type"] == "text"  # WRITE only: it does not judge on read
+    assert checks["recent"]["type"] == "text"
     assert (checks["n-positive"]["type"], checks["n-positive"]["severity"]) == ("sql", "warning")
     assert checks["note-set"]["customProperties"][0]["value"] == rule(
         "note-set", "message.note == 'x'"

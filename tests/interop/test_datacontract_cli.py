@@ -23,7 +23,8 @@ from typing import Any
 import pytest
 from cli_runs import cli_env, run_cli
 from confluent_kafka import Producer
-from contract_files import V1_SCHEMA_FILE
+from confluent_kafka.schema_registry import Schema
+from contract_files import V1_SCHEMA_FILE, V3_SCHEMA_FILE
 from fastavro import parse_schema, schemaless_writer
 
 from connection.clients import registry_client
@@ -75,10 +76,13 @@ def produce(env: dict[str, str], topic: str, *args: str) -> None:
     assert done.returncode == 0, done.stderr
 
 
-def write_records(env: dict[str, str], topic: str, records: list[dict[str, Any]]) -> None:
-    """Records framed with the subject's latest schema id, as a writer without rules."""
+def write_records(
+    env: dict[str, str], topic: str, records: list[dict[str, Any]], subject: str | None = None
+) -> None:
+    """Records framed with the subject's latest schema id (default the topic's value
+    subject), as a writer without rules."""
     registry = registry_client(RegistrySettings(env["SCHEMA_REGISTRY_URL"]))
-    latest = registry.get_latest_version(f"{topic}-value")
+    latest = registry.get_latest_version(subject or f"{topic}-value")
     parsed = parse_schema(json.loads(latest.schema.schema_str))
     producer = Producer({"bootstrap.servers": env["KAFKA_BOOTSTRAP_SERVERS"]})
     for index, record in enumerate(records):
@@ -224,3 +228,25 @@ def test_an_undecodable_record_stops_datacontract_cli(
     assert counted == []  # no check ran
     reasons = {check.get("reason") or "" for check in result["checks"]}
     assert any("Cannot decode the Avro messages" in reason for reason in reasons), reasons
+
+
+def test_across_a_breaking_change_datacontract_cli_merges_the_versions_by_column_name(
+    datacontract: Path, env: dict[str, str], tmp_path: Path
+) -> None:
+    """The documented difference: records of the major-2 schema (ticker, price_cents) in
+    the topic are decoded as written and unioned by column name with the v2 records, with
+    no reader schema and no migration: the v2 contract's checks see NULL price and symbol
+    in each of them, where our consumer migrates each record to its reader's version."""
+    topic = fresh_topic()
+    produce(env, topic, "--count", "100", "--seed", "4")
+    major_2 = f"{topic}-major-2-value"  # the registry id is all datacontract-cli reads
+    registry = registry_client(RegistrySettings(env["SCHEMA_REGISTRY_URL"]))
+    registry.register_schema(major_2, Schema(V3_SCHEMA_FILE.read_text(), "AVRO"))
+    record = {"ticker": "AAPL", "price_cents": 12345, "currency": "USD"}
+    write_records(env, topic, [record] * 40, subject=major_2)
+    result = datacontract_test(datacontract, export(env, topic, tmp_path), env)
+    assert quality_counts(result) == {
+        "price-positive": 40,
+        "currency-iso-4217": 0,
+        "symbol-ticker": 40,
+    }

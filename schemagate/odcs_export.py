@@ -154,8 +154,9 @@ def _property(field: Mapping[str, Any]) -> dict[str, Any]:
     avro_type = field["type"]
     nullable_of = _nullable_branch(avro_type)
     simple = nullable_of if nullable_of is not None else avro_type
+    physical, _, logical_name = _simple_type(simple)
     out: dict[str, Any] = {"name": field["name"]}
-    out |= _odcs_type(simple if _simple_type(simple)[0] is not None else avro_type)
+    out |= _odcs_type(simple if physical is not None else avro_type)
     if "doc" in field:
         out["description"] = field["doc"]
     # a union, or a field with a default, may have no value in a record read without a
@@ -163,12 +164,10 @@ def _property(field: Mapping[str, Any]) -> dict[str, Any]:
     out["required"] = not isinstance(avro_type, list) and "default" not in field
     # physicalType, avroLogicalType and required say T (with or without a default) and
     # ["null", T] without one; anything else goes whole
-    described = _simple_type(simple)[0] is not None and (
-        nullable_of is None or "default" not in field
-    )
+    described = physical is not None and (nullable_of is None or "default" not in field)
     extra = custom_properties(
         {
-            AVRO_LOGICAL_TYPE: _simple_type(simple)[2],
+            AVRO_LOGICAL_TYPE: logical_name,
             AVRO_DEFAULT: default_text(avro_type, field["default"]) if "default" in field else None,
             AVRO_ALIASES: field.get("aliases"),
             AVRO_SCHEMA: None if described else avro_type,

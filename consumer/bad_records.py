@@ -16,20 +16,18 @@ from connection.settings import ConnectionSettings
 from consumer.decoding import MIGRATION_MODE, MIGRATION_RULE, RULE
 from consumer.summary import Summary
 from contract.dead_letters import DeadLetter, DeadLetterTopic, RuleFailure
-from contract.migrations import MigrationRules
-from contract.rules import RulePlan
-
-READ = "READ"
+from contract.migrations import MigrationRules, with_action
+from contract.rules import ERROR, NONE, READ, RulePlan
 
 
 def dead_letter_rules(rules: RulePlan) -> list[str]:
     """The rules whose failures go to the dead-letter topic (onFailure DLQ)."""
-    return [rule.name for rule in rules.rules if rule.action == "DLQ"]
+    return [rule.name for rule in rules.rules if rule.dead_letters]
 
 
 def counted_migrations(migrations: MigrationRules) -> list[str]:
     """The migration rules whose failures are only counted (onFailure NONE)."""
-    return [name for name, (rule, _) in migrations.items() if rule.failure_action("READ") == "NONE"]
+    return with_action(migrations, NONE)
 
 
 def has_dead_letters(summary: Summary, rules: RulePlan, migrations: MigrationRules) -> bool:
@@ -48,10 +46,10 @@ def stopping_failure(
     """The column and the name of the first ERROR rule (a domain rule's, else a
     migration rule's) that failed on a record summary counts: the run stops on it."""
     for bound in rules.rules:
-        if bound.action == "ERROR" and bound.name in summary.rule_failures:
+        if bound.stops and bound.name in summary.rule_failures:
             return RULE, bound.name
-    for name, (rule, _) in migrations.items():
-        if rule.failure_action("READ") == "ERROR" and name in summary.migration_failures:
+    for name in with_action(migrations, ERROR):
+        if name in summary.migration_failures:
             return MIGRATION_RULE, name
     return None
 

@@ -18,8 +18,8 @@ from consumer.report import Report
 from consumer.source import OffsetRange, partition_offsets, read_topic, topic_partitions
 from consumer.timings import Timings
 from contract.dead_letters import DeadLetterTopic
-from contract.migrations import rules_on_paths
-from contract.rules import RulePlan
+from contract.migrations import rules_on_paths, with_action
+from contract.rules import ERROR, RulePlan
 from contract.schemas import Contract, ReaderChoice, SubjectNotRegistered, topic_contract
 
 
@@ -116,12 +116,11 @@ def refuse_error_rule_failures(report: Report, rules: RulePlan, contract: Contra
     """ConsumerError naming the rule and the first record when a rule whose action is
     ERROR decided against a record, or a migration rule whose action is ERROR failed on
     one: the run stops (no report)."""
-    stopping = {rule.name: rule.rule.expr for rule in rules.rules if rule.action == "ERROR"}
+    stopping = {rule.name: rule.rule.expr for rule in rules.rules if rule.stops}
     migrations = rules_on_paths(contract.read_paths().values())
     stopping_migrations = {
-        name: f"migration rule {name} ({mode}, onFailure ERROR)"
-        for name, (rule, mode) in migrations.items()
-        if rule.failure_action("READ") == "ERROR"
+        name: f"migration rule {name} ({migrations[name][1]}, onFailure ERROR)"
+        for name in with_action(migrations, ERROR)
     }
     described = {name: f"rule {name} ({expr}, onFailure ERROR)" for name, expr in stopping.items()}
     for failures, what in (

@@ -31,7 +31,7 @@ from typing import Any, TypeAlias
 import fastavro
 
 from contract.jsonata import TransformFailed, evaluate
-from contract.rules import Migration, Rule, RulesDocument
+from contract.rules import READ, Action, Migration, Rule, RulesDocument
 
 _INT_RANGE = {"int": 2**31, "long": 2**63}
 
@@ -354,6 +354,11 @@ def _shown(value: Any) -> str:
 
 #: Migration rules by name, with the way each runs.
 MigrationRules: TypeAlias = Mapping[str, tuple[Rule, Migration]]
+
+
+def with_action(migrations: MigrationRules, action: Action) -> list[str]:
+    """The names of the migration rules whose failure does action (they run on read)."""
+    return [name for name, (rule, _) in migrations.items() if rule.failure_action(READ) == action]
 
 
 def rules_on_paths(paths: Iterable[MigrationPath | NoMigration]) -> MigrationRules:

@@ -60,9 +60,18 @@ DOMAIN_MODES = ("WRITE", "READ", "WRITEREAD")
 MIGRATION_MODES = ("UPGRADE", "DOWNGRADE", "UPDOWN")
 #: The metadata property that names a version's major: its compatibility group.
 MAJOR_PROPERTY = "application.major.version"
-ACTIONS: tuple[Action, ...] = ("ERROR", "NONE", "DLQ")
+WRITE: Direction = "WRITE"
+READ: Direction = "READ"
+#: Both directions, in the order a record meets them.
+DIRECTIONS: tuple[Direction, ...] = (WRITE, READ)
+#: What a failing rule does: stop the run, send the record to the dead-letter topic, or
+#: only count it.
+ERROR: Action = "ERROR"
+DLQ: Action = "DLQ"
+NONE: Action = "NONE"
+ACTIONS: tuple[Action, ...] = (ERROR, NONE, DLQ)
 #: The actions whose failure decides a record's fate.
-DECISIVE: frozenset[str] = frozenset({"ERROR", "DLQ"})
+DECISIVE: frozenset[str] = frozenset({ERROR, DLQ})
 _RULE_KEYS = {
     "name",
     "doc",
@@ -109,11 +118,12 @@ class Rule:
         return not self.disabled and self.mode in (migration, "UPDOWN")
 
     def failure_action(self, direction: Direction) -> Action:
-        """The action on failure in this direction (ERROR when the rule names none)."""
-        action = self.on_failure or "ERROR"
+        """The action on failure in this direction (ERROR when the rule names none; a
+        migration rule's is its READ action, as it runs when a record is read)."""
+        action = self.on_failure or ERROR
         if "," in action and self.mode == "WRITEREAD":
             write, _, read = action.partition(",")
-            action = write if direction == "WRITE" else read
+            action = write if direction == WRITE else read
         return action.strip()  # type: ignore[return-value]  # checked when loaded
 
     def condition(self) -> Condition:
@@ -344,7 +354,7 @@ def _check_domain_rule(rule: Rule, source: str) -> Rule:
         raise RulesError(f"{where}: kind {rule.kind} is not supported (CONDITION only)")
     if rule.type != "CEL":
         raise RulesError(f"{where}: type {rule.type} is not supported (CEL only)")
-    for direction in ("WRITE", "READ"):
+    for direction in DIRECTIONS:
         action = rule.failure_action(direction)
         if action not in ACTIONS:
             raise RulesError(f"{where}: onFailure {rule.on_failure} (ERROR, NONE or DLQ)")
@@ -365,7 +375,7 @@ def _check_migration_rule(rule: Rule, source: str) -> Rule:
         raise RulesError(f"{where}: kind {rule.kind} is not supported (TRANSFORM only)")
     if rule.type != "JSONATA":
         raise RulesError(f"{where}: type {rule.type} is not supported (JSONATA only)")
-    if rule.failure_action("READ") not in ACTIONS:
+    if rule.failure_action(READ) not in ACTIONS:
         raise RulesError(f"{where}: onFailure {rule.on_failure} (ERROR, NONE or DLQ)")
     problem = jsonata_problem(rule.expr)
     if problem is not None:
@@ -392,6 +402,16 @@ class BoundRule:
     def decisive(self) -> bool:
         """Whether a failure decides the record's fate (DLQ or ERROR)."""
         return self.action in DECISIVE
+
+    @property
+    def stops(self) -> bool:
+        """Whether a failure stops the run (ERROR)."""
+        return self.action == ERROR
+
+    @property
+    def dead_letters(self) -> bool:
+        """Whether a failure sends the record to the dead-letter topic (DLQ)."""
+        return self.action == DLQ
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,9 @@ from dataclasses import dataclass, field
 
 from contract.dead_letters import DeadLetter, RuleFailure
 from contract.judge_numpy import judge_batch
-from contract.rules import RulePlan
+from contract.rules import WRITE, RulePlan
 from producer.events import EventBatch
 from producer.serialization import MessageEncoder, Messages
-
-WRITE = "WRITE"
 
 
 @dataclass
@@ -41,7 +39,7 @@ class WriteJudge:
                 continue
             decided = verdicts.decider.tolist()
             for index, rule in enumerate(verdicts.rules):
-                if rule.action == "ERROR" and index in decided:
+                if rule.stops and index in decided:
                     event = sent + decided.index(index)
                     self.stop = (
                         f"rule {rule.name} ({rule.rule.expr}, onFailure ERROR) refused event "

@@ -9,6 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from contract.rules import DLQ, ERROR
 from schemagate.contracts import rules_path
 from schemagate.majors import shown
 from schemagate.model import (
@@ -106,9 +107,9 @@ def _where_judged(judgement: SampleJudgement) -> str:
 
 def _count_sentence(count: RuleCount, judged: int) -> str:
     of = f"{count.failed} of {judged} sampled records"
-    if count.action == "DLQ":
+    if count.action == DLQ:
         what = f"would send {of} to the dead-letter topic"
-    elif count.action == "ERROR":
+    elif count.action == ERROR:
         what = f"would fail {of} with an error (the write or the read fails)"
     else:
         what = f"fails on {of} (counted only)"

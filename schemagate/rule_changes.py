@@ -19,11 +19,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from contract.rules import Direction, Rule, RuleSet
+from contract.rules import DIRECTIONS, DLQ, ERROR, Direction, Rule, RuleSet
 from schemagate.finding_ids import RuleChange
 from schemagate.model import RuleFinding, Severity
 
-DIRECTIONS: tuple[Direction, ...] = ("WRITE", "READ")
 HARSHNESS = {"NONE": 1, "DLQ": 2, "ERROR": 3}
 
 
@@ -89,8 +88,8 @@ def _described(rule: Rule) -> str:
 
 def _fate(rule: Rule, directions: list[Direction]) -> str:
     """What happens to a record failing the rule in these directions."""
-    dead_letter = [d for d in directions if rule.failure_action(d) == "DLQ"]
-    error = [d for d in directions if rule.failure_action(d) == "ERROR"]
+    dead_letter = [d for d in directions if rule.failure_action(d) == DLQ]
+    error = [d for d in directions if rule.failure_action(d) == ERROR]
     fates = ["goes to the dead-letter topic"] if dead_letter else []
     if error:
         fates.append("fails the " + " or the ".join(d.lower() for d in error))

@@ -39,7 +39,15 @@ from contract.reasons import (
     frame_problem,
     frame_schema_id,
 )
-from contract.rules import Direction, RulePlan, RulesError, RuleSet, avro_field_types, plan_rules
+from contract.rules import (
+    DIRECTIONS,
+    Direction,
+    RulePlan,
+    RulesError,
+    RuleSet,
+    avro_field_types,
+    plan_rules,
+)
 from contract.schemas import ReaderSchema, ReadPath, WriterSchemas
 from schemagate.check import Version, canonical_form
 from schemagate.errors import GateError
@@ -48,7 +56,6 @@ from schemagate.model import RuleCount, Sample, SampleJudgement
 DEFAULT_PER_PARTITION = 1000
 #: How long the read may go without a record before the brokers count as not answering.
 QUIET_S = DEFAULTS.broker_timeout_s
-DIRECTIONS: tuple[Direction, ...] = ("WRITE", "READ")
 _TRANSIENT = frozenset({KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN})
 
 

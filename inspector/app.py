@@ -31,8 +31,8 @@ from connection.clients import RegistryFailure, registry_client
 from connection.settings import ConnectionSettings
 from inspector.decoding import Contracts
 from inspector.kafka import BrokerUnavailable, KafkaReader, TopicNotFound
-from inspector.live import Followers, Published, latest_update, queue_listener, statistics_topic
-from inspector.records import KEY_SCAN_RECORDS, BadQuery, Page, parse_query, read_page
+from inspector.live import Followers, LivePage, latest_update, queue_listener
+from inspector.records import KEY_SCAN_RECORDS, BadQuery, parse_query, read_page
 from inspector.subjects import SubjectNotFound, subject_page
 from inspector.topics import topic_summaries
 from schemagate.errors import GateError
@@ -52,7 +52,8 @@ SECURITY_HEADERS = {
 
 
 class Inspector:
-    """The clients every page reads through, built once from the settings."""
+    """The clients every page reads through and the templates it renders with, built once
+    from the settings (the app's state: every handler reads it from its request)."""
 
     def __init__(self, settings: ConnectionSettings) -> None:
         self.settings = settings
@@ -60,10 +61,16 @@ class Inspector:
         self.contracts = Contracts(registry_client(settings.registry), settings.registry)
         self.gate = Registry(settings.registry)
         self.followers = Followers(self.reader, self.contracts)
+        self.templates = templates()
 
     def close(self) -> None:
         self.followers.stop()
         self.reader.close()
+
+
+def inspector_of(request: Request) -> Inspector:
+    inspector: Inspector = request.app.state.inspector
+    return inspector
 
 
 def number(value: Any, digits: int = 2) -> str:
@@ -120,187 +127,163 @@ def wants_json(request: Request, name: str) -> tuple[str, bool]:
     return name, request.query_params.get("format") == "json"
 
 
+def render(
+    request: Request, template: str, document: Mapping[str, Any], as_json: bool, **context: Any
+) -> Response:
+    """document as JSON, or the template rendered with context as HTML."""
+    if as_json:
+        return JSONResponse(dict(document), headers=SECURITY_HEADERS)
+    inspector = inspector_of(request)
+    json_params = {**request.query_params, "format": "json"}
+    html = inspector.templates.get_template(template).render(
+        bootstrap=inspector.settings.bootstrap_servers,
+        registry_url=inspector.settings.registry.url,
+        json_url=request.url.path + "?" + urlencode(json_params),
+        **context,
+    )
+    return HTMLResponse(html, headers=SECURITY_HEADERS)
+
+
+async def page(request: Request, as_json: bool, compute: Callable[[], Response]) -> Response:
+    """compute's page, off the event loop; an error a user can act on as a one-line page."""
+    try:
+        return await run_in_threadpool(compute)
+    except Exception as error:
+        problem = problem_of(error)
+        if problem is None:
+            raise
+        document = {"error": problem.message, "kind": problem.kind}
+        response = render(request, "problem.html", document, as_json, problem=problem)
+        response.status_code = problem.status
+        return response
+
+
+def suffix_or_param_json(request: Request) -> bool:
+    return request.url.path.endswith(JSON_SUFFIX) or request.query_params.get("format") == "json"
+
+
+async def index(request: Request) -> Response:
+    inspector = inspector_of(request)
+
+    def compute() -> Response:
+        topics = topic_summaries(inspector.reader, inspector.contracts)
+        document = {"topics": [t.document() for t in topics]}
+        return render(request, "index.html", document, as_json, topics=topics)
+
+    as_json = suffix_or_param_json(request)
+    return await page(request, as_json, compute)
+
+
+async def topic(request: Request) -> Response:
+    inspector = inspector_of(request)
+    name, as_json = wants_json(request, request.path_params["topic"])
+
+    def compute() -> Response:
+        query = parse_query(request.query_params)
+        contract = inspector.contracts.of(name, query.major)
+        if query.major is not None and contract.reader is None:
+            raise BadQuery(
+                f"major: {contract.subject or name} has no version of major {query.major}"
+            )
+        result = read_page(inspector.reader, contract, name, query)
+        return render(
+            request,
+            "topic.html",
+            result.document(),
+            as_json,
+            page=result,
+            key_scan_records=KEY_SCAN_RECORDS,
+        )
+
+    return await page(request, as_json, compute)
+
+
+async def subject(request: Request) -> Response:
+    inspector = inspector_of(request)
+    name, as_json = wants_json(request, request.path_params["subject"])
+
+    def compute() -> Response:
+        result = subject_page(inspector.contracts, inspector.gate, name)
+        return render(request, "subject.html", result.document(), as_json, page=result)
+
+    return await page(request, as_json, compute)
+
+
+async def live(request: Request) -> Response:
+    inspector = inspector_of(request)
+    name = request.path_params["topic"]
+
+    def compute() -> Response:
+        inspector.reader.partitions(name)  # TopicNotFound for a typo
+        follower = inspector.followers.of(name)
+        result = LivePage(name, latest_update(inspector.reader, inspector.contracts, name))
+        after = -1 if result.latest is None else result.latest.offset
+        return render(
+            request,
+            "live.html",
+            result.document(),
+            as_json,
+            page=result,
+            problem=follower.problem,
+            events_url=f"/topics/{quote(name, safe='')}/live/events?" + urlencode({"after": after}),
+        )
+
+    as_json = suffix_or_param_json(request)
+    return await page(request, as_json, compute)
+
+
+async def events(request: Request) -> Response:
+    """The live page's server-sent events: the follower's status, its latest update
+    after ``after``, then each new one."""
+    inspector = inspector_of(request)
+    name = request.path_params["topic"]
+    try:
+        after = int(request.query_params.get("after", "-1"))
+    except ValueError:
+        after = -1
+    follower = await run_in_threadpool(inspector.followers.of, name)
+    queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
+    stop = follower.listen(queue_listener(asyncio.get_running_loop(), queue))
+
+    async def stream() -> AsyncIterator[dict[str, str]]:
+        try:
+            yield {"event": "status", "data": json.dumps({"problem": follower.problem})}
+            latest = follower.latest
+            if latest is not None and latest.offset > after:
+                yield {"event": "update", "data": json.dumps(latest.event())}
+            while True:
+                kind, data = await queue.get()
+                if kind == "update" and data["offset"] <= after:
+                    continue
+                yield {"event": kind, "data": json.dumps(data)}
+        finally:
+            stop()
+
+    return EventSourceResponse(stream(), ping=15, headers=SECURITY_HEADERS)
+
+
+ROUTES = [
+    Route("/", index),
+    Route("/index.json", index),
+    Route("/.json", index),
+    Route("/topics/{topic}/live", live),
+    Route("/topics/{topic}/live.json", live),
+    Route("/topics/{topic}/live/events", events),
+    Route("/topics/{topic}", topic),
+    Route("/subjects/{subject}", subject),
+    Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+]
+
+
 def create_app(settings: ConnectionSettings) -> Starlette:
     """The inspector's app over the given connection settings."""
     inspector = Inspector(settings)
-    environment = templates()
-
-    def render(
-        request: Request,
-        template: str,
-        document: Mapping[str, Any],
-        as_json: bool,
-        **context: Any,
-    ) -> Response:
-        if as_json:
-            return JSONResponse(dict(document), headers=SECURITY_HEADERS)
-        json_params = {**request.query_params, "format": "json"}
-        html = environment.get_template(template).render(
-            bootstrap=settings.bootstrap_servers,
-            registry_url=settings.registry.url,
-            json_url=request.url.path + "?" + urlencode(json_params),
-            **context,
-        )
-        return HTMLResponse(html, headers=SECURITY_HEADERS)
-
-    async def page(request: Request, as_json: bool, compute: Callable[[], Response]) -> Response:
-        try:
-            return await run_in_threadpool(compute)
-        except Exception as error:
-            problem = problem_of(error)
-            if problem is None:
-                raise
-            document = {"error": problem.message, "kind": problem.kind}
-            response = render(request, "problem.html", document, as_json, problem=problem)
-            response.status_code = problem.status
-            return response
-
-    async def index(request: Request) -> Response:
-        as_json = request.url.path.endswith(JSON_SUFFIX) or (
-            request.query_params.get("format") == "json"
-        )
-
-        def compute() -> Response:
-            topics = topic_summaries(inspector.reader, inspector.contracts)
-            document = {"topics": [t.document() for t in topics]}
-            return render(request, "index.html", document, as_json, topics=topics)
-
-        return await page(request, as_json, compute)
-
-    async def topic(request: Request) -> Response:
-        name, as_json = wants_json(request, request.path_params["topic"])
-
-        def compute() -> Response:
-            query = parse_query(request.query_params)
-            contract = inspector.contracts.of(name, query.major)
-            if query.major is not None and contract.reader is None:
-                raise BadQuery(
-                    f"major: {contract.subject or name} has no version of major {query.major}"
-                )
-            result = read_page(inspector.reader, contract, name, query)
-            document = records_document(result, contract.subject, contract.reader_version)
-            return render(
-                request,
-                "topic.html",
-                document,
-                as_json,
-                page=result,
-                subject=contract.subject,
-                reader_version=contract.reader_version,
-                reader_source=None if contract.reader is None else contract.reader.described,
-                key_scan_records=KEY_SCAN_RECORDS,
-            )
-
-        return await page(request, as_json, compute)
-
-    async def subject(request: Request) -> Response:
-        name, as_json = wants_json(request, request.path_params["subject"])
-
-        def compute() -> Response:
-            result = subject_page(inspector.contracts, inspector.gate, name)
-            return render(request, "subject.html", result.document(), as_json, page=result)
-
-        return await page(request, as_json, compute)
-
-    async def live(request: Request) -> Response:
-        name = request.path_params["topic"]
-        as_json = request.url.path.endswith(JSON_SUFFIX) or (
-            request.query_params.get("format") == "json"
-        )
-
-        def compute() -> Response:
-            inspector.reader.partitions(name)  # TopicNotFound for a typo
-            follower = inspector.followers.of(name)
-            latest = latest_update(inspector.reader, inspector.contracts, name)
-            document = live_document(name, latest)
-            return render(
-                request,
-                "live.html",
-                document,
-                as_json,
-                topic=name,
-                latest=latest,
-                problem=follower.problem,
-                statistics_topic=statistics_topic(name),
-                events_url=f"/topics/{quote(name, safe='')}/live/events?"
-                + urlencode({"after": -1 if latest is None else latest.offset}),
-            )
-
-        return await page(request, as_json, compute)
-
-    async def events(request: Request) -> Response:
-        name = request.path_params["topic"]
-        try:
-            after = int(request.query_params.get("after", "-1"))
-        except ValueError:
-            after = -1
-        follower = await run_in_threadpool(inspector.followers.of, name)
-        queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
-        stop = follower.listen(queue_listener(asyncio.get_running_loop(), queue))
-
-        async def stream() -> AsyncIterator[dict[str, str]]:
-            try:
-                yield {"event": "status", "data": json.dumps({"problem": follower.problem})}
-                latest = follower.latest
-                if latest is not None and latest.offset > after:
-                    yield {"event": "update", "data": json.dumps(latest.event())}
-                while True:
-                    kind, data = await queue.get()
-                    if kind == "update" and data["offset"] <= after:
-                        continue
-                    yield {"event": kind, "data": json.dumps(data)}
-            finally:
-                stop()
-
-        return EventSourceResponse(stream(), ping=15, headers=SECURITY_HEADERS)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         yield
         await run_in_threadpool(inspector.close)
 
-    routes = [
-        Route("/", index),
-        Route("/index.json", index),
-        Route("/.json", index),
-        Route("/topics/{topic}/live", live),
-        Route("/topics/{topic}/live.json", live),
-        Route("/topics/{topic}/live/events", events),
-        Route("/topics/{topic}", topic),
-        Route("/subjects/{subject}", subject),
-        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
-    ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=ROUTES, lifespan=lifespan)
     app.state.inspector = inspector
     return app
-
-
-def records_document(page: Page, subject: str | None, reader_version: int | None) -> dict[str, Any]:
-    return {
-        "topic": page.topic,
-        "subject": subject,
-        "reader_version": reader_version,
-        "partitions": {
-            str(p): {"low": r.low, "high": r.high} for p, r in sorted(page.offsets.items())
-        },
-        "records": [row.document() for row in page.rows],
-        "scanned": {
-            "records": page.scanned.records,
-            "ranges": {
-                str(p): {"from": start, "to": stop - 1}
-                for p, (start, stop) in sorted(page.scanned.ranges.items())
-            },
-            "limited": page.scan_limited,
-        },
-        "next": page.next_params,
-        "previous": page.previous_params,
-    }
-
-
-def live_document(topic: str, latest: Published | None) -> dict[str, Any]:
-    return {
-        "topic": topic,
-        "statistics_topic": statistics_topic(topic),
-        "offset": None if latest is None else latest.offset,
-        "update": None if latest is None else latest.document,
-    }

@@ -40,6 +40,27 @@ class Published:
         return {"offset": self.offset, "update": self.document}
 
 
+@dataclass(frozen=True)
+class LivePage:
+    """A topic's live statistics page: its latest update, if any, and where the updates
+    come from."""
+
+    topic: str
+    latest: Published | None
+
+    @property
+    def statistics_topic(self) -> str:
+        return statistics_topic(self.topic)
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "topic": self.topic,
+            "statistics_topic": self.statistics_topic,
+            "offset": None if self.latest is None else self.latest.offset,
+            "update": None if self.latest is None else self.latest.document,
+        }
+
+
 def latest_update(reader: KafkaReader, contracts: Contracts, topic: str) -> Published | None:
     """The latest update of topic on its statistics topic; None when there is none
     (BrokerUnavailable, RegistryFailure)."""

@@ -189,7 +189,7 @@ class Scanned:
 
 @dataclass(frozen=True)
 class Page:
-    """A page of records and where the pages around it start."""
+    """A page of records, how they were read, and where the pages around it start."""
 
     topic: str
     query: Query
@@ -199,6 +199,30 @@ class Page:
     scan_limited: bool  # a key filter stopped at KEY_SCAN_RECORDS
     next_params: dict[str, str] | None  # the following page (older, or newer when forward)
     previous_params: dict[str, str] | None  # partition view: the records before this page
+    subject: str | None = None  # the value subject read with (None: none registered)
+    reader_version: int | None = None
+    reader_source: str | None = None  # the reader's source and major, as people read it
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "topic": self.topic,
+            "subject": self.subject,
+            "reader_version": self.reader_version,
+            "partitions": {
+                str(p): {"low": r.low, "high": r.high} for p, r in sorted(self.offsets.items())
+            },
+            "records": [row.document() for row in self.rows],
+            "scanned": {
+                "records": self.scanned.records,
+                "ranges": {
+                    str(p): {"from": start, "to": stop - 1}
+                    for p, (start, stop) in sorted(self.scanned.ranges.items())
+                },
+                "limited": self.scan_limited,
+            },
+            "next": self.next_params,
+            "previous": self.previous_params,
+        }
 
 
 def timestamp_ms(message: Message) -> int | None:
@@ -309,6 +333,9 @@ def read_page(reader: KafkaReader, contract: TopicContract, topic: str, query: Q
         scan_limited=limited,
         next_params=next_link(query, following),
         previous_params=previous_link(query, origin, offsets),
+        subject=contract.subject,
+        reader_version=contract.reader_version,
+        reader_source=None if contract.reader is None else contract.reader.described,
     )
 
 

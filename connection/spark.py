@@ -58,11 +58,11 @@ def driver_java_options(spark: SparkSettings, extra_java_options: str = "") -> s
     )
 
 
-def python_for_workers() -> str:
-    """The Python that runs Python UDFs (migration rules outside the compiled subset):
-    PYSPARK_PYTHON where set, else this process's own (the venv with pyarrow and
-    jsonata-python), not whatever python3 comes first on the PATH."""
-    return os.environ.get("PYSPARK_PYTHON") or sys.executable
+def use_own_python_for_workers() -> None:
+    """Python UDFs (migration rules outside the compiled subset) run in PYSPARK_PYTHON
+    (PySpark reads only the variable): this process's own Python where it is unset (the
+    venv with pyarrow and jsonata-python), not whatever python3 comes first on the PATH."""
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
 
 def build_spark_session(
@@ -74,6 +74,7 @@ def build_spark_session(
     """Start (or reuse) a SparkSession as the settings say; the driver's JVM maps the
     install's class-data archive when it has been made (connection.class_data)."""
     jars = connector_jars(spark.connector_jars_dir)
+    use_own_python_for_workers()
     driver_java = driver_java_options(spark, extra_java_options)
     return (
         SparkSession.builder.master(spark.master)
@@ -90,6 +91,5 @@ def build_spark_session(
         .config("spark.sql.inMemoryColumnarStorage.compressed", "false")
         .config("spark.driver.extraJavaOptions", driver_java)
         .config("spark.executor.extraJavaOptions", QUIET_LOGGING)
-        .config("spark.pyspark.python", python_for_workers())
         .getOrCreate()
     )

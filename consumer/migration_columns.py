@@ -43,9 +43,11 @@ from enum import Enum
 from functools import reduce
 from typing import Any
 
+import pyarrow as pa
 from pyspark.sql import Column, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.avro.functions import from_avro, to_avro
+from pyspark.sql.pandas.functions import arrow_udf
 from pyspark.sql.types import (
     ArrayType,
     DataType,
@@ -371,9 +373,6 @@ def _flat(schema: Any) -> bool:
 def _python_hop(hop: Transform, record: _Record) -> tuple[_Record, Column]:
     """The hop through contract.migrations.transform in an Arrow UDF: the target's
     record, and the failed rule's name (null where it passed)."""
-    import pyarrow as pa
-    from pyspark.sql.pandas.functions import ArrowUDFType, arrow_udf
-
     target_type = _spark_type(_plain_json(hop.target))
     result_type = StructType(
         [StructField("record", target_type, True), StructField("failed", StringType(), True)]
@@ -399,7 +398,7 @@ def _python_hop(hop: Transform, record: _Record) -> tuple[_Record, Column]:
             names=["record", "failed"],
         )
 
-    udf = arrow_udf(run, result_type, ArrowUDFType.SCALAR)
+    udf = arrow_udf(run, result_type)  # type: ignore[call-overload]  # the hints say how
     result = udf(record.struct())
     migrated = result.getField("record")
     fields = {name: migrated.getField(name) for name in _field_names(hop.target)}
@@ -438,6 +437,7 @@ class Value:
     nullable: bool = False
     fields: dict[str, Value] = field(default_factory=dict)
     exact: bool = False  # a long (a number passed through), not a double
+    small: bool = False  # an exact literal a double holds exactly (within 2^53)
 
     def defined(self) -> Column:
         return F.lit(True) if self.undefined is None else ~self.undefined
@@ -759,8 +759,8 @@ class _Compiler:
             return Value(Kind.BOOLEAN, _null("boolean"), undefined=F.lit(True))
         assert left.column is not None and right.column is not None
         a, b = left.column, right.column
-        if left.kind is Kind.NUMBER:
-            a, b = a.cast("double"), b.cast("double")
+        if left.kind is Kind.NUMBER and not (left.exact and right.exact):
+            a, b = a.cast("double"), b.cast("double")  # Python compares an int and a float so
         compared = {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
         if left.kind is Kind.NUMBER:
             compared = compared & ~F.isnan(a) & ~F.isnan(b)
@@ -818,27 +818,26 @@ class _Compiler:
             self.fail(reach, value.is_null())
 
     def to_number(self, value: Value, reach: Column | None) -> Value:
+        """$number: a number as it is, a boolean as 1 or 0, a string as Python's float()
+        reads it (or int(..., base) after 0x, 0B, 0O); an infinite result errs."""
         if value.kind is Kind.UNDEFINED:
             return _undefined()
+        if value.kind not in (Kind.NUMBER, Kind.BOOLEAN, Kind.STRING):
+            self.fail(reach, value.defined())
+            return Value(Kind.NUMBER, _null("double"), undefined=value.undefined)
+        assert value.column is not None
+        self.fail(reach, value.is_null())
         if value.kind is Kind.NUMBER:
-            self.fail(reach, value.is_null())
+            if value.exact:
+                return value
+            self.fail(reach, value.present() & (F.abs(value.column) == math.inf))
             return value
         if value.kind is Kind.BOOLEAN:
-            self.fail(reach, value.is_null())
-            assert value.column is not None
             number = F.when(value.column, 1.0).otherwise(0.0)
             return Value(Kind.NUMBER, number, undefined=value.undefined)
-        if value.kind is Kind.STRING:
-            assert value.column is not None
-            syntax = value.column.rlike(r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$")
-            parsed = F.when(syntax, value.column).cast("double")
-            self.fail(
-                reach, value.is_null() | (value.present() & ~F.coalesce(syntax, F.lit(False)))
-            )
-            self.fail(reach, value.present() & (F.abs(parsed) == math.inf))
-            return Value(Kind.NUMBER, parsed, undefined=value.undefined)
-        self.fail(reach, value.defined())
-        return Value(Kind.NUMBER, _null("double"), undefined=value.undefined)
+        parsed = _python_number(value.column)
+        self.fail(reach, value.present() & (parsed.isNull() | (F.abs(parsed) == math.inf)))
+        return Value(Kind.NUMBER, parsed, undefined=value.undefined)
 
     def rounding(self, name: str, args: list[Value], node: Call, reach: Column | None) -> Value:
         value = args[0]
@@ -858,9 +857,9 @@ class _Compiler:
                     undefined=value.undefined,
                     exact=True,
                 )
+            self.fail(reach, value.present() & (F.abs(column) == math.inf))
             return Value(Kind.NUMBER, F.abs(column), undefined=value.undefined)
-        if value.exact:
-            return Value(Kind.NUMBER, value.column, undefined=value.undefined, exact=True)
+        # $round, $floor and $ceil read a number as a float (a long beyond 2^53 rounds)
         self.fail(reach, value.present() & (F.isnan(column) | (F.abs(column) == math.inf)))
         if name == "round":
             precision = node.args[1] if len(node.args) > 1 else Const(0)
@@ -949,6 +948,41 @@ class _Compiler:
         return Value(Kind.STRING, cut, undefined=undefined)
 
 
+#: What Python's str.strip() strips (float() and int() strip it too).
+_PY_SPACE = (
+    "[\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a"
+    "\\u2028\\u2029\\u202f\\u205f\\u3000]"
+)
+_DIGITS = "[0-9](_?[0-9])*"
+_PY_FLOAT = (
+    f"^{_PY_SPACE}*[+-]?(({_DIGITS}(\\.({_DIGITS})?)?|\\.{_DIGITS})([eE][+-]?{_DIGITS})?"
+    f"|(?i:inf|infinity|nan)){_PY_SPACE}*\\z"
+)
+#: jsonata-python's $number reads a string that starts with one of these as int(rest, base):
+#: the base, a digit, and how many digits fit a double exactly.
+_PREFIXES = {"0x": (16, "[0-9a-fA-F]", 13), "0B": (2, "[01]", 53), "0O": (8, "[0-7]", 17)}
+
+
+def _python_number(text: Column) -> Column:
+    """A string as jsonata-python's $number reads it (ASCII digits; after a base prefix
+    as many digits as a double holds exactly), or null where it errs."""
+    number = F.when(
+        text.rlike(_PY_FLOAT),
+        F.regexp_replace(text, f"{_PY_SPACE}|_", "").try_cast("double"),
+    )
+    for prefix, (base, digit, most) in _PREFIXES.items():
+        rest = F.substring(text, 3, F.length(text))
+        grammar = f"^{_PY_SPACE}*[+-]?{digit}(_?{digit}){{0,{most - 1}}}{_PY_SPACE}*\\z"
+        read = F.conv(F.regexp_replace(rest, f"{_PY_SPACE}|_|[+-]", ""), base, 10)
+        signed = F.when(rest.contains("-"), -read.try_cast("double")).otherwise(
+            read.try_cast("double")
+        )
+        number = F.when(text.startswith(prefix), F.when(rest.rlike(grammar), signed)).otherwise(
+            number
+        )
+    return number
+
+
 def _const(value: Any) -> Value:
     if value is None:
         return Value(Kind.NULL)
@@ -957,7 +991,8 @@ def _const(value: Any) -> Value:
     if isinstance(value, str):
         return Value(Kind.STRING, F.lit(value))
     if isinstance(value, int) and -(2**63) <= value < 2**63:
-        return Value(Kind.NUMBER, F.lit(value).cast("long"), exact=True)
+        small = abs(value) <= 2**53
+        return Value(Kind.NUMBER, F.lit(value).cast("long"), exact=True, small=small)
     return Value(Kind.NUMBER, F.lit(float(value)))
 
 
@@ -996,7 +1031,10 @@ def _choose(condition: Column, then: Value, otherwise: Value) -> Value:
         return Value(Kind.OBJECT, undefined=undefined, fields=fields)
     if kind is Kind.NULL:
         return Value(Kind.NULL, undefined=undefined)
-    exact = all(v.exact for v in (then, otherwise) if v.kind is kind)
+    numbers = [v for v in (then, otherwise) if v.kind is kind]
+    exact = all(v.exact for v in numbers)
+    if not exact and any(v.exact and not v.small for v in numbers):
+        raise SubsetError("a choice between a long and a double (a long's digits beyond 2^53)")
     spark_type = {
         Kind.NUMBER: "long" if exact else "double",
         Kind.STRING: "string",

@@ -33,7 +33,7 @@ from contract.migrations import (
     migration_path,
     run_path,
 )
-from contract.rules import rules_document_from_json
+from contract.rules import RulesDocument, rules_document_from_json
 from tests.contract_files import BREAKING_RULES, V1_SCHEMA, V2_SCHEMA, V3_SCHEMA
 
 pytestmark = pytest.mark.spark
@@ -207,3 +207,51 @@ def test_the_event_has_from_avros_type_and_bad_bodies_are_no_failures(
     rows = selected.collect()
     assert rows[0].event.symbol == "MSFT" and rows[0].event.price == 224.25
     assert [(row.event, row.rule) for row in rows[1:]] == [(None, None), (None, None)]
+
+
+def major_2(*rules: tuple[str, str, str]) -> RulesDocument:
+    """Version 3's document with these (name, mode, expr) migration rules."""
+    return rules_document_from_json(
+        {
+            "metadata": {"properties": {"application.major.version": "2"}},
+            "ruleSet": {
+                "migrationRules": [
+                    {"name": name, "kind": "TRANSFORM", "type": "JSONATA", "mode": mode, "expr": e}
+                    for name, mode, e in rules
+                ]
+            },
+        }
+    )
+
+
+UP = "$merge([$sift($, function($v, $k) {$k != 'symbol'}), {'ticker': symbol}])"
+
+
+def test_failing_non_conforming_and_python_rules_name_the_rule(session: SparkSession) -> None:
+    """Two rules in a hop (the first may fail, the second's result may not conform), and
+    the same hop with a rule outside the subset, run in jsonata-python in the UDF."""
+    drop_price = "$sift($, function($v, $k) {$k != 'price'})"
+    cents = f"$merge([{drop_price}, {{'price_cents': price * 100}}])"
+    compiled = ContractVersion(
+        3, 3, V3.schema, major_2(("a", "UPGRADE", UP), ("b", "UPGRADE", cents))
+    )
+    # $join is outside the subset: the whole hop runs in jsonata-python
+    joined = f"$merge([{drop_price}, {{'price_cents': price * 100, 'ticker': $join([ticker])}}])"
+    python = ContractVersion(
+        3, 3, V3.schema, major_2(("a", "UPGRADE", UP), ("j", "UPGRADE", joined))
+    )
+    paths = [path_between([V2, version], V2, version) for version in (compiled, python)]
+    assert python_rule_names(paths[0]) == ()
+    assert python_rule_names(paths[1]) == ("a", "j")
+    records = [
+        {"ts": TS, "symbol": "A", "price": 1.25, "currency": "USD"},  # conforms
+        {"ts": TS, "symbol": "A", "price": 1.255, "currency": "USD"},  # 125.49999...: not a long
+        {"ts": TS, "symbol": "A", "price": math.nan, "currency": "USD"},  # rule b fails
+        {"ts": TS, "symbol": "A", "price": 1e300, "currency": "USD"},  # whole, beyond a long
+    ]
+    got = migrate(session, paths, [encoded(V2, r) for r in records])
+    assert [rule for rule, _ in got[0]] == [None, "b", "b", "b"]
+    assert [rule for rule, _ in got[1]] == [None, "j", "j", "j"]
+    for path, outcomes in zip(paths, got, strict=True):
+        for record, actual in zip(records, outcomes, strict=True):
+            assert same(actual, expected(path, record)), (record, actual)

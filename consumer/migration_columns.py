@@ -127,7 +127,7 @@ def migrated_event(body: Column, path: MigrationPath) -> MigratedEvent:
         else:
             record, failed = _python_hop(step, record)
             failures.append((failed.isNotNull(), failed))
-    decodable = _decodable(decoded, _without_logical(path.writer.parsed))
+    decodable = _decodable(decoded, _without_logical(first.parsed))
     failed_rule = reduce(lambda case, f: case.when(f[0], f[1]), failures, F.when(~decodable, None))
     failed_rule = failed_rule.otherwise(_null("string"))
     ok = decodable & failed_rule.isNull()
@@ -692,7 +692,7 @@ class _Compiler:
             result = a * b
         else:
             # Python's float division and fmod raise on a zero divisor
-            self.fail(_and(reach, ~F.lit(True) if undefined is None else ~undefined), b == 0)
+            self.fail(_and(reach, None if undefined is None else ~undefined), b == 0)
             divisor = F.when(b != 0, b)
             result = a / divisor if op == "/" else _truncated(F.try_mod(a, divisor))
         # a finite result out of range ("Number out of range")
@@ -921,31 +921,39 @@ class _Compiler:
         return self.substring(text, args[1:], reach)
 
     def substring(self, text: Value, bounds: list[Value], reach: Column | None) -> Value:
-        start = bounds[0]
-        length = bounds[1] if len(bounds) > 1 else None
+        """jsonata-python's $substring: an undefined start gives the string (or "" with a
+        length), an undefined length reads to the end."""
         for bound in bounds:
+            if bound.kind is Kind.UNDEFINED:
+                continue
             self.needs(Kind.NUMBER, bound, reach)
             if bound.kind is not Kind.NUMBER:
                 raise SubsetError("$substring() with a position that is not a number")
             self.fail(reach, self.not_number(bound))
         assert text.column is not None
         s = text.column
+        start = bounds[0]
+        length = bounds[1] if len(bounds) > 1 and bounds[1].kind is Kind.NUMBER else None
+        no_length = F.lit(True) if length is None else length.undefined
+        if no_length is None:
+            no_length = F.lit(False)
+        without_start = F.when(no_length, s).otherwise(F.lit(""))
+        if start.kind is Kind.UNDEFINED:
+            return Value(Kind.STRING, without_start, undefined=text.undefined)
         size = F.length(s)
         begin = _clamped_int(self.double(start))
         begin = F.when(begin < 0, F.greatest(size + begin, F.lit(0))).otherwise(begin)
         if length is None:
-            count = size
-            empty = F.lit(False)
+            count, empty = size, F.lit(False)
         else:
-            count = _clamped_int(self.double(length))
-            empty = count <= 0
+            count = F.when(no_length, size).otherwise(_clamped_int(self.double(length)))
+            empty = ~no_length & (count <= 0)
         cut = F.when(empty | (begin >= size), F.lit("")).otherwise(
             F.substring(s, begin + 1, F.least(count, size))
         )
-        undefined = _or(text.undefined, start.undefined)
-        if length is not None and length.undefined is not None:
-            undefined = _or(undefined, length.undefined)
-        return Value(Kind.STRING, cut, undefined=undefined)
+        if start.undefined is not None:
+            cut = F.when(start.undefined, without_start).otherwise(cut)
+        return Value(Kind.STRING, cut, undefined=text.undefined)
 
 
 #: What Python's str.strip() strips (float() and int() strip it too).

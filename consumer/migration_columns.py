@@ -581,7 +581,8 @@ class _Compiler:
         if isinstance(node, Negate):
             operand = self.value(node.operand, reach)
             self.fail(reach, self.not_number(operand))
-            return Value(Kind.NUMBER, -self.double(operand), undefined=operand.undefined)
+            negated = _whole_zero(-self.double(operand))
+            return Value(Kind.NUMBER, negated, undefined=operand.undefined)
         if isinstance(node, Binary):
             return self.binary(node, reach)
         if isinstance(node, Conditional):
@@ -698,7 +699,7 @@ class _Compiler:
         # a finite result out of range ("Number out of range")
         overflow = F.isnan(result) | (F.abs(result) == math.inf)
         self.fail(_and(reach, None if undefined is None else ~undefined), overflow)
-        return Value(Kind.NUMBER, result, undefined=undefined)
+        return Value(Kind.NUMBER, _whole_zero(result), undefined=undefined)
 
     def text(self, value: Value) -> Column:
         """JSONata's $string of the value for &: undefined is ''."""
@@ -867,7 +868,8 @@ class _Compiler:
                 raise SubsetError("$round() with a precision that is not an integer literal")
             finite = F.when(~F.isnan(column) & (F.abs(column) != math.inf), column)
             return Value(Kind.NUMBER, F.bround(finite, precision.value), undefined=value.undefined)
-        return Value(Kind.NUMBER, _floor_or_ceil(column, name), undefined=value.undefined)
+        floored = _whole_zero(_floor_or_ceil(column, name))
+        return Value(Kind.NUMBER, floored, undefined=value.undefined)
 
     def contains(self, text: Value, token: Value, reach: Column | None) -> Value:
         if text.kind is Kind.UNDEFINED:
@@ -1060,6 +1062,12 @@ def _choose(condition: Column, then: Value, otherwise: Value) -> Value:
         nullable=nullable,
         exact=exact,
     )
+
+
+def _whole_zero(value: Column) -> Column:
+    """-0.0 as 0.0: jsonata-python turns a whole result into a Python int, which has no
+    negative zero (IEEE: -0.0 + 0.0 is 0.0)."""
+    return value + F.lit(0.0)
 
 
 def _truncated(value: Column) -> Column:

@@ -832,13 +832,13 @@ class _Compiler:
             if value.exact:
                 return value
             self.fail(reach, value.present() & (F.abs(value.column) == math.inf))
-            return value
+            return replace(value, column=_whole_zero(value.column))
         if value.kind is Kind.BOOLEAN:
             number = F.when(value.column, 1.0).otherwise(0.0)
             return Value(Kind.NUMBER, number, undefined=value.undefined)
         parsed = _python_number(value.column)
         self.fail(reach, value.present() & (parsed.isNull() | (F.abs(parsed) == math.inf)))
-        return Value(Kind.NUMBER, parsed, undefined=value.undefined)
+        return Value(Kind.NUMBER, _whole_zero(parsed), undefined=value.undefined)
 
     def rounding(self, name: str, args: list[Value], node: Call, reach: Column | None) -> Value:
         value = args[0]
@@ -867,7 +867,8 @@ class _Compiler:
             if not (isinstance(precision, Const) and type(precision.value) is int):
                 raise SubsetError("$round() with a precision that is not an integer literal")
             finite = F.when(~F.isnan(column) & (F.abs(column) != math.inf), column)
-            return Value(Kind.NUMBER, F.bround(finite, precision.value), undefined=value.undefined)
+            rounded = _whole_zero(F.bround(finite, precision.value))
+            return Value(Kind.NUMBER, rounded, undefined=value.undefined)
         floored = _whole_zero(_floor_or_ceil(column, name))
         return Value(Kind.NUMBER, floored, undefined=value.undefined)
 
@@ -1065,8 +1066,8 @@ def _choose(condition: Column, then: Value, otherwise: Value) -> Value:
 
 
 def _whole_zero(value: Column) -> Column:
-    """-0.0 as 0.0: jsonata-python turns a whole result into a Python int, which has no
-    negative zero (IEEE: -0.0 + 0.0 is 0.0)."""
+    """-0.0 as 0.0: jsonata-python turns a whole result of an operator or a function into
+    a Python int, which has no negative zero (IEEE: -0.0 + 0.0 is 0.0)."""
     return value + F.lit(0.0)
 
 

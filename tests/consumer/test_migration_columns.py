@@ -458,7 +458,7 @@ EDGES = (
     "$substringBefore(symbol, note)", "$uppercase(symbol)", "$lowercase(note)", "$trim(symbol)",
     "$contains(symbol, 'a')", "$contains(note, 'a')", "$contains(symbol, note)",
     "$exists(note)", "$exists(missing)", "$lookup($, 'bid')", "flag ? qty : 1",
-    "qty > 0 ? qty : price",
+    "qty > 0 ? qty : price", "$round(price)", "$number(bid)", "$round(-0.4)",
 )  # fmt: skip
 EDGE_RECORDS = [
     {"ts": TS, "symbol": s, "price": p, "qty": q, "flag": f, "note": n, "bid": b}

@@ -1098,7 +1098,7 @@ def number_text(value: Column, exact: bool) -> Column:
         small = F.abs(value.cast("double")) < 1e15
         return F.when(small, value.cast("string")).otherwise(_significant(value))
     whole = F.try_mod(value, F.lit(1.0)) == 0
-    negative_zero = (value == 0) & (F.atan2(value, F.lit(-1.0)) < 0)
+    negative_zero = (value == 0) & value.cast("string").startswith("-")  # atan2 adds 0.0
     return (
         F.when(F.isnan(value), "nan")
         .when(value == math.inf, "infinity")

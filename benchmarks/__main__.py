@@ -25,6 +25,7 @@ QUICK = BenchOptions(
     ratio_repeats=2,
     ratio_producer_events=100_000,
     rules_events=100_000,
+    migration_events=100_000,
     follow_backlog_events=100_000,
     sustained_seconds=20,
     inspector_events=100_000,

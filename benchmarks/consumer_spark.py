@@ -1,7 +1,9 @@
 """The consumer in this process: consume() timed warm, Spark knobs, and its limit.
 
 Ours goes through the batch driver's public entry, consume(), as `python -m consumer`
-does. The limit is Spark's Kafka source alone, built with the consumer's own read
+does; on a topic written in a newer major, checked to have read every record through
+its migration rules (compiled to Spark columns, or in jsonata-python). The limit is
+Spark's Kafka source alone, built with the consumer's own read
 (consumer.source.read_topic) and the minPartitions consume() would choose for the topic
 (consumer.batch.read_min_partitions on what check_sources found), so the two differ only
 in what consume() does after the read.
@@ -28,11 +30,30 @@ class WrongCount(RuntimeError):
     """The consumer did not decode exactly the events the topic holds."""
 
 
+class NotMigrated(RuntimeError):
+    """consume() did not read the records through migration rules as expected."""
+
+
 def checked(report: Report, events: int) -> None:
     if report.messages != events or report.decoded != events:
         raise WrongCount(
             f"{report.topic}: {report.decoded} of {report.messages} decoded, expected {events}"
         )
+
+
+def timed_report(
+    spark: SparkSession,
+    settings: ConnectionSettings,
+    events: int,
+    options: ConsumerOptions = DEFAULT_OPTIONS,
+) -> tuple[Report, float]:
+    """consume() as `python -m consumer` calls it (with options), in this process's (warm)
+    SparkSession: its report, checked to count every event, and its seconds."""
+    started = time.perf_counter()
+    report = consume(spark, Clients.of(settings), settings, options)
+    seconds = time.perf_counter() - started
+    checked(report, events)
+    return report, seconds
 
 
 def time_consume(
@@ -41,13 +62,38 @@ def time_consume(
     events: int,
     options: ConsumerOptions = DEFAULT_OPTIONS,
 ) -> ConsumerRun:
-    """consume() as `python -m consumer` calls it (with options), in this process's (warm)
-    SparkSession."""
-    started = time.perf_counter()
-    report = consume(spark, Clients.of(settings), settings, options)
-    seconds = time.perf_counter() - started
-    checked(report, events)
+    """consume() (timed_report) as a run of ours."""
+    _, seconds = timed_report(spark, settings, events, options)
     return ConsumerRun(SPARK_CONSUMER, events, seconds, load_average())
+
+
+def python_rules(report: Report, in_python: bool) -> tuple[str, ...]:
+    """The migration rules the report says ran in jsonata-python; NotMigrated unless
+    every writer's records were migrated by rules, none failed, and some ran in
+    jsonata-python exactly when in_python."""
+    if not report.migrations or not all(writer.rules for writer in report.migrations):
+        raise NotMigrated(f"{report.topic}: not every writer's records went through rules")
+    if report.migration_failures:
+        failed = ", ".join(f"{f.rule} ({f.count:,})" for f in report.migration_failures)
+        raise NotMigrated(f"{report.topic}: migrations failed: {failed}")
+    ran = tuple(rule for writer in report.migrations for rule in writer.python_rules)
+    if bool(ran) != in_python:
+        where = "in jsonata-python" if in_python else "compiled to Spark columns"
+        raise NotMigrated(
+            f"{report.topic}: rules in jsonata-python: {', '.join(ran) or 'none'}; "
+            f"expected every rule {where}"
+        )
+    return ran
+
+
+def time_migrated(
+    spark: SparkSession, settings: ConnectionSettings, events: int, in_python: bool
+) -> tuple[float, tuple[str, ...]]:
+    """Seconds of consume() on a topic whose events were written in a newer major, read
+    through its migration rules (checked: python_rules), and the rules that ran in
+    jsonata-python."""
+    report, seconds = timed_report(spark, settings, events)
+    return seconds, python_rules(report, in_python)
 
 
 def time_variant(
@@ -59,11 +105,9 @@ def time_variant(
 ) -> SparkVariant:
     """consume() with other minPartitions / spark.sql.shuffle.partitions (set on spark)."""
     spark.conf.set("spark.sql.shuffle.partitions", str(shuffle_partitions))
-    options = ConsumerOptions(min_partitions=min_partitions)
-    started = time.perf_counter()
-    report = consume(spark, Clients.of(settings), settings, options)
-    seconds = time.perf_counter() - started
-    checked(report, events)
+    _, seconds = timed_report(
+        spark, settings, events, ConsumerOptions(min_partitions=min_partitions)
+    )
     return SparkVariant(min_partitions, shuffle_partitions, events, seconds)
 
 

@@ -20,6 +20,11 @@ max of the per-repeat ratios.
 - rules on read: consume() judging the contract's rules against consume() with an empty
   ruleSet, on the same topic in the probe's warm session.
 - rules on write: ours judging every event by the rules against ours with --no-rules.
+- migration on read: consume() on events written in the contract's major 2 and read as
+  major 1 (the report's default reader) through the DOWNGRADE rule compiled to Spark
+  columns, against consume() on the same events written in major 1 (benchmarks.majors
+  writes the major-2 topic), in the probe's warm session. Beside it, without a target,
+  the rate of the same read with the rule outside the compiled subset (jsonata-python).
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from benchmarks.results import (
     CLASS_DATA_REFERENCE,
     CONSUMER_LIMIT,
     KAFKA_READ_REFERENCE,
+    MIGRATION_ON_READ,
     OURS_UNCOMPRESSED,
     PRODUCER_LIMIT,
     RATE,
@@ -61,6 +67,8 @@ START_UP_TARGET = 1.15  # ours at most this many times the bare start
 PRODUCER_TARGET = 0.6  # ours at least this share of the raw produce rate
 CONSUMER_TARGET = 0.75  # ours at least this share of Spark's Kafka read rate
 RULES_ON_READ_TARGET = 1.10  # consume() with the rules at most this many times without
+MIGRATION_ON_READ_TARGET = 1.15  # consume() of major 2 read as major 1, at most this many
+# times consume() of the same events written in major 1
 
 # The session as the 5k report's is built: a short run's.
 BARE_SESSION = f"""
@@ -253,6 +261,21 @@ def rules_on_read_ratio(events: int, runs: list[PairedRun]) -> LimitRatio:
         events,
         TIME,
         RULES_ON_READ_TARGET,
+        runs,
+    )
+
+
+def migration_on_read_ratio(events: int, runs: list[PairedRun]) -> LimitRatio:
+    """consume() of major-2 events read as major 1 against the same events written in
+    major 1 (pairs measured in the probe)."""
+    return LimitRatio(
+        MIGRATION_ON_READ,
+        f"consume() at {events:,} records written in major 2, read as major 1 through the "
+        "DOWNGRADE rule `cents-to-price` compiled to Spark columns (warm session)",
+        "consume() on the same events written in major 1",
+        events,
+        TIME,
+        MIGRATION_ON_READ_TARGET,
         runs,
     )
 

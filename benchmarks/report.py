@@ -10,6 +10,7 @@ from benchmarks.results import (
     KAFKA_READ_REFERENCE,
     LAG_GROWTH_BOUND,
     LAG_MIN_BATCHES,
+    MIGRATION_ON_READ,
     NAIVE_AVRO_BASELINE,
     PLAIN_PYTHON,
     PRODUCER_LIMIT,
@@ -92,12 +93,36 @@ def limits_section(results: BenchResults) -> str:
         "load",
         "pairs",
     ]
-    return (
+    text = (
         "## Ratio to the machine's limits, measured in the same run\n\n"
         "Each pair runs the limit, then ours, on the same events; the ratio is taken per "
         "pair (time: ours / limit; rate: ours' events/s / the limit's). The machine is "
         f"shared: the load column is the 1-minute load average over the pairs "
         f"({results.machine.cores} cores).\n\n" + table(headers, rows)
+    )
+    fallback = fallback_text(results)
+    return f"{text}\n\n{fallback}" if fallback else text
+
+
+def fallback_text(results: BenchResults) -> str:
+    """The Python fallback's rate, beside the migration row (nothing when not measured)."""
+    fallback = results.migration_fallback
+    if fallback is None:
+        return ""
+    compiled = results.limit(MIGRATION_ON_READ)
+    against = (
+        f", {fallback.seconds / median_seconds(compiled)[0]:.1f}x the compiled rule's median "
+        "time in the row above"
+        if compiled is not None and compiled.events == fallback.events
+        else ""
+    )
+    return (
+        f"The Python fallback, no target: the same {fallback.events:,} major-2 records with "
+        "`cents-to-price` written outside the compiled subset (`$formatNumber`), so "
+        f"{', '.join(f'`{rule}`' for rule in fallback.python_rules)} ran in jsonata-python "
+        f"in an Arrow UDF: consume() took {fallback.seconds:.1f} s, "
+        f"{fallback.records_per_s:,.0f} records/s{against} (one run, load "
+        f"{fallback.load:.1f})."
     )
 
 
@@ -439,6 +464,17 @@ METHOD = """## How this was measured
   ours judging every event (`producer.write_rules`) against ours with `--no-rules`, each
   on its own fresh topic. The events keep every rule, so the pairs price the judging,
   not dead letters.
+- Reading across majors: the migration row's topic holds the same events as the
+  major-1 topic of its count, written in the contract's major 2
+  (`docs/examples/major-2`: `ticker`, `price_cents`), encoded with fastavro against the
+  id the registry gave major 2, registered with its migration rules after the
+  contract's version of major none; consume() reads it by default as that version,
+  every record through the DOWNGRADE rule `cents-to-price` compiled to Spark columns.
+  Pairs in the probe's warm session after one untimed major-2 read, each read checked
+  to have migrated every record with none failing. The fallback reads a third topic of
+  the same records whose major 2 carries `cents-to-price` rewritten with
+  `$formatNumber` (outside the compiled subset), checked to have run it in
+  jsonata-python.
 - The consumer topics larger than the producer runs are filled once per run by ours (also
   a producer measurement); the others reuse the producer's topics ("ours").
 - The load column is the 1-minute load average after each measurement: above the core

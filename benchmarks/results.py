@@ -97,13 +97,15 @@ class Profile:
 
 # The rows of the ratio table, by a stable name (the figures' texts carry counts), in
 # table order: the three figures, what the contract's rules cost on read and on write,
-# then two references (what the class-data archive saves; the start-up with nothing but
-# Spark's Kafka read).
+# what reading records of a newer major through its migration rules costs, then two
+# references (what the class-data archive saves; the start-up with nothing but Spark's
+# Kafka read).
 START_UP_LIMIT = "start-up"
 PRODUCER_LIMIT = "producer"
 CONSUMER_LIMIT = "consumer"
 RULES_ON_READ = "rules on read"
 RULES_ON_WRITE = "rules on write"
+MIGRATION_ON_READ = "migration on read"
 CLASS_DATA_REFERENCE = "class-data archive"
 KAFKA_READ_REFERENCE = "bare Kafka read"
 LIMIT_ORDER = (
@@ -112,6 +114,7 @@ LIMIT_ORDER = (
     CONSUMER_LIMIT,
     RULES_ON_READ,
     RULES_ON_WRITE,
+    MIGRATION_ON_READ,
     CLASS_DATA_REFERENCE,
     KAFKA_READ_REFERENCE,
 )
@@ -162,6 +165,22 @@ class LimitRatio:
             return None
         median = statistics.median(self.ratios())
         return median <= self.target if self.kind == TIME else median >= self.target
+
+
+@dataclass(frozen=True)
+class MigrationFallback:
+    """consume() reading records of a newer major whose migration rules are outside the
+    subset compiled to Spark columns, so they run in jsonata-python in an Arrow UDF: the
+    records of the migration row's topic, rules and all, but for that."""
+
+    events: int
+    seconds: float
+    load: float
+    python_rules: tuple[str, ...]  # the rules that ran in jsonata-python, as the report names them
+
+    @property
+    def records_per_s(self) -> float:
+        return self.events / self.seconds
 
 
 #: Follow keeps up with an offered rate when the largest lag of the offering's second
@@ -262,6 +281,7 @@ class BenchResults:
     sustained: list[FollowBenchmark] = field(default_factory=list)  # rates beside batch's
     follow_catch_up: FollowCatchUp | None = None
     inspector_pages: PageTimes | None = None
+    migration_fallback: MigrationFallback | None = None  # beside the migration row
 
     def producer_run(self, way: str, events: int) -> ProducerRun | None:
         return next((r for r in self.producer if r.way == way and r.events == events), None)

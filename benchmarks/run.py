@@ -21,12 +21,14 @@ from benchmarks.inspector import middle_page_times
 from benchmarks.limits import (
     consumer_ratio,
     ensure_class_data,
+    migration_on_read_ratio,
     producer_ratio,
     rules_on_read_ratio,
     rules_on_write_ratio,
     start_up_ratios,
 )
 from benchmarks.machine import describe_machine, load_average
+from benchmarks.majors import fallback_document, major_2_document, write_major_2
 from benchmarks.producing import (
     benchmark_plan,
     client_rate,
@@ -61,6 +63,7 @@ class BenchOptions:
     ratio_repeats: int = 3  # throughput pairs (limit, ours) for the ratio table
     ratio_producer_events: int = 300_000
     rules_events: int = 1_000_000  # with the rules against without, on read and on write
+    migration_events: int = 1_000_000  # written in major 2 against major 1, on read; 0: skip
     follow_backlog_events: int = 1_000_000  # follow's catch-up, beside batch consume()
     sustained_seconds: int = 120  # how long follow is offered each rate
     inspector_events: int = 1_000_000  # the topic the inspector pages through
@@ -183,7 +186,13 @@ class Bench:
         warm_up_counts = sorted({self.options.report_events, counts[0]})
         variant_count = self.options.variant_events
         rules_count = self.options.rules_events
-        needed = {*warm_up_counts, *counts, *(c for c in (variant_count, rules_count) if c)}
+        migration_count = self.options.migration_events
+        needed = {
+            *warm_up_counts,
+            *counts,
+            *(c for c in (variant_count, rules_count, migration_count) if c),
+        }
+        major_2, fallback = self.major_2_topics(migration_count)
         base = self.topics.base
         probe = run_spark_probe(
             SparkProbeRequest(
@@ -195,14 +204,34 @@ class Bench:
                 variant_count=variant_count,
                 ratio_repeats=self.options.ratio_repeats,
                 rules_count=rules_count,
+                migration_count=migration_count,
+                major_2_topic=major_2,
+                fallback_topic=fallback,
             )
         )
         self.results.limits.append(consumer_ratio(max(counts), probe.read_limit))
         self.results.limits.append(rules_on_read_ratio(rules_count, probe.rules_cost))
+        self.results.limits.append(migration_on_read_ratio(migration_count, probe.migration_cost))
+        self.results.migration_fallback = probe.migration_fallback
         self.results.consumer.extend(probe.consumer)
         self.results.variants = probe.variants
         self.results.default_min_partitions = probe.default_min_partitions
         self.results.default_shuffle_partitions = probe.default_shuffle_partitions
+
+    def major_2_topics(self, count: int) -> tuple[str, str]:
+        """Topics of count events written in major 2: with the example's rules, and with
+        its DOWNGRADE rule outside the compiled subset (none when count is 0)."""
+        if not count:
+            return "", ""
+        written = []
+        for purpose, document in (
+            ("major-2", major_2_document()),
+            ("fallback", fallback_document()),
+        ):
+            settings = write_major_2(self.topics, count, purpose, document)
+            progress(f"wrote {settings.topic}: {count:,} events in major 2")
+            written.append(settings.topic)
+        return written[0], written[1]
 
     def plain_python(self) -> None:
         for count in self.consumer_sizes():

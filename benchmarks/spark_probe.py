@@ -14,6 +14,7 @@ import json
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -23,12 +24,14 @@ from benchmarks.consumer_spark import (
     consume_min_partitions,
     read_alone_seconds,
     time_consume,
+    time_migrated,
     time_variant,
 )
 from benchmarks.machine import load_average
 from benchmarks.results import (
     KAFKA_READ_LIMIT,
     ConsumerRun,
+    MigrationFallback,
     PairedRun,
     SparkVariant,
 )
@@ -49,6 +52,11 @@ class SparkProbeRequest:
     variant_count: int  # 0: no settings grid
     ratio_repeats: int = 0  # pairs (Kafka read alone, consume()) at the largest count
     rules_count: int = 0  # pairs (consume() without rules, with them) at this count; 0: none
+    #: Pairs (consume() of the major-1 topic of this count, of the same events written in
+    #: major 2 and read as major 1) and the fallback's run; 0: none.
+    migration_count: int = 0
+    major_2_topic: str = ""  # migration_count events in major 2, its rules compiled
+    fallback_topic: str = ""  # the same, its DOWNGRADE rule run in jsonata-python
 
 
 @dataclass
@@ -59,10 +67,13 @@ class SparkProbeResult:
     default_shuffle_partitions: int = 0
     read_limit: list[PairedRun] = field(default_factory=list)
     rules_cost: list[PairedRun] = field(default_factory=list)  # without rules, then with
+    migration_cost: list[PairedRun] = field(default_factory=list)  # limit: major 1; ours: major 2
+    migration_fallback: MigrationFallback | None = None
 
     @classmethod
     def from_json(cls, text: str) -> SparkProbeResult:
         data = json.loads(text)
+        fallback = data["migration_fallback"]
         return cls(
             consumer=[ConsumerRun(**run) for run in data["consumer"]],
             variants=[SparkVariant(**variant) for variant in data["variants"]],
@@ -70,6 +81,10 @@ class SparkProbeResult:
             default_shuffle_partitions=data["default_shuffle_partitions"],
             read_limit=[PairedRun(**run) for run in data["read_limit"]],
             rules_cost=[PairedRun(**run) for run in data["rules_cost"]],
+            migration_cost=[PairedRun(**run) for run in data["migration_cost"]],
+            migration_fallback=None
+            if fallback is None
+            else MigrationFallback(**{**fallback, "python_rules": tuple(fallback["python_rules"])}),
         )
 
 
@@ -78,12 +93,13 @@ def progress(message: str) -> None:
 
 
 def probe(request: SparkProbeRequest) -> SparkProbeResult:
-    def topic(count: int) -> ConnectionSettings:
+    def named(name: str) -> ConnectionSettings:
         return ConnectionSettings(
-            request.bootstrap_servers,
-            RegistrySettings(request.schema_registry_url),
-            request.topics[str(count)],
+            request.bootstrap_servers, RegistrySettings(request.schema_registry_url), name
         )
+
+    def topic(count: int) -> ConnectionSettings:
+        return named(request.topics[str(count)])
 
     result = SparkProbeResult()
     spark = build_spark_session(spark_settings_from_env(DEFAULTS.spark_master))
@@ -108,6 +124,12 @@ def probe(request: SparkProbeRequest) -> SparkProbeResult:
         progress(f"Kafka read alone {limit:.1f} s, consume() {ours:.1f} s at {largest:,}")
     if request.rules_count:
         result.rules_cost = rules_cost(spark, topic(request.rules_count), request)
+    if request.migration_count:
+        count = request.migration_count
+        result.migration_cost = migration_cost(
+            spark, topic(count), named(request.major_2_topic), count, request.ratio_repeats
+        )
+        result.migration_fallback = fallback_rate(spark, named(request.fallback_topic), count)
     if request.variant_count:
         for min_partitions in sorted({result.default_min_partitions, cores, 2 * cores, 4 * cores}):
             for shuffle in sorted({result.default_shuffle_partitions, cores}):
@@ -126,31 +148,83 @@ def probe(request: SparkProbeRequest) -> SparkProbeResult:
     return result
 
 
+def interleaved(
+    repeats: int, limit: Callable[[], float], ours: Callable[[], float]
+) -> Iterator[PairedRun]:
+    """repeats pairs of the limit's seconds and ours', each pair in the other order than
+    the last: neither is always the warmer."""
+    for repeat in range(repeats):
+        if repeat % 2 == 0:
+            limit_seconds = limit()
+            ours_seconds = ours()
+        else:
+            ours_seconds = ours()
+            limit_seconds = limit()
+        yield PairedRun(limit_seconds, ours_seconds, load_average())
+
+
 def rules_cost(
     spark: SparkSession, settings: ConnectionSettings, request: SparkProbeRequest
 ) -> list[PairedRun]:
     """Pairs of consume() on the same topic: with no rules (an empty ruleSet) and with the
-    contract's (the shipped file, the registry keeping none), each pair in the other order
-    than the last."""
+    contract's (the shipped file, the registry keeping none), interleaved."""
     count = request.rules_count
     pairs = []
     with tempfile.TemporaryDirectory() as folder:
         no_rules = Path(folder) / "none.rules.json"
         no_rules.write_text(json.dumps({"domainRules": []}))
         without_rules = ConsumerOptions(rules_file=no_rules)
-        for repeat in range(request.ratio_repeats):  # in turn first: neither always warmer
-            if repeat % 2 == 0:
-                without = time_consume(spark, settings, count, without_rules)
-                with_rules = time_consume(spark, settings, count)
-            else:
-                with_rules = time_consume(spark, settings, count)
-                without = time_consume(spark, settings, count, without_rules)
-            pairs.append(PairedRun(without.seconds, with_rules.seconds, load_average()))
+        for pair in interleaved(
+            request.ratio_repeats,
+            lambda: time_consume(spark, settings, count, without_rules).seconds,
+            lambda: time_consume(spark, settings, count).seconds,
+        ):
+            pairs.append(pair)
             progress(
-                f"consume() at {count:,}: {without.seconds:.1f} s without rules, "
-                f"{with_rules.seconds:.1f} s with them"
+                f"consume() at {count:,}: {pair.limit_seconds:.1f} s without rules, "
+                f"{pair.ours_seconds:.1f} s with them"
             )
     return pairs
+
+
+def migration_cost(
+    spark: SparkSession,
+    major_1: ConnectionSettings,
+    major_2: ConnectionSettings,
+    count: int,
+    repeats: int,
+) -> list[PairedRun]:
+    """Pairs of consume() on count events: written in major 1, and written in major 2
+    and read as major 1 through the compiled DOWNGRADE rule, interleaved. The major-2
+    read runs once untimed first: its first run generates code the warm-ups (major-1
+    reads) have not."""
+    time_migrated(spark, major_2, count, in_python=False)
+    pairs = []
+    for pair in interleaved(
+        repeats,
+        lambda: time_consume(spark, major_1, count).seconds,
+        lambda: time_migrated(spark, major_2, count, in_python=False)[0],
+    ):
+        pairs.append(pair)
+        progress(
+            f"consume() at {count:,}: {pair.limit_seconds:.1f} s written in major 1, "
+            f"{pair.ours_seconds:.1f} s written in major 2"
+        )
+    return pairs
+
+
+def fallback_rate(
+    spark: SparkSession, settings: ConnectionSettings, count: int
+) -> MigrationFallback:
+    """consume() on count events written in major 2 whose DOWNGRADE rule runs in
+    jsonata-python (one run: a rate reported, no target)."""
+    seconds, rules = time_migrated(spark, settings, count, in_python=True)
+    fallback = MigrationFallback(count, seconds, load_average(), rules)
+    progress(
+        f"consume() at {count:,} written in major 2, {', '.join(rules)} in jsonata-python: "
+        f"{fallback.records_per_s:,.0f} rec/s"
+    )
+    return fallback
 
 
 class SparkProbeFailed(RuntimeError):

@@ -14,16 +14,19 @@ import pytest
 import benchmarks.limits
 from benchmarks.__main__ import bench_options, parse_args
 from benchmarks.consumer_cli import timings_from
-from benchmarks.limits import bare_read
+from benchmarks.consumer_spark import NotMigrated, python_rules
+from benchmarks.limits import MIGRATION_ON_READ_TARGET, bare_read, migration_on_read_ratio
 from benchmarks.machine import Machine, cpu_model, total_ram_gib
+from benchmarks.majors import DOWNGRADE_RULE, as_major_2, fallback_document, major_2_document
 from benchmarks.memory import descendants, parent_pids, rss_bytes
-from benchmarks.producing import SMALL_RUN_EVENTS, repeats_for
+from benchmarks.producing import SMALL_RUN_EVENTS, benchmark_plan, repeats_for
 from benchmarks.report import render_markdown, table
 from benchmarks.results import (
     CLASS_DATA_REFERENCE,
     CONSUMER_LIMIT,
     KAFKA_READ_REFERENCE,
     LIMIT_ORDER,
+    MIGRATION_ON_READ,
     NAIVE_AVRO_BASELINE,
     OURS,
     PLAIN_PYTHON,
@@ -39,6 +42,7 @@ from benchmarks.results import (
     FollowBenchmark,
     FollowCatchUp,
     LimitRatio,
+    MigrationFallback,
     PageTimes,
     PairedRun,
     ProducerRun,
@@ -50,7 +54,11 @@ from benchmarks.targets import evaluate
 from connection.paths import REPO_ROOT
 from connection.settings import ConnectionSettings, RegistrySettings
 from consumer.batch import CheckedTopic
+from consumer.report import Report, RuleFailures, WriterMigration
 from consumer.source import OffsetRange
+from contract import jsonata
+from contract.jsonata_subset import SubsetError, parse_transform
+from producer.events import generate_records
 
 MIB = 2**20
 
@@ -300,6 +308,92 @@ def test_ratios_are_taken_per_pair_as_time_or_rate() -> None:
     assert start.ratios() == [1.5] and not start.met()
     assert produce.ratios() == [0.3] and not produce.met()
     assert LimitRatio(PRODUCER_LIMIT, "a", "b", 1, RATE, 0.25, [PairedRun(0.3, 1.0, 1.0)]).met()
+
+
+def test_spark_probe_result_brings_the_migration_pairs_and_the_fallback_back() -> None:
+    result = SparkProbeResult(
+        migration_cost=[PairedRun(4.0, 4.4, 1.5), PairedRun(4.2, 4.5, 1.6)],
+        migration_fallback=MigrationFallback(1_000, 8.0, 1.5, ("cents-to-price",)),
+    )
+    assert SparkProbeResult.from_json(json.dumps(asdict(result))) == result
+
+
+def test_the_migration_row_has_its_target_and_the_python_fallback_beside_it() -> None:
+    results = results_meeting_every_target()
+    runs = [PairedRun(4.0, 4.4, 1.5), PairedRun(4.0, 5.2, 1.8), PairedRun(4.0, 4.5, 1.6)]
+    results.limits = [migration_on_read_ratio(1_000_000, runs)]
+    results.migration_fallback = MigrationFallback(1_000_000, 80.0, 1.9, ("cents-to-price",))
+    text = render_markdown(results, "benchmarks.png")
+    row = next(line for line in text.splitlines() if "written in major 2" in line)
+    assert row.startswith("| consume() at 1,000,000 records written in major 2, read as major 1")
+    assert "| 4.50 s | consume() on the same events written in major 1 | 4.00 s |" in row
+    assert f"1.10x / 1.12x / 1.30x | <= {MIGRATION_ON_READ_TARGET:.2f}x: met | 1.5-1.8 | 3 |" in row
+    fallback = text[text.index(row) :].split("\n\n")[1]
+    assert fallback.startswith("The Python fallback, no target: the same 1,000,000 major-2")
+    assert "`cents-to-price` ran in jsonata-python in an Arrow UDF" in fallback
+    assert "took 80.0 s, 12,500 records/s, 17.8x the compiled rule's median time" in fallback
+    assert "(one run, load 1.9)" in fallback
+    results.limits = [migration_on_read_ratio(1_000_000, [PairedRun(4.0, 4.8, 1.0)])]
+    assert "1.20x / 1.20x / 1.20x | <= 1.15x: **not met**" in render_markdown(results, "b.png")
+    results.limits, results.migration_fallback = [], None
+    text = render_markdown(results, "b.png")
+    assert "written in major 2" not in text and "The Python fallback" not in text
+
+
+def test_the_fallback_is_reported_without_the_compiled_row() -> None:
+    results = results_meeting_every_target()
+    results.migration_fallback = MigrationFallback(100_000, 10.0, 1.0, ("cents-to-price",))
+    text = render_markdown(results, "b.png")
+    line = next(line for line in text.splitlines() if line.startswith("The Python fallback"))
+    assert "took 10.0 s, 10,000 records/s (one run, load 1.0)." in line
+    assert results.limit(MIGRATION_ON_READ) is None
+
+
+def test_the_fallback_rule_is_outside_the_compiled_subset_and_reads_the_same_records() -> None:
+    compiled, fallback = (
+        next(r for r in document.rule_set.migration_rules if r.name == DOWNGRADE_RULE)
+        for document in (major_2_document(), fallback_document())
+    )
+    parse_transform(compiled.expr)  # compiles
+    with pytest.raises(SubsetError, match=r"\$formatNumber"):
+        parse_transform(fallback.expr)
+    assert (fallback.mode, fallback.on_failure) == (compiled.mode, compiled.on_failure)
+    for record in generate_records(benchmark_plan(200)):
+        written = as_major_2(record)
+        back = {"ts": record["ts"], "currency": record["currency"]}
+        back |= {"symbol": record["symbol"], "price": record["price"]}
+        assert jsonata.evaluate(compiled.expr, written) == back
+        assert jsonata.evaluate(fallback.expr, written) == back
+
+
+def migrated_report(python: list[str], failures: list[RuleFailures] | None = None) -> Report:
+    migration = WriterMigration(3, 3, "2", "DOWNGRADE", ["cents-to-price"], python)
+    return Report(
+        "t",
+        10,
+        10,
+        "v2",
+        [3],
+        3.0,
+        [],
+        [],
+        migrations=[migration],
+        migration_failures=failures or [],
+    )
+
+
+def test_a_migrated_read_is_checked_to_have_run_its_rules_where_asked() -> None:
+    assert python_rules(migrated_report([]), in_python=False) == ()
+    assert python_rules(migrated_report(["cents-to-price"]), in_python=True) == ("cents-to-price",)
+    with pytest.raises(NotMigrated, match="expected every rule compiled"):
+        python_rules(migrated_report(["cents-to-price"]), in_python=False)
+    with pytest.raises(NotMigrated, match="expected every rule in jsonata-python"):
+        python_rules(migrated_report([]), in_python=True)
+    with pytest.raises(NotMigrated, match=r"migrations failed: cents-to-price \(2\)"):
+        python_rules(migrated_report([], [RuleFailures("cents-to-price", 2, [])]), False)
+    unmigrated = replace(migrated_report([]), migrations=[])
+    with pytest.raises(NotMigrated, match="not every writer"):
+        python_rules(unmigrated, in_python=False)
 
 
 def test_the_ratio_table_comes_first_with_min_median_max() -> None:

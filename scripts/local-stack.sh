@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # A real local stack as plain JVM processes on loopback: Apache Kafka (KRaft: one node, or
 # STACK_BROKERS nodes in one cluster), Apicurio Registry (Confluent-compatible API, over HTTP
-# and HTTPS), Spark's connector jars and, with STACK_SPARK_WORKERS, a Spark standalone cluster.
+# and HTTPS), Spark's connector jars, with STACK_SPARK_WORKERS a Spark standalone cluster and,
+# with STACK_HDFS=1, a single-node HDFS (NameNode and DataNode in one JVM, Apache Hadoop's
+# minicluster of the version pyspark's Hadoop client speaks).
 #
 #   scripts/local-stack.sh up|down|status|env|logs [service]|fetch|reset
 #   scripts/local-stack.sh kill-broker N|stop-broker N|start-broker N   (by the broker's own pid)
+#   scripts/local-stack.sh stop-hdfs|start-hdfs                         (by its own pid)
+#   scripts/local-stack.sh kafka-consumer-groups ARGS...  Kafka's own consumer-group tool
+#                                                         (--bootstrap-server: this stack's)
 #
 # Downloads are cached by version in $STACK_CACHE (default .stack/cache); data, pids, logs
 # and the throwaway TLS certificates live in $STACK_HOME/run (default .stack/run), so several
@@ -38,6 +43,9 @@ BROKERS="${RECORDED_BROKERS:-${STACK_BROKERS:-1}}"
 SPARK_WORKERS="${STACK_SPARK_WORKERS:-$(recorded spark-workers)}"
 SPARK_WORKERS="${SPARK_WORKERS:-0}"
 [[ "$SPARK_WORKERS" =~ ^[0-9]$ ]] || die "STACK_SPARK_WORKERS must be a number from 0 to 9, not '$SPARK_WORKERS'"
+HDFS="${STACK_HDFS:-$(recorded hdfs)}"
+HDFS="${HDFS:-0}"
+[[ "$HDFS" =~ ^[01]$ ]] || die "STACK_HDFS must be 0 or 1, not '$HDFS'"
 
 # Node N of a cluster listens on each base port + (N-1) * STACK_KAFKA_NODE_PORT_STEP.
 KAFKA_PORT="${STACK_KAFKA_PORT:-$PRICES_KAFKA_PORT}"
@@ -58,6 +66,9 @@ SPARK_WORKER_PORT="${STACK_SPARK_WORKER_PORT:-7078}"            # worker N: + N-
 SPARK_WORKER_WEBUI_PORT="${STACK_SPARK_WORKER_WEBUI_PORT:-8091}" # worker N: + N-1
 SPARK_WORKER_CORES="${STACK_SPARK_WORKER_CORES:-1}"
 SPARK_WORKER_MEMORY="${STACK_SPARK_WORKER_MEMORY:-1536m}"
+# HDFS: the NameNode's RPC and web ports; the DataNode's ports are chosen by the kernel.
+HDFS_PORT="${STACK_HDFS_PORT:-8020}"
+HDFS_HTTP_PORT="${STACK_HDFS_HTTP_PORT:-9870}"
 START_TIMEOUT="${STACK_START_TIMEOUT:-90}"
 COMPATIBILITY_LEVEL="${STACK_COMPATIBILITY_LEVEL:-BACKWARD}"
 REGISTRY_VERSION="3.3.3"
@@ -67,10 +78,12 @@ pom_property() { # pom_property POM NAME -> value of <NAME> in the pom's <proper
 }
 KAFKA_VERSION="$(pom_property "$ROOT/stack/kafka/pom.xml" kafka.version)"
 SPARK_VERSION="$(pom_property "$ROOT/stack/spark/pom.xml" spark.version)"
+HADOOP_VERSION="$(pom_property "$ROOT/stack/hdfs/pom.xml" hadoop.version)"
 
 KAFKA_LIB="$CACHE/kafka-$KAFKA_VERSION"
 SPARK_JARS="$CACHE/spark-connectors-$SPARK_VERSION"
 REGISTRY_APP="$CACHE/apicurio-registry-$REGISTRY_VERSION"
+HDFS_LIB="$CACHE/hdfs-$HADOOP_VERSION"
 
 node_port() { echo $(($1 + ($2 - 1) * NODE_PORT_STEP)); } # node_port BASE NODE
 
@@ -90,6 +103,7 @@ REGISTRY_URL="http://127.0.0.1:$REGISTRY_PORT$PRICES_REGISTRY_API_PATH"
 REGISTRY_TLS_URL="https://127.0.0.1:$REGISTRY_TLS_PORT$PRICES_REGISTRY_API_PATH"
 SPARK_MASTER_URL="spark://127.0.0.1:$SPARK_MASTER_PORT"
 SPARK_MASTER_WEBUI="http://127.0.0.1:$SPARK_MASTER_WEBUI_PORT"
+HDFS_URL="hdfs://127.0.0.1:$HDFS_PORT"
 TLS_DIR="$RUN/tls"
 CA_FILE="$TLS_DIR/ca.pem"
 
@@ -113,7 +127,9 @@ spark_services() {
   for ((worker = 1; worker <= SPARK_WORKERS; worker++)); do echo "spark-worker-$worker"; done
 }
 
-all_services() { kafka_services; echo registry; spark_services; }
+hdfs_services() { if ((HDFS)); then echo hdfs; fi; }
+
+all_services() { kafka_services; echo registry; spark_services; hdfs_services; }
 
 java_major() { # java_major JAVA -> the feature version (17, 21, 25 ...)
   "$1" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p'
@@ -168,6 +184,7 @@ fetch() {
   fetch_into "$KAFKA_LIB" copy_pom_dependencies "$ROOT/stack/kafka/pom.xml"
   fetch_into "$SPARK_JARS" copy_pom_dependencies "$ROOT/stack/spark/pom.xml"
   fetch_into "$REGISTRY_APP" copy_registry_app
+  if ((HDFS)); then fetch_into "$HDFS_LIB" copy_pom_dependencies "$ROOT/stack/hdfs/pom.xml"; fi
 }
 
 # --- process bookkeeping -------------------------------------------------------------
@@ -489,6 +506,60 @@ start_spark() {
   say "$SPARK_WORKERS spark worker(s) registered with $SPARK_MASTER_URL"
 }
 
+# --- HDFS: a NameNode and a DataNode in one JVM (Hadoop's MiniDFSClusterManager) ------------
+
+write_hdfs_logging() {
+  cat >"$RUN/hdfs-log4j2.properties" <<PROPERTIES
+rootLogger.level=WARN
+rootLogger.appenderRef.console.ref=console
+appender.console.type=Console
+appender.console.name=console
+appender.console.layout.type=PatternLayout
+appender.console.layout.pattern=[%d] %p %m (%c)%n
+PROPERTIES
+}
+
+hdfs_started() { # the manager writes its details once the cluster is up (and out of safe mode)
+  [[ -s "$RUN/hdfs-details.json" ]] && ! port_free "$HDFS_PORT"
+}
+
+start_hdfs() {
+  ((HDFS)) || return 0
+  local pid
+  if pid="$(pid_of hdfs)"; then say "hdfs already running (pid $pid)"; return; fi
+  require_port_free "$HDFS_PORT" "hdfs NameNode"
+  require_port_free "$HDFS_HTTP_PORT" "hdfs NameNode web UI"
+  write_hdfs_logging
+  rm -f "$RUN/hdfs-details.json"
+  # Formatted at the first start only: a restart keeps the files. Safe mode ends as soon as
+  # the DataNode reports (not 30 s later); one replica; no permission checks (loopback only).
+  local -a format=()
+  [[ -d "$RUN/hdfs-data/name-0-1/current" ]] || format=(-format)
+  nohup java -Xmx512m -Dprices.stack="$STACK_HOME" \
+    -Dlog4j2.configurationFile="$RUN/hdfs-log4j2.properties" \
+    -cp "$HDFS_LIB/*" org.apache.hadoop.test.MiniDFSClusterManager \
+    -nnport "$HDFS_PORT" -httpport "$HDFS_HTTP_PORT" "${format[@]}" -datanodes 1 \
+    -D "hdfs.minidfs.basedir=$RUN/hdfs-data" -D dfs.namenode.safemode.extension=0 \
+    -D dfs.replication=1 -D dfs.permissions.enabled=false \
+    -D dfs.namenode.rpc-bind-host=127.0.0.1 -D dfs.namenode.http-bind-host=127.0.0.1 \
+    -writeDetails "$RUN/hdfs-details.json" >"$RUN/hdfs.log" 2>&1 &
+  echo $! >"$RUN/hdfs.pid"
+  wait_until hdfs $! hdfs_started
+  say "hdfs up at $HDFS_URL (web UI http://127.0.0.1:$HDFS_HTTP_PORT)"
+}
+
+need_hdfs() { ((HDFS)) || die "this stack has no HDFS (start it with STACK_HDFS=1 up)"; }
+
+# --- Kafka's own tools ---------------------------------------------------------------------
+
+consumer_groups() { # Kafka's kafka-consumer-groups.sh, on this stack's jars and brokers
+  local -a bootstrap=(--bootstrap-server "$BOOTSTRAP") arg
+  for arg in "$@"; do [[ "$arg" == --bootstrap-server ]] && bootstrap=(); done
+  [[ -d "$KAFKA_LIB" ]] || die "Kafka's jars are not fetched yet (run \`up\` or \`fetch\`)"
+  java -Xmx256m -Dlog4j2.configurationFile="$ROOT/connection/log4j2.properties" -cp "$KAFKA_LIB/*" \
+    org.apache.kafka.tools.consumer.group.ConsumerGroupCommand "${bootstrap[@]}" "$@"
+}
+
 # --- commands ------------------------------------------------------------------------------
 
 up() {
@@ -499,10 +570,12 @@ up() {
   mkdir -p "$RUN"
   echo "$BROKERS" >"$RUN/brokers"
   echo "$SPARK_WORKERS" >"$RUN/spark-workers"
+  echo "$HDFS" >"$RUN/hdfs"
   make_certificates
   start_kafka
   start_registry
   start_spark
+  start_hdfs
 }
 
 stop_services() { # stop_services SERVICE...: TERM all, KILL what still runs after 20 s; our pids only
@@ -535,6 +608,7 @@ down() {
   mapfile -t spark < <(spark_services)
   ((${#spark[@]} == 0)) || stop_services "${spark[@]:1}"
   ((${#spark[@]} == 0)) || stop_services spark-master
+  ((HDFS == 0)) || stop_services hdfs
   stop_services registry
   local -a kafka=()
   mapfile -t kafka < <(kafka_services)
@@ -551,6 +625,7 @@ status_line() { # status_line SERVICE PID
         "$(node_port "$KAFKA_SSL_PORT" "$node")" "$(node_port "$KAFKA_SASL_SSL_PORT" "$node")" ;;
     registry) printf '%-14s running  pid %s  %s and %s\n' "$1" "$2" "$REGISTRY_URL" "$REGISTRY_TLS_URL" ;;
     spark-master) printf '%-14s running  pid %s  %s\n' "$1" "$2" "$SPARK_MASTER_URL" ;;
+    hdfs) printf '%-14s running  pid %s  %s (web UI http://127.0.0.1:%s)\n' "$1" "$2" "$HDFS_URL" "$HDFS_HTTP_PORT" ;;
     *) printf '%-14s running  pid %s\n' "$1" "$2" ;;
   esac
 }
@@ -579,12 +654,16 @@ print_env() {
   echo "STACK_SASL_SSL_BOOTSTRAP_SERVERS=$SASL_SSL_BOOTSTRAP"
   echo "STACK_REGISTRY_TLS_URL=$REGISTRY_TLS_URL"
   echo "STACK_CA_FILE=$CA_FILE"
+  local exported="KAFKA_BOOTSTRAP_SERVERS SCHEMA_REGISTRY_URL SPARK_CONNECTOR_JARS_DIR SPARK_LOCAL_IP"
   if ((SPARK_WORKERS > 0)); then
     echo "SPARK_MASTER=$SPARK_MASTER_URL"
-    echo "export KAFKA_BOOTSTRAP_SERVERS SCHEMA_REGISTRY_URL SPARK_CONNECTOR_JARS_DIR SPARK_LOCAL_IP SPARK_MASTER"
-  else
-    echo "export KAFKA_BOOTSTRAP_SERVERS SCHEMA_REGISTRY_URL SPARK_CONNECTOR_JARS_DIR SPARK_LOCAL_IP"
+    exported+=" SPARK_MASTER"
   fi
+  if ((HDFS)); then
+    echo "HDFS_URL=$HDFS_URL"
+    exported+=" HDFS_URL"
+  fi
+  echo "export $exported"
 }
 
 logs() {
@@ -611,7 +690,7 @@ reset() {
 }
 
 usage() {
-  echo "usage: $0 up|down|status|env|logs [service]|fetch|reset|kill-broker N|stop-broker N|start-broker N" >&2
+  echo "usage: $0 up|down|status|env|logs [service]|fetch|reset|kill-broker N|stop-broker N|start-broker N|stop-hdfs|start-hdfs|kafka-consumer-groups ARGS..." >&2
   exit 2
 }
 
@@ -626,5 +705,8 @@ case "${1:-}" in
   kill-broker) [[ $# -eq 2 ]] || usage; kill_broker "$2" ;;
   stop-broker) [[ $# -eq 2 ]] || usage; stop_broker "$2" ;;
   start-broker) [[ $# -eq 2 ]] || usage; start_broker "$2" ;;
+  stop-hdfs) need_hdfs; pid_of hdfs >/dev/null || die "hdfs is not running"; stop_services hdfs ;;
+  start-hdfs) need_hdfs; need; start_hdfs ;;
+  kafka-consumer-groups) shift; consumer_groups "$@" ;;
   *) usage ;;
 esac

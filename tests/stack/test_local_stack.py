@@ -37,6 +37,13 @@ def test_spark_connector_pom_matches_the_pinned_pyspark() -> None:
     assert f'"pyspark=={spark_version}"' in pyproject
 
 
+def test_hdfs_pom_is_the_hadoop_version_pyspark_speaks() -> None:
+    """The stack's HDFS daemons are the version of the Hadoop client in pyspark's jars."""
+    hadoop_version = pom_property(REPO_ROOT / "stack" / "hdfs" / "pom.xml", "hadoop.version")
+    jars = Path(pyspark.__file__).parent / "jars"
+    assert (jars / f"hadoop-client-api-{hadoop_version}.jar").is_file()
+
+
 @pytest.mark.integration
 def test_broker_round_trips_a_message(stack: dict[str, str], topic: str) -> None:
     bootstrap = stack["KAFKA_BOOTSTRAP_SERVERS"]

@@ -34,6 +34,7 @@ from benchmarks.machine import load_average
 from benchmarks.results import VIOLATIONS, FollowBenchmark, FollowCatchUp, lag_bounded
 from benchmarks.topics import PARTITIONS, RunTopics
 from connection.defaults import DEFAULTS
+from connection.hadoop_fs import filesystem_uri
 from connection.paths import REPO_ROOT
 from connection.services import Clients
 from connection.settings import ConnectionSettings, spark_settings_from_env
@@ -79,7 +80,7 @@ def run_producer(settings: ConnectionSettings, events: int, rate: int | None = N
 def follow_options(checkpoint: Path, topics: RunTopics, trigger_seconds: float) -> FollowOptions:
     """Follow's defaults, its dead letters in a topic of this run."""
     return FollowOptions(
-        checkpoint=checkpoint,
+        checkpoint=filesystem_uri(str(checkpoint)),
         trigger_seconds=trigger_seconds,
         until_idle_s=max(10.0, 3 * trigger_seconds),
         dead_letter_topic=topics.fresh("follow-dlq", 0).topic,

@@ -21,10 +21,17 @@ from typing import TYPE_CHECKING
 from pyspark.sql import SparkSession
 
 from connection.class_data import java_home
-from connection.cli import OneLineErrorParser, non_negative_int, positive_float, positive_int
+from connection.cli import (
+    OneLineErrorParser,
+    non_negative_int,
+    port_number,
+    positive_float,
+    positive_int,
+)
 from connection.clients import librdkafka_config
-from connection.defaults import DEFAULTS
+from connection.defaults import DEFAULTS, LOOPBACK
 from connection.exits import EXIT_OK, run_tool
+from connection.hadoop_fs import filesystem_uri
 from connection.services import Clients
 from connection.settings import (
     ConnectionSettings,
@@ -42,6 +49,8 @@ from consumer.state import Update
 from consumer.timings import Timings
 
 if TYPE_CHECKING:
+    from consumer.follow import Follower
+    from consumer.follow_metrics import MetricsServer
     from consumer.statistics_topic import UpdatePublisher
 from contract.dead_letters import dead_letter_topic
 from contract.rules import load_rule_set
@@ -184,9 +193,9 @@ def add_follow_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--checkpoint",
-        type=Path,
-        metavar="DIR",
-        help="Spark's checkpoint and the running statistics (default checkpoints/<topic>)",
+        metavar="URI",
+        help="Spark's checkpoint and the running statistics: a Hadoop filesystem URI "
+        "(hdfs://..., s3a://..., file:/...) or a local path (default checkpoints/<topic>)",
     )
     parser.add_argument(
         "--min-count",
@@ -216,6 +225,25 @@ def add_follow_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="how long a batch retries an unreachable registry or broker before the run "
         "fails (default %(default)g)",
+    )
+    parser.add_argument(
+        "--group-id",
+        metavar="GROUP",
+        help="commit the counted offsets to this consumer group, for Kafka's lag tools only "
+        "(default <topic>-follow; none: do not commit)",
+    )
+    parser.add_argument(
+        "--metrics-port",
+        type=port_number,
+        metavar="P",
+        help="serve Prometheus metrics at /metrics and a health check at /healthz on this "
+        "port (default: off)",
+    )
+    parser.add_argument(
+        "--metrics-host",
+        default=LOOPBACK,
+        metavar="HOST",
+        help="the address --metrics-port binds to (default %(default)s)",
     )
 
 
@@ -394,12 +422,13 @@ def statistics_publisher(
 
 def run_follow(args: argparse.Namespace, settings: ConnectionSettings, _timings: Timings) -> str:
     """Follow until stopped; what is left to print (the final table, in text format)."""
+    from consumer.consumer_group import follow_group
     from consumer.follow import Follower, FollowOptions
     from consumer.views.live import LiveView, update_document
 
-    checkpoint = args.checkpoint or Path("checkpoints") / settings.topic
+    checkpoint = args.checkpoint or str(Path("checkpoints") / settings.topic)
     options = FollowOptions(
-        checkpoint=checkpoint.resolve(),
+        checkpoint=filesystem_uri(checkpoint),
         trigger_seconds=args.trigger_seconds,
         z_threshold=args.z_threshold,
         min_count=args.min_count,
@@ -410,6 +439,7 @@ def run_follow(args: argparse.Namespace, settings: ConnectionSettings, _timings:
         dead_letter_topic=None
         if args.dlq_topic == "none"
         else args.dlq_topic or dead_letter_topic(settings.topic),
+        group_id=None if args.group_id == "none" else args.group_id or follow_group(settings.topic),
     )
     reader = checked_reader_file(args)
     clients = Clients.of(settings)
@@ -431,13 +461,41 @@ def run_follow(args: argparse.Namespace, settings: ConnectionSettings, _timings:
             deliver,
             notice=lambda line: print(f"consumer: {line}", file=sys.stderr),
         )
+    server = metrics_server(args, follower)
     follower.prepare()
-    print(f"consumer: following {settings.topic}, checkpoint {options.checkpoint}", file=sys.stderr)
     spark = start_spark(args.master)
-    follower.stop.install()
     with one_line_failures("Spark failed"):
-        state = follower.run(spark)
+        follower.open_checkpoint(spark)
+    print(f"consumer: following {settings.topic}, checkpoint {options.checkpoint}", file=sys.stderr)
+    follower.stop.install()
+    if server is not None:
+        server.start()
+        print(f"consumer: metrics at {server.url}/metrics, health at /healthz", file=sys.stderr)
+    try:
+        with one_line_failures("Spark failed"):
+            state = follower.run(spark)
+    finally:
+        if server is not None:
+            server.stop()
     return view.final(state)
+
+
+def metrics_server(args: argparse.Namespace, follower: Follower) -> MetricsServer | None:
+    """The --metrics-port server, bound before Spark starts (a port in use is one line
+    then, not after a minute of start-up); None without the flag."""
+    from consumer.follow_metrics import MetricsServer
+
+    if args.metrics_port is None:
+        return None
+    try:
+        return MetricsServer(
+            args.metrics_host, args.metrics_port, follower.metrics, follower.health
+        )
+    except OSError as error:
+        raise ConsumerError(
+            f"--metrics-port: cannot serve on {args.metrics_host}:{args.metrics_port}: "
+            f"{error.strerror or error}"
+        ) from None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,19 +3,15 @@
 Pure Python, no Spark. The state counts messages, decoded records and bad records by
 reason, remembers the writer schema ids seen and the next offset of each partition,
 keeps each group's running statistics (consumer.summary), and names the last batch it
-includes. It is saved atomically (a temp file in the same directory, fsync, os.replace,
-fsync of the directory), so a crash leaves either the old file or the new one, never a
-mix: a batch is either wholly in the file or not at all.
+includes. Here it becomes bytes and back; consumer.checkpoint stores them beside Spark's
+checkpoint, replaced atomically, so a batch is either wholly in the file or not at all.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 from connection.timestamps import format_timestamp, parse_timestamp
@@ -30,7 +26,9 @@ from consumer.summary import (
 )
 
 STATE_FILE = "follow-state.json"
-FORMAT_VERSION = 1
+#: 2 added batches and dead_letters; a format 1 file still loads (below).
+FORMAT_VERSION = 2
+READABLE_FORMATS = (1, 2)
 NO_BATCH = -1  # last_batch_id of a state that includes no batch yet
 
 
@@ -53,6 +51,10 @@ class FollowState:
     #: The outliers the last batch found: a restart shows the saved state with them again,
     #: so a crash between the save and the show loses no update.
     last_outliers: tuple[Outlier, ...] = ()
+    #: Batches counted (a replayed batch is not counted again).
+    batches: int = 0
+    #: Records written to the dead-letter topic.
+    dead_letters: int = 0
 
     def includes(self, batch_id: int) -> bool:
         """True when batch_id's records are already counted (a replayed batch)."""
@@ -64,9 +66,11 @@ class FollowState:
         batch: Summary,
         next_offsets: Mapping[int, int],
         outliers: tuple[Outlier, ...] = (),
+        dead_letters: int = 0,
     ) -> FollowState:
-        """This state with batch (the records of batch_id up to next_offsets, and the
-        outliers found in them) added; ValueError if batch_id is already in it."""
+        """This state with batch (the records of batch_id up to next_offsets, the outliers
+        found in them and the dead letters written of them) added; ValueError if batch_id
+        is already in it."""
         if self.includes(batch_id):
             raise ValueError(f"batch {batch_id} is already included (last {self.last_batch_id})")
         offsets = dict(self.next_offsets)
@@ -83,6 +87,8 @@ class FollowState:
             groups=merge_groups(self.groups, batch.groups.items()),
             next_offsets=offsets,
             last_outliers=outliers,
+            batches=self.batches + 1,
+            dead_letters=self.dead_letters + dead_letters,
         )
 
     def with_currency_default(self, currency: str) -> FollowState:
@@ -125,6 +131,8 @@ def state_document(state: FollowState) -> dict[str, object]:
     return {
         "format": FORMAT_VERSION,
         "last_batch_id": state.last_batch_id,
+        "batches": state.batches,
+        "dead_letters": state.dead_letters,
         "messages": state.messages,
         "decoded": state.decoded,
         "undecodable": dict(sorted(state.undecodable.items())),
@@ -157,10 +165,19 @@ def state_document(state: FollowState) -> dict[str, object]:
 
 
 def state_from_document(document: Mapping[str, Any]) -> FollowState:
-    if document.get("format") != FORMAT_VERSION:
-        raise ValueError(f"format {document.get('format')!r}, expected {FORMAT_VERSION}")
+    """The state a document of any readable format holds. Format 1 kept no batch count:
+    every batch id up to the last one was counted once (Spark numbers them from 0), so
+    it is last_batch_id + 1; nor a dead-letter count, which starts at 0."""
+    if document.get("format") not in READABLE_FORMATS:
+        raise ValueError(
+            f"format {document.get('format')!r}, expected one of "
+            f"{', '.join(map(str, READABLE_FORMATS))}"
+        )
+    last_batch_id = int(document["last_batch_id"])
     return FollowState(
-        last_batch_id=int(document["last_batch_id"]),
+        last_batch_id=last_batch_id,
+        batches=int(document.get("batches", last_batch_id + 1)),
+        dead_letters=int(document.get("dead_letters", 0)),
         messages=int(document["messages"]),
         decoded=int(document["decoded"]),
         undecodable={str(r): int(c) for r, c in document["undecodable"].items()},
@@ -193,37 +210,13 @@ def state_from_document(document: Mapping[str, Any]) -> FollowState:
     )
 
 
-def load_state(directory: Path) -> FollowState:
-    """The state saved in directory; an empty state when there is none yet."""
-    path = directory / STATE_FILE
+def encode_state(state: FollowState) -> bytes:
+    return json.dumps(state_document(state), separators=(",", ":")).encode()
+
+
+def decode_state(data: bytes, where: str) -> FollowState:
+    """The state in data (read from where); StateFileError (one line) if it is none."""
     try:
-        text = path.read_text()
-    except FileNotFoundError:
-        return FollowState()
-    except OSError as error:
-        raise StateFileError(f"cannot read {path}: {error.strerror}") from None
-    try:
-        return state_from_document(json.loads(text))
+        return state_from_document(json.loads(data))
     except (ValueError, KeyError, TypeError, AttributeError) as error:
-        raise StateFileError(f"{path} is not a follow state file: {error}") from None
-
-
-def save_state(directory: Path, state: FollowState) -> None:
-    """Replace directory's state file with state, atomically and durably."""
-    directory.mkdir(parents=True, exist_ok=True)
-    data = json.dumps(state_document(state), separators=(",", ":")).encode()
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{STATE_FILE}.", dir=directory)
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, directory / STATE_FILE)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    directory_descriptor = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(directory_descriptor)  # the rename itself survives a power loss
-    finally:
-        os.close(directory_descriptor)
+        raise StateFileError(f"{where} is not a follow state file: {error}") from None

@@ -89,6 +89,11 @@ class BrokerWatch:
         self.bootstrap_servers = bootstrap_servers
         self.max_wait_s = max_wait_s
         self.last_answer = self.last_check = time.monotonic()
+        self.answered = True  # at the last check
+
+    def silent_s(self) -> float | None:
+        """Seconds since the broker last answered, once a check has gone unanswered."""
+        return None if self.answered else time.monotonic() - self.last_answer
 
     def check(self) -> None:
         now = time.monotonic()
@@ -98,7 +103,9 @@ class BrokerWatch:
         try:
             self.admin.list_topics(timeout=BROKER_CHECK_S)
             self.last_answer = time.monotonic()
+            self.answered = True
         except KafkaException:
+            self.answered = False
             if now - self.last_answer >= self.max_wait_s:
                 raise ConsumerError(
                     f"Kafka broker unreachable at {self.bootstrap_servers} "

@@ -9,19 +9,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from connection.cli import OneLineErrorParser
+from connection.cli import OneLineErrorParser, port_number
 from connection.defaults import LOOPBACK
 from connection.settings import SettingsError, add_connection_arguments, settings_from_args
 from inspector.server import serve
 
 DEFAULT_PORT = 8088
-
-
-def port_number(text: str) -> int:
-    """argparse type: a TCP port."""
-    if not text.isdigit() or not 0 < int(text) < 65536:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}")
-    return int(text)
 
 
 def build_parser() -> argparse.ArgumentParser:

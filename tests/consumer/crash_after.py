@@ -13,14 +13,13 @@ import os
 import signal
 import sys
 from collections.abc import Iterable
-from pathlib import Path
 
-import consumer.follow
 from consumer.__main__ import main
+from consumer.checkpoint import Checkpoint
 from consumer.state import FollowState
 from contract.dead_letters import DeadLetter, DeadLetterTopic
 
-save_state = consumer.follow.save_state
+save_state = Checkpoint.save
 write_letters = DeadLetterTopic.write
 
 
@@ -29,12 +28,12 @@ def crash() -> None:
 
 
 def crash_after_state_saved(batch_id: int) -> None:
-    def save_then_crash(directory: Path, state: FollowState) -> None:
-        save_state(directory, state)
+    def save_then_crash(checkpoint: Checkpoint, state: FollowState) -> None:
+        save_state(checkpoint, state)
         if state.last_batch_id >= batch_id:
             crash()
 
-    consumer.follow.save_state = save_then_crash
+    Checkpoint.save = save_then_crash  # type: ignore[method-assign]
 
 
 def crash_after_dead_letters_written() -> None:

@@ -1,5 +1,6 @@
 """What the consumer checks before any work starts: each is one line on stderr and exit 1,
-before Spark starts (a broken contract, a checkpoint of another topic, no Java)."""
+before Spark starts (a broken contract, no Java) or, for what only the driver's Hadoop
+client can read, before the query starts (a checkpoint of another topic)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from checkpoint_files import spark_offset_log
 from cli_runs import cli_env, run_cli
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from contract_files import V2_SCHEMA_FILE
 
 from connection.settings import ConnectionSettings
-from consumer.checkpoint import check_checkpoint
-from consumer.errors import ConsumerError
-from consumer.state import FollowState
 
 V2 = json.loads(V2_SCHEMA_FILE.read_text())
 
@@ -102,22 +101,8 @@ def test_a_registered_latest_version_without_what_the_report_needs_is_one_line(
     )
 
 
-def spark_offset_log(checkpoint: Path, topic: str) -> None:
-    """Spark's offset log entry 0 for topic, as a query on it writes it."""
-    (checkpoint / "offsets").mkdir(parents=True)
-    metadata = '{"batchWatermarkMs":0,"batchTimestampMs":0,"conf":{}}'
-    (checkpoint / "offsets" / "0").write_text(f'v1\n{metadata}\n{{"{topic}":{{"0":7}}}}')
-
-
-def test_a_checkpoint_of_another_topic_is_refused_naming_that_topic(tmp_path: Path) -> None:
-    spark_offset_log(tmp_path, "prices-yesterday")
-    with pytest.raises(ConsumerError, match="belongs to topic prices-yesterday, not prices"):
-        check_checkpoint(tmp_path, FollowState(), "prices")
-    check_checkpoint(tmp_path, FollowState(), "prices-yesterday")
-
-
 @pytest.mark.integration
-def test_follow_on_a_checkpoint_of_another_topic_is_one_line_before_spark(
+def test_follow_on_a_checkpoint_of_another_topic_is_one_line_before_the_query_starts(
     stack: dict[str, str], settings: ConnectionSettings, tmp_path: Path
 ) -> None:
     spark_offset_log(tmp_path / "ck", "prices-yesterday")
@@ -130,7 +115,7 @@ def test_follow_on_a_checkpoint_of_another_topic_is_one_line_before_spark(
         "--checkpoint",
         str(tmp_path / "ck"),
         "--master",
-        "spark://127.0.0.1:1",
+        "local[1]",
     )
     assert "belongs to topic prices-yesterday, not " + settings.topic in one_error_line(result)
 

@@ -41,7 +41,7 @@ from connection.services import Clients
 from connection.settings import ConnectionSettings, RegistrySettings
 from consumer.batch import ConsumerOptions, consume
 from consumer.framing import NULL_VALUE, TOO_SHORT, UNKNOWN_SCHEMA_ID, WRONG_MAGIC_BYTE
-from consumer.state import STATE_FILE, load_state
+from consumer.state import STATE_FILE, FollowState, decode_state
 from consumer.statistics_topic import SCHEMA_FILE as STATISTICS_SCHEMA_FILE
 from consumer.statistics_topic import statistics_topic
 from consumer.views.live import SCHEMA_FILE as FOLLOW_SCHEMA_FILE
@@ -141,6 +141,11 @@ class TopicWriter:
 
     def flush(self) -> None:
         assert self.producer.flush(60) == 0
+
+
+def saved_state(checkpoint: Path) -> FollowState:
+    """The state file follow wrote into a local checkpoint, read from the disk."""
+    return decode_state((checkpoint / STATE_FILE).read_bytes(), str(checkpoint))
 
 
 def plan(count: int, seed: int, minutes: int = 0) -> GeneratorPlan:
@@ -395,7 +400,7 @@ def test_killed_and_restarted_follow_counts_every_record_once(
         else:
             first.process.wait(RUN_TIMEOUT_S)  # it kills itself after saving batch 1
             first.kill()  # and its JVM with it
-            saved = load_state(checkpoint)
+            saved = saved_state(checkpoint)
             assert saved.last_batch_id >= 1
             # The kill landed in the window: state saved, Spark's commit not written.
             assert (checkpoint / "offsets" / str(saved.last_batch_id)).exists()
@@ -411,7 +416,7 @@ def test_killed_and_restarted_follow_counts_every_record_once(
         restarted.set()
         first.kill()
         producer.join(RUN_TIMEOUT_S)
-    state = load_state(checkpoint)
+    state = saved_state(checkpoint)
     assert state.decoded == state.messages == v2_topic.writer.written.events
     assert_lines_valid(second.lines)
     final = second.last["statistics"] if second.lines else None
@@ -501,7 +506,7 @@ def test_sigterm_finishes_the_batch_commits_and_prints_the_final_table(
     assert "Traceback" not in err
     published = [line for line in err.splitlines() if "no such/topic" in line]
     assert len(published) == 1 and published[0].startswith("consumer: statistics topic"), err
-    state = load_state(checkpoint)
+    state = saved_state(checkpoint)
     assert state.decoded == 3000
     assert (checkpoint / STATE_FILE).exists()
 
@@ -625,7 +630,7 @@ def test_dead_letters_land_once_across_two_kills_one_between_the_letters_and_the
     first.kill()
     written = dead_letter_origins(fresh)
     assert written, "no dead letter before the kill"
-    assert load_state(checkpoint).rule_failures == {}, "the state already names the batch"
+    assert saved_state(checkpoint).rule_failures == {}, "the state already names the batch"
 
     v2_topic.events(GeneratorPlan(count=1000, seed=62, start=START, violations=0.05))
     second = FollowRun(follow_env, fresh.topic, checkpoint, "--trigger-seconds", "1")

@@ -1,4 +1,5 @@
-"""The follow mode's running statistics and state file: pure Python, no stack needed."""
+"""The follow mode's running statistics and state file's contents: pure Python, no stack
+needed (consumer/test_checkpoint.py stores them on a Hadoop filesystem)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,19 @@ import math
 import statistics
 from collections.abc import Sequence
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from consumer.report import Outlier
-from consumer.state import STATE_FILE, FollowState, StateFileError, load_state, save_state
+from consumer.state import (
+    FollowState,
+    StateFileError,
+    decode_state,
+    encode_state,
+    state_document,
+)
 from consumer.summary import GroupKey, RunningStatistics, Summary, statistics_of
 
 # Prices like the producer's: cents, from a cent to a few thousand.
@@ -102,36 +108,36 @@ def test_offsets_only_move_forward() -> None:
     assert merged.next_offsets == {0: 50, 1: 7, 2: 3}
 
 
-def test_saved_state_loads_back_equal_with_the_last_batchs_outliers(tmp_path: Path) -> None:
+def test_saved_state_loads_back_equal_with_the_last_batchs_outliers() -> None:
     state = FollowState()
     for batch_id in range(3):
         state = state.merged(
             *batch_of(batch_id, [(("AAPL", "EUR"), 0.1 * 3), (("TSLA", "USD"), 7)])
         )
     found = Outlier(datetime(2026, 11, 27, 9, 30, 1, 123000, timezone.utc), "TSLA", "USD", 7.0, 3.5)
-    state = state.merged(*batch_of(3, [(("TSLA", "USD"), 7)]), (found,))
-    save_state(tmp_path / "checkpoint", state)
-    assert load_state(tmp_path / "checkpoint") == state
+    state = state.merged(*batch_of(3, [(("TSLA", "USD"), 7)]), (found,), 5)
+    assert decode_state(encode_state(state), "the file") == state
     assert state.last_outliers == (found,)
+    assert (state.batches, state.dead_letters) == (4, 5)
 
 
-def test_saving_replaces_the_file_and_leaves_no_temporary_file(tmp_path: Path) -> None:
-    save_state(tmp_path, FollowState())
-    later = FollowState().merged(*batch_of(0, [(("AAPL", "USD"), 1.5)]))
-    save_state(tmp_path, later)
-    assert [p.name for p in tmp_path.iterdir()] == [STATE_FILE]
-    assert json.loads((tmp_path / STATE_FILE).read_text())["last_batch_id"] == 0
+def test_a_state_file_of_the_first_format_still_loads() -> None:
+    """Format 1 had no batch or dead-letter count: every batch id up to the last one was
+    counted once (Spark numbers them from 0), and dead letters count from now on."""
+    state = FollowState()
+    for batch_id in range(3):
+        state = state.merged(*batch_of(batch_id, [(("AAPL", "USD"), 1.5)]))
+    document = state_document(state)
+    del document["batches"], document["dead_letters"]
+    document["format"] = 1
+    loaded = decode_state(json.dumps(document).encode(), "an older file")
+    assert loaded == state
+    assert (loaded.batches, loaded.dead_letters) == (3, 0)
 
 
-def test_no_state_file_is_an_empty_state(tmp_path: Path) -> None:
-    state = load_state(tmp_path / "missing")
-    assert state == FollowState() and not state.includes(0)
-
-
-def test_a_file_that_is_not_a_state_is_one_clear_error(tmp_path: Path) -> None:
-    (tmp_path / STATE_FILE).write_text('{"format": 99}')
-    with pytest.raises(StateFileError, match="not a follow state file"):
-        load_state(tmp_path)
+def test_a_file_that_is_not_a_state_is_one_clear_error() -> None:
+    with pytest.raises(StateFileError, match="the file is not a follow state file: format 99"):
+        decode_state(b'{"format": 99}', "the file")
 
 
 def test_group_statistics_merge_with_one_event_groups() -> None:

@@ -11,6 +11,7 @@ batch.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 
 from confluent_kafka import (
@@ -22,6 +23,8 @@ from confluent_kafka import (
 from confluent_kafka.admin import AdminClient
 
 from connection.kafka import BROKER_TIMEOUT_S
+
+RETRY_S = 0.2
 
 
 def follow_group(topic: str) -> str:
@@ -45,14 +48,12 @@ class GroupOffsets:
             self.group_id,
             [TopicPartition(self.topic, p, offset) for p, offset in sorted(offsets.items())],
         )
+        deadline = time.monotonic() + BROKER_TIMEOUT_S
         try:
-            futures = self.admin.alter_consumer_group_offsets(
-                [request], request_timeout=BROKER_TIMEOUT_S
-            )
-            result = futures[self.group_id].result(BROKER_TIMEOUT_S)
-            failed = [tp for tp in result.topic_partitions if tp.error is not None]
-            if failed:
-                raise KafkaException(failed[0].error)
+            while not self.committed(request):  # the coordinator not known or loaded yet
+                if time.monotonic() >= deadline:
+                    raise TimeoutError
+                time.sleep(RETRY_S)
         except (KafkaException, TimeoutError) as error:
             if not self.failing:
                 cause = error.args[0] if error.args else None
@@ -64,4 +65,21 @@ class GroupOffsets:
             self.failing = True
             return False
         self.failing = False
+        return True
+
+    def committed(self, request: ConsumerGroupTopicPartitions) -> bool:
+        """True when the broker took request; False on an error worth retrying (the
+        group's coordinator moving or loading, as right after the group's first use)."""
+        futures = self.admin.alter_consumer_group_offsets(
+            [request], request_timeout=BROKER_TIMEOUT_S
+        )
+        try:
+            result = futures[self.group_id].result(BROKER_TIMEOUT_S)
+        except KafkaException as error:
+            if isinstance(error.args[0], KafkaError) and error.args[0].retriable():
+                return False
+            raise
+        failed = [tp.error for tp in result.topic_partitions if tp.error is not None]
+        if failed:
+            raise KafkaException(failed[0])
         return True

@@ -49,16 +49,21 @@ def run_cli(
 
 
 def start_cli(
-    module: str, env: dict[str, str], *args: str, stdout: int = subprocess.PIPE
+    module: str,
+    env: dict[str, str],
+    *args: str,
+    stdout: int = subprocess.PIPE,
+    cwd: Path = REPO_ROOT,
 ) -> subprocess.Popen[str]:
-    """The CLI in a process group of its own, as a shell runs a foreground job."""
+    """The CLI in a process group of its own, as a shell runs a foreground job (from the
+    checkout unless cwd says otherwise)."""
     return subprocess.Popen(
         [sys.executable, "-m", module, *args],
         stdout=stdout,
         stderr=subprocess.PIPE,
         text=True,
         env=env,
-        cwd=REPO_ROOT,
+        cwd=cwd,
         start_new_session=True,
     )
 

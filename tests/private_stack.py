@@ -37,6 +37,8 @@ KAFKA_PORT_OFFSETS = {
     "STACK_KAFKA_SSL_PORT": 3,
     "STACK_KAFKA_SASL_SSL_PORT": 4,
 }
+#: HDFS's NameNode (RPC and web UI), between node 1's Kafka ports and the registry's.
+HDFS_PORT_OFFSETS = {"STACK_HDFS_PORT": 5, "STACK_HDFS_HTTP_PORT": 6}
 REGISTRY_PORT_OFFSETS = {
     "STACK_REGISTRY_PORT": 10,
     "STACK_REGISTRY_TLS_PORT": 11,
@@ -48,7 +50,7 @@ SPARK_PORT_OFFSETS = {
     "STACK_SPARK_WORKER_PORT": 30,
     "STACK_SPARK_WORKER_WEBUI_PORT": 40,
 }
-PORT_OFFSETS = KAFKA_PORT_OFFSETS | REGISTRY_PORT_OFFSETS | SPARK_PORT_OFFSETS
+PORT_OFFSETS = KAFKA_PORT_OFFSETS | HDFS_PORT_OFFSETS | REGISTRY_PORT_OFFSETS | SPARK_PORT_OFFSETS
 MAX_BROKERS = 3
 
 Stack = TypeVar("Stack", bound="PrivateStack")
@@ -60,14 +62,17 @@ def port_free(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) != 0
 
 
-def ports_of(base: int, brokers: int, spark_workers: int) -> list[int]:
-    """Every port a stack of that shape listens on, from base."""
+def ports_of(base: int, brokers: int, spark_workers: int, hdfs: bool = False) -> list[int]:
+    """Every port a stack of that shape listens on, from base (HDFS's DataNode takes
+    ports the kernel chooses)."""
     ports = [
         base + offset + NODE_STEP * node
         for offset in KAFKA_PORT_OFFSETS.values()
         for node in range(brokers)
     ]
     ports += [base + offset for offset in REGISTRY_PORT_OFFSETS.values()]
+    if hdfs:
+        ports += [base + offset for offset in HDFS_PORT_OFFSETS.values()]
     if spark_workers:
         ports += [base + SPARK_PORT_OFFSETS["STACK_SPARK_MASTER_PORT"]]
         ports += [base + SPARK_PORT_OFFSETS["STACK_SPARK_MASTER_WEBUI_PORT"]]
@@ -76,13 +81,13 @@ def ports_of(base: int, brokers: int, spark_workers: int) -> list[int]:
     return ports
 
 
-def free_port_block(brokers: int, spark_workers: int) -> int:
+def free_port_block(brokers: int, spark_workers: int, hdfs: bool = False) -> int:
     """A base port whose whole block is free right now."""
     assert brokers <= MAX_BROKERS and spark_workers < 10
     chooser = random.Random()
     for _ in range(100):
         base = chooser.randrange(20_000, 32_000 - MAX_BROKERS * NODE_STEP, 50)
-        if all(port_free(port) for port in ports_of(base, brokers, spark_workers)):
+        if all(port_free(port) for port in ports_of(base, brokers, spark_workers, hdfs)):
             return base
     raise AssertionError("no free block of loopback ports for a private stack")
 
@@ -99,17 +104,22 @@ class PrivateStack:
     @classmethod
     @contextmanager
     def running(
-        cls: type[Stack], home: Path, brokers: int = 1, spark_workers: int = 0
+        cls: type[Stack],
+        home: Path,
+        brokers: int = 1,
+        spark_workers: int = 0,
+        hdfs: bool = False,
     ) -> Iterator[Stack]:
-        """A stack of brokers Kafka nodes, the registry and, with spark_workers, a Spark
-        standalone cluster, in home: up for the block, then stopped."""
-        base = free_port_block(brokers, spark_workers)
+        """A stack of brokers Kafka nodes, the registry, with spark_workers a Spark
+        standalone cluster and with hdfs an HDFS, in home: up for the block, then stopped."""
+        base = free_port_block(brokers, spark_workers, hdfs)
         script_env = {
             **os.environ,
             **{name: str(base + offset) for name, offset in PORT_OFFSETS.items()},
             "STACK_KAFKA_NODE_PORT_STEP": str(NODE_STEP),
             "STACK_BROKERS": str(brokers),
             "STACK_SPARK_WORKERS": str(spark_workers),
+            "STACK_HDFS": "1" if hdfs else "0",
             "STACK_PYTHON": sys.executable,
             "STACK_HOME": str(home),
             "STACK_CACHE": os.environ.get("STACK_CACHE", str(STACK_CACHE)),
@@ -166,6 +176,10 @@ class PrivateStack:
     @property
     def registry_url(self) -> str:
         return self.settings["SCHEMA_REGISTRY_URL"]
+
+    @property
+    def hdfs_url(self) -> str:
+        return self.settings["HDFS_URL"]
 
     def client_env(self, **variables: str) -> dict[str, str]:
         """The environment of a producer, consumer or gate run against this stack."""

@@ -2,13 +2,15 @@
 
 The connector jars come from a local folder through ``spark.jars`` (no Ivy resolve at
 start); Spark ships them to executors itself, so a standalone cluster needs nothing
-on its workers' disks.
+on its workers' disks. Under spark-submit the session is the one it configured (its
+master, its ``--packages`` or ``--jars``): nothing is forced on it.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import pyspark
@@ -65,6 +67,22 @@ def use_own_python_for_workers() -> None:
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
 
+def launched_by_spark_submit(env: Mapping[str, str] | None = None) -> bool:
+    """spark-submit started the driver's JVM and hands it to this Python process through
+    its gateway (PySpark's own variable for that)."""
+    return "PYSPARK_GATEWAY_PORT" in (os.environ if env is None else env)
+
+
+def submitted_session(app_name: str) -> SparkSession:
+    """The session spark-submit configured, with only what the pipeline's results depend
+    on set (timestamps in UTC); its master, jars and resources are left as given."""
+    return (
+        SparkSession.builder.appName(app_name)
+        .config("spark.sql.session.timeZone", "UTC")
+        .getOrCreate()
+    )
+
+
 def build_spark_session(
     spark: SparkSettings,
     app_name: str = "prices-consumer",
@@ -72,7 +90,10 @@ def build_spark_session(
     extra_java_options: str = "",
 ) -> SparkSession:
     """Start (or reuse) a SparkSession as the settings say; the driver's JVM maps the
-    install's class-data archive when it has been made (connection.class_data)."""
+    install's class-data archive when it has been made (connection.class_data). Under
+    spark-submit, its session (submitted_session)."""
+    if launched_by_spark_submit():
+        return submitted_session(app_name)
     jars = connector_jars(spark.connector_jars_dir)
     use_own_python_for_workers()
     driver_java = driver_java_options(spark, extra_java_options)

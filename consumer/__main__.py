@@ -41,7 +41,7 @@ from connection.settings import (
     settings_from_args,
     spark_settings_from_env,
 )
-from connection.spark import ConnectorJarsMissing, build_spark_session
+from connection.spark import ConnectorJarsMissing, build_spark_session, launched_by_spark_submit
 from connection.spark_master import check_spark_master
 from consumer.errors import ConsumerError, one_line_failures
 from consumer.interrupts import interrupts_held_while_spark_starts, quiet_interrupts
@@ -291,9 +291,11 @@ def check_java() -> None:
 
 def start_spark(master: str, short_run: bool = False) -> SparkSession:
     """The one SparkSession of this process; ConsumerError (or the master's own one-line
-    error) when it cannot start."""
-    check_spark_master(master)
-    check_java()
+    error) when it cannot start. Under spark-submit, the JVM runs already with its own
+    master: nothing to check."""
+    if not launched_by_spark_submit():
+        check_spark_master(master)
+        check_java()
     try:
         with interrupts_held_while_spark_starts(), one_line_failures("Spark did not start"):
             settings = replace(spark_settings_from_env(master), short_run=short_run)

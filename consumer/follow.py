@@ -394,9 +394,11 @@ class Follower:
     def watch(self, query: StreamingQuery) -> None:
         """Wait for the query to end or to be asked to end (between batches), checking the
         broker meanwhile: one that has not answered for --max-wait ends the run."""
-        broker = self.broker = BrokerWatch(
-            self.clients.admin, self.settings.bootstrap_servers, self.options.max_wait_s
-        )
+        broker = self.broker
+        if broker is None:  # one watch for the run: a restarted query does not reset it
+            broker = self.broker = BrokerWatch(
+                self.clients.admin, self.settings.bootstrap_servers, self.options.max_wait_s
+            )
         while not query.awaitTermination(POLL_S):
             if not self.stop.requested and self.between_batches():
                 self.stop.request()

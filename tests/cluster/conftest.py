@@ -1,7 +1,7 @@
-"""One private Kafka cluster (3 KRaft nodes) and Spark cluster (master + 2 workers) per
+"""One private Kafka cluster (3 KRaft nodes), Spark cluster (master + 2 workers) and HDFS per
 pytest session, started by scripts/local-stack.sh on ports of its own (tests/private_stack.py)
 and stopped after the last test of this folder, so the rest of the session runs without its
-seven JVMs.
+eight JVMs.
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ RUNNING: list[ClusterStack] = []
 @pytest.fixture(scope="session")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterStack]:
     home = tmp_path_factory.mktemp("cluster-stack")
-    with ClusterStack.running(home, brokers=BROKERS, spark_workers=SPARK_WORKERS) as stack:
+    with ClusterStack.running(
+        home, brokers=BROKERS, spark_workers=SPARK_WORKERS, hdfs=True
+    ) as stack:
         RUNNING.append(stack)
         yield stack
 

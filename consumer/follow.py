@@ -331,10 +331,14 @@ class Follower:
         since = time.monotonic() - self.last_counted
         if since <= HEALTHY_TRIGGERS * self.options.trigger_seconds or self.last_lag == 0:
             return None
-        return (
-            f"no micro-batch counted for {since:.0f} s "
-            f"(trigger {self.options.trigger_seconds:g} s) and {self.last_lag} records behind"
-        )
+        stalled = f"no micro-batch counted for {since:.0f} s"
+        if self.last_lag is None:  # the last ask for the end offsets went unanswered
+            return (
+                f"Kafka broker unreachable at {self.settings.bootstrap_servers} "
+                f"(no answer for the topic's offsets); {stalled}"
+            )
+        trigger = self.options.trigger_seconds
+        return f"{stalled} (trigger {trigger:g} s), {self.last_lag} records behind"
 
     def prepare(self) -> None:
         """The topic (waited for up to --max-wait) and the dead-letter topic, before Spark

@@ -519,8 +519,11 @@ appender.console.layout.pattern=[%d] %p %m (%c)%n
 PROPERTIES
 }
 
-hdfs_started() { # the manager writes its details once the cluster is up (and out of safe mode)
-  [[ -s "$RUN/hdfs-details.json" ]] && ! port_free "$HDFS_PORT"
+hdfs_started() { # the manager has written its details, and the NameNode has left safe mode
+  # (after a restart it stays there until the DataNode has reported its blocks)
+  [[ -s "$RUN/hdfs-details.json" ]] && ! port_free "$HDFS_PORT" &&
+    curl -sf "http://127.0.0.1:$HDFS_HTTP_PORT/jmx?qry=Hadoop:service=NameNode,name=NameNodeInfo" |
+    grep -q '"Safemode" : ""'
 }
 
 start_hdfs() {

@@ -190,15 +190,15 @@ def test_metrics_consumer_group_and_health_of_a_running_follower(
         stopped = hdfs_stack.script("stop-broker", "1")
         assert stopped.returncode == 0, stopped.stderr
         try:
-            wait_for(
-                lambda: get(f"http://127.0.0.1:{port}/healthz")[0] == 503,
-                "/healthz to answer 503",
-                60,
-            )
-            status, text = get(f"http://127.0.0.1:{port}/healthz")
-            assert status == 503
-            assert text.startswith(f"Kafka broker unreachable at {settings.bootstrap_servers}")
-            assert text.count("\n") == 1
+            unreachable = f"Kafka broker unreachable at {settings.bootstrap_servers}"
+            answers: list[tuple[int, str]] = []
+
+            def says_unreachable() -> bool:
+                answers.append(get(f"http://127.0.0.1:{port}/healthz"))
+                return answers[-1][0] == 503 and answers[-1][1].startswith(unreachable)
+
+            wait_for(says_unreachable, "/healthz to answer 503: broker unreachable", 60)
+            assert answers[-1][1].count("\n") == 1
         finally:
             started = hdfs_stack.script("start-broker", "1")
             assert started.returncode == 0, started.stderr
@@ -224,16 +224,23 @@ def test_hdfs_stopped_shorter_than_max_wait_is_survived_and_longer_is_one_line(
     env = hdfs_stack.client_env()
     written = contract_topic.writer.written
     contract_topic.events(plan(1000, seed=501))
-    run = FollowRun(env, settings.topic, checkpoint, "--trigger-seconds", "1", "--max-wait", "90")
+    # Long enough for HDFS to stop, start again and leave safe mode on a busy machine (a
+    # minute or more here): the outage stays shorter than --max-wait.
+    run = FollowRun(env, settings.topic, checkpoint, "--trigger-seconds", "1", "--max-wait", "300")
     try:
         wait_for(lambda: run.decoded() == written.events, "the first events", RUN_TIMEOUT_S)
-        hdfs_stack.script("stop-hdfs")
+        assert hdfs_stack.script("stop-hdfs").returncode == 0
         contract_topic.events(plan(1000, seed=502, minutes=10))  # arrives while HDFS is away
         started = hdfs_stack.script("start-hdfs")
         assert started.returncode == 0, started.stderr
         contract_topic.events(plan(1000, seed=503, minutes=20))
-        wait_for(lambda: run.decoded() == written.events, "every event", RUN_TIMEOUT_S)
+        wait_for(
+            lambda: run.decoded() == written.events or run.process.poll() is not None,
+            "every event",
+            RUN_TIMEOUT_S,
+        )
         assert run.process.poll() is None, "".join(run.stderr)[-3000:]
+        assert run.last["messages"] == written.events
     finally:
         run.kill()
 
@@ -242,15 +249,17 @@ def test_hdfs_stopped_shorter_than_max_wait_is_survived_and_longer_is_one_line(
     )
     try:
         wait_for(lambda: longer.lines != [], "the saved state shown", RUN_TIMEOUT_S)
-        hdfs_stack.script("stop-hdfs")
+        assert hdfs_stack.script("stop-hdfs").returncode == 0
         contract_topic.events(plan(1000, seed=504, minutes=30))
         assert longer.wait(RUN_TIMEOUT_S) == 1
     finally:
         longer.kill()
-        hdfs_stack.script("start-hdfs")
-    errors = [line for line in longer.stderr if line.startswith("consumer: error: ")]
-    assert len(errors) == 1, "".join(longer.stderr)[-3000:]
-    print(errors[0])
+        assert hdfs_stack.script("start-hdfs").returncode == 0
+    # one line saying why, and no retry storm or stack trace around it
+    said = [line for line in longer.stderr if "incubator" not in line]
+    errors = [line for line in said if line.startswith("consumer: error: ")]
+    assert len(errors) == 1 and "gave up after 15 s" in errors[0], "".join(said)[-3000:]
+    assert all(line.startswith("consumer: ") for line in said), "".join(said)[-3000:]
 
     final = FollowRun(
         env, settings.topic, checkpoint, "--trigger-seconds", "1", "--until-idle", "10"

@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from py4j.protocol import Py4JError, Py4JJavaError
+from py4j.protocol import Py4JError
 from pyspark.sql import SparkSession
+
+from connection.spark import java_failure
 
 #: Spark's atomic-file helper: a temp file published by close(), thrown away by cancel().
 CHECKPOINT_FILE_MANAGER = (
@@ -55,13 +57,6 @@ def bound_ipc_retries(spark: SparkSession, max_wait_s: float) -> None:
         "ipc.client.connect.max.retries.on.timeouts",
         str(max(1, math.ceil(max_wait_s * 1000 / IPC_CONNECT_TIMEOUT_MS))),
     )
-
-
-def java_failure(error: Py4JError) -> str:
-    """The first line of a Java exception, without py4j's call trace."""
-    java = isinstance(error, Py4JJavaError)
-    text = str(error.java_exception.toString()) if java else str(error)
-    return text.strip().splitlines()[0] if text.strip() else type(error).__name__
 
 
 class HadoopDirectory:

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pyspark
+from py4j.protocol import Py4JError, Py4JJavaError
 from pyspark.sql import SparkSession
 
 from connection.class_data import java_options
@@ -26,6 +27,14 @@ CONNECTORS = ("spark-sql-kafka-0-10", "spark-avro")
 #: (17 -> 12.5 s here, 2 cores) and a bare session 3 s less: C2 compiles little that pays
 #: off in a run this short, and its compile threads compete with the run for the cores.
 SHORT_RUN_JIT = "-XX:TieredStopAtLevel=1"
+
+
+def java_failure(error: Py4JError) -> str:
+    """The first line of a failure in the JVM: the Java exception's own (class and
+    message), not py4j's "An error occurred while calling o42.start"."""
+    java = isinstance(error, Py4JJavaError)
+    text = str(error.java_exception.toString()) if java else str(error)
+    return text.strip().splitlines()[0] if text.strip() else type(error).__name__
 
 
 class ConnectorJarsMissing(RuntimeError):

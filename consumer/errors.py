@@ -10,6 +10,7 @@ from pyspark.errors import PySparkException
 
 from connection.clients import RegistryFailure
 from connection.exits import ToolError
+from connection.spark import java_failure
 from contract.dead_letters import DeadLetterError
 from contract.rules import RulesError
 from contract.schemas import ContractError
@@ -20,7 +21,10 @@ class ConsumerError(ToolError):
 
 
 def first_line(error: BaseException) -> str:
-    """An exception's first line (Spark's and Java's messages run to stack traces)."""
+    """An exception's first line (Spark's and Java's messages run to stack traces); for a
+    call into the JVM that failed, the Java exception's."""
+    if isinstance(error, Py4JError):
+        return java_failure(error)
     text = str(error).strip()
     return text.splitlines()[0] if text else repr(error)
 

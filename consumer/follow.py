@@ -370,9 +370,10 @@ class Follower:
         failing_since: float | None = None
         while True:
             batches_before = self.state.last_batch_id
-            query = self.query = self.start_query(spark)
-            self.last_counted = time.monotonic()  # a start is progress
-            try:
+            query: StreamingQuery | None = None
+            try:  # starting reads the checkpoint: it fails while its filesystem is away
+                query = self.query = self.start_query(spark)
+                self.last_counted = time.monotonic()  # a start is progress
                 self.watch(query)
                 return self.state
             except StopRequested:
@@ -393,7 +394,8 @@ class Follower:
                 if self.stop.wait(min(LONGEST_RETRY_WAIT_S, self.options.max_wait_s)):
                     return self.state
             finally:
-                stop_query(query)
+                if query is not None:
+                    stop_query(query)
 
     def watch(self, query: StreamingQuery) -> None:
         """Wait for the query to end or to be asked to end (between batches), checking the

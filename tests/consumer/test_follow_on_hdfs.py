@@ -6,7 +6,6 @@ tests stop and start again without disturbing anyone else's.
 
 from __future__ import annotations
 
-import os
 import signal
 import urllib.error
 import urllib.request
@@ -207,7 +206,7 @@ def test_metrics_consumer_group_and_health_of_a_running_follower(
             "/healthz to answer 200 again",
             120,
         )
-        os.killpg(run.process.pid, signal.SIGTERM)
+        run.process.send_signal(signal.SIGTERM)  # to follow, as a shell's kill does
         assert run.wait() == 0, "".join(run.stderr)[-3000:]
     finally:
         run.kill()

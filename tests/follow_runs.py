@@ -131,8 +131,10 @@ class TopicWriter:
 
 
 def saved_state(checkpoint: Path) -> FollowState:
-    """The state file follow wrote into a local checkpoint, read from the disk."""
-    return decode_state((checkpoint / STATE_FILE).read_bytes(), str(checkpoint))
+    """The state file follow wrote into a local checkpoint, read from the disk (an empty
+    state when it has written none yet)."""
+    path = checkpoint / STATE_FILE
+    return decode_state(path.read_bytes(), str(path)) if path.exists() else FollowState()
 
 
 def plan(count: int, seed: int, minutes: int = 0) -> GeneratorPlan:

@@ -24,6 +24,7 @@ RUNTIME_MODULES = (
     "lark",
     "matplotlib",
     "numpy",
+    "prometheus_client",
     "py4j",
     "pyarrow",
     "pyspark",

@@ -23,7 +23,7 @@ from pyspark.sql.avro.functions import from_avro
 
 from consumer.framing import UNDECODABLE, UNKNOWN_SCHEMA_ID, split_frames
 from consumer.judge_spark import decider_column, none_failure_columns, top_level_fields
-from consumer.migration_columns import migrated_event
+from consumer.migration_columns import migrated_from, written_record
 from contract.migrations import MigrationPath, NoMigration
 from contract.reasons import MIGRATION_FAILED, NO_MIGRATION
 from contract.rules import BoundRule
@@ -100,10 +100,29 @@ def decode_event(
         elif isinstance(path, NoMigration):
             branch = _read(no_event)
         else:
-            migrated = migrated_event(body, path)
+            migrated = migrated_from(F.col(written_column(writer_id)), path)
             branch = _read(migrated.event, migrated.failed_rule, migrated.failed_mode)
         read = read.when(schema_id == F.lit(writer_id), branch)
     return read
+
+
+def written_column(writer_id: int) -> str:
+    """The column holding the written record of a migrated writer id's records."""
+    return f"written:{writer_id}"
+
+
+def with_written_records(frames: DataFrame, paths: Paths) -> DataFrame:
+    """frames with, per writer id that migrates, its records decoded as its path's rules
+    first see them (null on other ids' rows), each in a column of its own: the decode
+    runs once per record, however many fields the rules read (decode_event reads them)."""
+    columns = {
+        written_column(writer_id): F.when(
+            F.col("schema_id") == F.lit(writer_id), written_record(F.col("body"), path)
+        )
+        for writer_id, path in sorted(paths.items())
+        if isinstance(path, MigrationPath)
+    }
+    return frames.withColumns(columns) if columns else frames
 
 
 def decode_frames(
@@ -132,16 +151,20 @@ def decode_frames(
             F.when(F.col(f"read.{MIGRATION_RULE}").isNotNull(), F.lit(MIGRATION_FAILED)),
         ]
     reason = F.coalesce(*reasons, F.when(missing_required, F.lit(UNDECODABLE)))
-    return frames.withColumn(
-        "read", decode_event(schema_id, F.col("body"), writer_schemas, reader_schema, paths)
-    ).select(
-        "partition",
-        "offset",
-        "schema_id",
-        event.alias("event"),
-        reason.alias("reason"),
-        F.col(f"read.{MIGRATION_RULE}").alias(MIGRATION_RULE),
-        F.col(f"read.{MIGRATION_MODE}").alias(MIGRATION_MODE),
+    return (
+        with_written_records(frames, paths)
+        .withColumn(
+            "read", decode_event(schema_id, F.col("body"), writer_schemas, reader_schema, paths)
+        )
+        .select(
+            "partition",
+            "offset",
+            "schema_id",
+            event.alias("event"),
+            reason.alias("reason"),
+            F.col(f"read.{MIGRATION_RULE}").alias(MIGRATION_RULE),
+            F.col(f"read.{MIGRATION_MODE}").alias(MIGRATION_MODE),
+        )
     )
 
 

@@ -104,18 +104,35 @@ class MigratedEvent:
 
 def migrated_event(body: Column, path: MigrationPath) -> MigratedEvent:
     """The Avro body (written with path.writer's schema) read as path.reader's record."""
-    mode_of_failure = F.lit(path.transforms[0].migration) if path.transforms else None
+    return migrated_from(written_record(body, path), path)
+
+
+def written_record(body: Column, path: MigrationPath) -> Column:
+    """The body decoded as the path's rules first see it: the writer's plain record
+    (logical types as base types), resolved into the first rule's source where the path
+    starts with a resolution; read as the reader's struct when the path has no rule.
+
+    The only costly expression of a migration: a caller that puts it in a column of its
+    own and hands that column to migrated_from decodes each record once (every field a
+    rule reads refers to it, and Spark repeats an expression for each reference within
+    one projection)."""
     if not path.transforms:
         options = {"mode": "PERMISSIVE", "avroSchema": path.reader.schema}
-        event = from_avro(body, path.writer.schema, options)
-        return MigratedEvent(event, _null("string"), _null("string"))
+        return from_avro(body, path.writer.schema, options)
+    options = {"mode": "PERMISSIVE"}
+    if isinstance(path.steps[0], Resolve):
+        options["avroSchema"] = _plain_json(path.steps[0].target)
+    return from_avro(body, _plain_json(path.writer), options)
+
+
+def migrated_from(decoded: Column, path: MigrationPath) -> MigratedEvent:
+    """written_record's column through the path's steps, as path.reader's record."""
+    if not path.transforms:
+        return MigratedEvent(decoded, _null("string"), _null("string"))
     steps = list(path.steps)
     first = path.writer
-    options = {"mode": "PERMISSIVE"}
     if isinstance(steps[0], Resolve):
         first = steps.pop(0).target
-        options["avroSchema"] = _plain_json(first)
-    decoded = from_avro(body, _plain_json(path.writer), options)
     record = _Record(first, {name: decoded.getField(name) for name in _field_names(first)})
     failures: list[tuple[Column, Column]] = []  # (failed, rule name), in run order
     for step in steps:
@@ -132,11 +149,10 @@ def migrated_event(body: Column, path: MigrationPath) -> MigratedEvent:
     failed_rule = failed_rule.otherwise(_null("string"))
     ok = decodable & failed_rule.isNull()
     event = F.when(ok, _reader_struct(record, path.reader)).otherwise(F.lit(None))
-    assert mode_of_failure is not None
     return MigratedEvent(
         event.cast(reader_type(path.reader)),
         failed_rule,
-        F.when(failed_rule.isNotNull(), mode_of_failure),
+        F.when(failed_rule.isNotNull(), F.lit(path.transforms[0].migration)),
     )
 
 

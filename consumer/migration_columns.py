@@ -30,7 +30,8 @@ is the reference semantics, and the equivalence is tested property-wise
   specification says), where jsonata-python takes whatever Python's ``float()`` takes
   (``' 12 '``, ``'1_000'``, ``'inf'``, ``'0x10'``): such strings fail the record here;
   integers beyond 2^53 that a rule computes with are doubles in both, but a long passed
-  through untouched stays exact in both.
+  through untouched stays exact in both. ``$number('-nan')`` (and ``'nan'``) fails the
+  record here; jsonata-python returns NaN, a value JSON has no number for.
 """
 
 from __future__ import annotations

@@ -192,7 +192,10 @@ def registered_reader_schema(
         )
     version = choice.pick(writers.contract_versions)
     if version is None:
-        raise ContractError(f"subject {subject} has no {choice.described()}")
+        latest = writers.contract_versions[max(writers.contract_versions)]
+        problem = report_field_problem(latest.parsed) if choice.report_fields else None
+        why = f" (its latest, version {latest.version}, {problem})" if problem else ""
+        raise ContractError(f"subject {subject} has no {choice.described()}{why}")
     source = f"{subject} version {version.version} (id {version.schema_id})"
     rule_set = version.document.rule_set
     registered_rules = rule_set.to_json() if rule_set.domain_rules else None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import json
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import fastavro
@@ -21,7 +21,6 @@ from pyspark.sql import Column, Row, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.avro.functions import from_avro
 
-from connection.settings import spark_settings_from_env
 from consumer.migration_columns import (
     MigratedEvent,
     migrated_event,
@@ -48,18 +47,11 @@ TS = 1_700_000_000_123
 
 
 @pytest.fixture(scope="module")
-def session() -> Iterator[SparkSession]:
-    """A local Spark of its own for these Spark-only tests; a running one is reused (and
-    left running)."""
-    running = SparkSession.getActiveSession()
-    if running is not None:
-        yield running
-        return
-    from connection.spark import build_spark_session
-
-    spark = build_spark_session(spark_settings_from_env("local[1]"), app_name="migration-tests")
-    yield spark
-    spark.stop()
+def session(spark: SparkSession) -> SparkSession:
+    """The session every Spark test of the worker shares (conftest's): a session of its
+    own would be the same SparkContext (getOrCreate), and stopping it at this module's
+    end stopped it under every later test of the worker."""
+    return spark
 
 
 def path_between(

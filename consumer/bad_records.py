@@ -59,7 +59,11 @@ def bad_records(
 ) -> DataFrame:
     """key, value, timestamp_ms, headers, partition, offset, reason, rule, migration rule
     and mode of each record of records (a Kafka batch) that decoded (its judged form)
-    says goes to the dead-letter topic, in (partition, offset) order."""
+    says goes to the dead-letter topic, in (partition, offset) order.
+
+    decoded is the cached frame the summary read: on an uncached one, Spark pushes this
+    filter into the decoding and copies a migration's expressions into it, a plan whose
+    generated code outgrows the JVM's limits."""
     to_dlq = dead_letter_rules(rules)
     counted = counted_migrations(migrations)
     unreadable = F.col("reason").isNotNull()

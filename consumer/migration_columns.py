@@ -807,7 +807,13 @@ class _Compiler:
             source, key = node.args
             if not (isinstance(key, Const) and isinstance(key.value, str)):
                 raise SubsetError("$lookup() with a key that is not a string literal")
-            return self.path(self.value(source, reach), [key.value])
+            found = self.path(self.value(source, reach), [key.value])
+            if found.kind is Kind.NUMBER and not found.exact and found.column is not None:
+                # a function's number result is checked (an infinite one errs, NaN passes)
+                # and a whole one made an int (no -0.0)
+                self.fail(_and(reach, found.present()), F.abs(found.column) == math.inf)
+                return replace(found, column=_whole_zero(found.column))
+            return found
         args = [self.value(arg, reach) for arg in node.args]
         first = args[0]
         if name == "exists":

@@ -1,5 +1,5 @@
 """scripts/local-stack.sh with STACK_BROKERS=3 and STACK_SPARK_WORKERS=2: every command
-knows every node, and a broker is killed and started again by its own pid."""
+knows every node (HDFS too), and a broker is killed and started again by its own pid."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from confluent_kafka.admin import ConfigResource, ResourceType
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 
-def test_status_lists_three_brokers_the_registry_and_the_spark_cluster(
+def test_status_lists_three_brokers_the_registry_the_spark_cluster_and_hdfs(
     cluster: ClusterStack,
 ) -> None:
     cluster.up()
@@ -28,6 +28,7 @@ def test_status_lists_three_brokers_the_registry_and_the_spark_cluster(
         "spark-master",
         "spark-worker-1",
         "spark-worker-2",
+        "hdfs",
     ]
     assert all(line.split()[1] == "running" for line in status.stdout.splitlines())
 

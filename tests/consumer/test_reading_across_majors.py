@@ -14,7 +14,7 @@ from contract_files import BREAKING_RULES, V3_SCHEMA
 from framed_records import T0, V1, V1_ID, V2, V2_ID, framed, offline_contract
 from pyspark.sql import SparkSession
 
-from consumer.analysis import AnalysisOptions, analyse
+from consumer.analysis import AnalysisOptions, analyse, cached_records
 from consumer.bad_records import bad_records, dead_letters
 from consumer.decoding import decoded_records
 from consumer.source import KAFKA_RECORDS
@@ -120,10 +120,9 @@ def test_a_failed_migration_goes_to_the_dead_letters_naming_its_rule_and_mode(
     spark: SparkSession,
 ) -> None:
     contract = contract_reading(3)
-    paths = contract.read_paths()
     records = topic(spark)
-    decoded = decoded_records(records, contract.writers.known, contract.reader.schema, paths=paths)
-    migrations = rules_on_paths(paths.values())
+    decoded = cached_records(records, contract, contract.read_paths(), in_memory=True)
+    migrations = rules_on_paths(contract.read_paths().values())
     bad = bad_records(records, decoded, contract.read_rules, migrations)
     [letter] = list(dead_letters(bad, contract.read_rules, migrations, "t-value"))
     assert (letter.offset, letter.reason) == (4, MIGRATION_FAILED)
@@ -138,8 +137,7 @@ def test_a_migration_rule_whose_action_is_none_is_only_counted(spark: SparkSessi
     for rule in counted["ruleSet"]["migrationRules"]:
         rule["onFailure"] = "NONE"
     contract = contract_reading(3, rules_document_from_json(counted))
-    paths = contract.read_paths()
     records = topic(spark)
-    decoded = decoded_records(records, contract.writers.known, contract.reader.schema, paths=paths)
-    migrations = rules_on_paths(paths.values())
+    decoded = cached_records(records, contract, contract.read_paths(), in_memory=True)
+    migrations = rules_on_paths(contract.read_paths().values())
     assert bad_records(records, decoded, contract.read_rules, migrations).count() == 0

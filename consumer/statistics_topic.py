@@ -17,10 +17,9 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
 from connection.kafka import TopicUnavailable, create_topic, silent_librdkafka_logger
-from connection.paths import REPO_ROOT
+from connection.paths import STATISTICS_SCHEMA_FILE
 from producer.serialization import FramedAvroSerializer
 
-SCHEMA_FILE = REPO_ROOT / "schemas" / "prices-statistics-value.avsc"
 TIMEOUT_S = 10.0
 PARTITIONS = 1
 
@@ -113,7 +112,7 @@ class StatisticsTopic:
             raise StatisticsTopicError(f"statistics topic {self.topic}: {error}") from None
 
     def _register(self) -> FramedAvroSerializer:
-        schema = Schema(SCHEMA_FILE.read_text(), "AVRO")
+        schema = Schema(STATISTICS_SCHEMA_FILE.read_text(), "AVRO")
         try:
             schema_id = self.registry.register_schema(self.subject, schema)
         except Exception as error:  # the registry client's errors have no common base

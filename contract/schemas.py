@@ -23,7 +23,7 @@ from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from fastavro.schema import SchemaParseException, UnknownType
 
 from connection.clients import RegistryNotFound, registry_call
-from connection.paths import REPO_ROOT, RULES_FILE
+from connection.paths import RULES_FILE, shown
 from connection.settings import RegistrySettings
 from contract.migrations import ContractVersion, MigrationPath, NoMigration, migration_path
 from contract.registered import subject_versions
@@ -283,7 +283,7 @@ def contract_rules(reader: ReaderSchema, rules_file: Path | None) -> ContractRul
     if reader.rule_set is not None:
         source = f"the ruleSet of {reader.source}"
         return ContractRules(rule_set_from_json(reader.rule_set, source), source)
-    return ContractRules(load_rule_set(RULES_FILE), str(RULES_FILE.relative_to(REPO_ROOT)))
+    return ContractRules(load_rule_set(RULES_FILE), shown(RULES_FILE))
 
 
 def read_rules(rules: ContractRules, reader: ReaderSchema) -> RulePlan:

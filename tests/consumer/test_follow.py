@@ -45,12 +45,11 @@ from follow_runs import (
 from pyspark.sql import SparkSession
 from topic_offsets import all_messages
 
-from connection.paths import LOCAL_STACK, REPO_ROOT
+from connection.paths import LOCAL_STACK, REPO_ROOT, STATISTICS_SCHEMA_FILE
 from connection.services import Clients
 from connection.settings import ConnectionSettings
 from consumer.batch import ConsumerOptions, consume
 from consumer.state import STATE_FILE
-from consumer.statistics_topic import SCHEMA_FILE as STATISTICS_SCHEMA_FILE
 from consumer.statistics_topic import statistics_topic
 from contract.dead_letters import dead_letter_topic
 from contract.registering import register_version

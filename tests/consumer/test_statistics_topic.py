@@ -18,12 +18,12 @@ from confluent_kafka.admin import AdminClient, ConfigResource
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from connection.clients import librdkafka_config, registry_client
+from connection.paths import STATISTICS_SCHEMA_FILE
 from connection.settings import ConnectionSettings, RegistrySettings
 from consumer import statistics_topic as module
 from consumer.report import Outlier
 from consumer.state import FollowState, Update
 from consumer.statistics_topic import (
-    SCHEMA_FILE,
     StatisticsTopic,
     StatisticsTopicError,
     statistics_topic,
@@ -108,7 +108,9 @@ def test_updates_are_written_as_avro_keyed_by_the_source_topic(
     # exactly the jsonl object, and the rule failures the contract adds by default
     assert values == [{**document, "rule_failures": {}} for document in documents]
     registered = registry.get_latest_version(f"{settings.topic}-statistics-value")
-    assert json.loads(registered.schema.schema_str or "") == json.loads(SCHEMA_FILE.read_text())
+    assert json.loads(registered.schema.schema_str or "") == json.loads(
+        STATISTICS_SCHEMA_FILE.read_text()
+    )
     assert frame_schema_id(messages[0].value() or b"") == registered.schema_id
 
 
@@ -127,7 +129,7 @@ def test_the_topic_is_created_compacted_with_one_partition(
 def test_the_contract_holds_every_update_follow_mode_writes() -> None:
     document = update_document(an_update(3))
     jsonschema.validate(document, json.loads(FOLLOW_SCHEMA_FILE.read_text()))
-    parsed = fastavro.parse_schema(json.loads(SCHEMA_FILE.read_text()))
+    parsed = fastavro.parse_schema(json.loads(STATISTICS_SCHEMA_FILE.read_text()))
     buffer = io.BytesIO()
     fastavro.schemaless_writer(buffer, parsed, document)
     buffer.seek(0)

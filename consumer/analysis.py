@@ -35,7 +35,7 @@ from consumer.report import (
 from consumer.statistics import price_histograms, statistics_frame, summarise
 from consumer.summary import reported_statistics
 from consumer.timings import Timings
-from contract.migrations import NoMigration, rules_on_paths
+from contract.migrations import NoMigration
 from contract.rules import RulePlan
 from contract.schemas import Contract
 
@@ -96,7 +96,7 @@ def analyse(
             decoded = cached_records(records, contract, paths, options.cache_in_memory)
             with timings.phase("job: summary again, with the ids found"):
                 summary = summarise(decoded)
-        migrations = rules_on_paths(paths.values())
+        migrations = contract.migration_rules()
         statistics = reported_statistics(summary.groups)
         events = decoded.where(passing())
         judged = statistics_frame(decoded.sparkSession, statistics)

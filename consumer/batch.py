@@ -18,7 +18,7 @@ from consumer.report import Report
 from consumer.source import OffsetRange, partition_offsets, read_topic, topic_partitions
 from consumer.timings import Timings
 from contract.dead_letters import DeadLetterTopic
-from contract.migrations import rules_on_paths, with_action
+from contract.migrations import with_action
 from contract.rules import ERROR, RulePlan
 from contract.schemas import Contract, ReaderChoice, SubjectNotRegistered, topic_contract
 
@@ -117,7 +117,7 @@ def refuse_error_rule_failures(report: Report, rules: RulePlan, contract: Contra
     ERROR decided against a record, or a migration rule whose action is ERROR failed on
     one: the run stops (no report)."""
     stopping = {rule.name: rule.rule.expr for rule in rules.rules if rule.stops}
-    migrations = rules_on_paths(contract.read_paths().values())
+    migrations = contract.migration_rules()
     stopping_migrations = {
         name: f"migration rule {name} ({migrations[name][1]}, onFailure ERROR)"
         for name in with_action(migrations, ERROR)
@@ -160,7 +160,7 @@ def report_on(
 
     def write_dead_letters(bad: DataFrame) -> None:
         if dead_letters is not None:
-            migrations = rules_on_paths(contract.read_paths().values())
+            migrations = contract.migration_rules()
             dead_letters.write(consumer_dead_letters(bad, rules, migrations, subject))
 
     analysis = AnalysisOptions(

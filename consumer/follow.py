@@ -55,7 +55,6 @@ from consumer.supervision import (
     with_retries,
 )
 from contract.dead_letters import DeadLetter, DeadLetterTopic
-from contract.migrations import rules_on_paths
 from contract.schemas import ReaderChoice, ReaderSchema
 
 POLL_S = 1  # seconds between the driver's looks at signals, idleness and the query
@@ -234,7 +233,7 @@ class Follower:
         the state file names the batch (docs/follow.md: exactly once)."""
         contract = self.contract.contract
         if self.dead_letters is not None and contract is not None:
-            migrations = rules_on_paths(contract.read_paths().values())
+            migrations = contract.migration_rules()
             letters = dead_letters(
                 bad, contract.read_rules, migrations, self.settings.value_subject
             )

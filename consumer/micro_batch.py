@@ -19,7 +19,6 @@ from consumer.outliers import collect_outliers, judged_statistics
 from consumer.report import Outlier, RecordLocation
 from consumer.statistics import GROUP_COLUMNS, summarise
 from consumer.summary import GroupKey, RunningStatistics, Summary, merge_groups
-from contract.migrations import rules_on_paths
 from contract.schemas import Contract
 
 
@@ -102,7 +101,7 @@ def count_batch(
     an ERROR rule decided against (or an ERROR migration rule failed on) stops the count
     there."""
     rules, paths = contract.read_rules, contract.read_paths()
-    migrations = rules_on_paths(paths.values())
+    migrations = contract.migration_rules()
     decoded = decoded_records(
         records, contract.writers.known, contract.reader.schema, rules.rules, paths
     )

@@ -25,7 +25,14 @@ from fastavro.schema import SchemaParseException, UnknownType
 from connection.clients import RegistryNotFound, registry_call
 from connection.paths import RULES_FILE, shown
 from connection.settings import RegistrySettings
-from contract.migrations import ContractVersion, MigrationPath, NoMigration, migration_path
+from contract.migrations import (
+    ContractVersion,
+    MigrationPath,
+    MigrationRules,
+    NoMigration,
+    migration_path,
+    rules_on_paths,
+)
 from contract.registered import subject_versions
 from contract.rules import (
     RulePlan,
@@ -353,6 +360,10 @@ class Contract:
         """The known ids whose records do not reach the reader by resolution alone."""
         paths = {i: self.read_path(i) for i in sorted(self.writers.known)}
         return {i: path for i, path in paths.items() if path is not None}
+
+    def migration_rules(self) -> MigrationRules:
+        """The migration rules on the known ids' paths, by name (what names a failure)."""
+        return rules_on_paths(self.read_paths().values())
 
     @property
     def unmatched_file(self) -> bool:

@@ -18,7 +18,7 @@ from consumer.analysis import AnalysisOptions, analyse, cached_records
 from consumer.bad_records import bad_records, dead_letters
 from consumer.decoding import decoded_records
 from consumer.source import KAFKA_RECORDS
-from contract.migrations import ContractVersion, rules_on_paths
+from contract.migrations import ContractVersion
 from contract.reasons import MIGRATION_FAILED, NO_MIGRATION
 from contract.rules import RulesDocument, rules_document_from_json
 from contract.schemas import Contract, ReaderSchema
@@ -122,7 +122,7 @@ def test_a_failed_migration_goes_to_the_dead_letters_naming_its_rule_and_mode(
     contract = contract_reading(3)
     records = topic(spark)
     decoded = cached_records(records, contract, contract.read_paths(), in_memory=True)
-    migrations = rules_on_paths(contract.read_paths().values())
+    migrations = contract.migration_rules()
     bad = bad_records(records, decoded, contract.read_rules, migrations)
     [letter] = list(dead_letters(bad, contract.read_rules, migrations, "t-value"))
     assert (letter.offset, letter.reason) == (4, MIGRATION_FAILED)
@@ -139,5 +139,5 @@ def test_a_migration_rule_whose_action_is_none_is_only_counted(spark: SparkSessi
     contract = contract_reading(3, rules_document_from_json(counted))
     records = topic(spark)
     decoded = cached_records(records, contract, contract.read_paths(), in_memory=True)
-    migrations = rules_on_paths(contract.read_paths().values())
+    migrations = contract.migration_rules()
     assert bad_records(records, decoded, contract.read_rules, migrations).count() == 0

@@ -5,6 +5,7 @@ client can read, before the query starts (a checkpoint of another topic)."""
 from __future__ import annotations
 
 import json
+import socket
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -179,4 +180,27 @@ def test_a_rule_outside_the_subset_is_one_line_naming_the_rule_before_any_servic
     assert line.endswith(
         f"rules file {rules}: rule 'odd': method .foo() with 0 arguments is outside the "
         "supported CEL subset (in `message.price.foo()`)"
+    )
+
+
+def test_a_metrics_port_in_use_is_one_line_before_any_service(tmp_path: Path) -> None:
+    """No broker, registry or Spark answers here: the port is checked before any of them."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        nowhere = {
+            "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9",
+            "SCHEMA_REGISTRY_URL": "http://127.0.0.1:9",
+            "SPARK_CONNECTOR_JARS_DIR": str(tmp_path),
+        }
+        result = run_cli(
+            "consumer",
+            cli_env(nowhere),
+            *("follow", "--checkpoint", str(tmp_path / "checkpoint")),
+            *("--metrics-port", str(port)),
+        )
+    assert one_error_line(result) == (
+        f"consumer: error: --metrics-port: cannot serve on 127.0.0.1:{port}: "
+        "Address already in use"
     )

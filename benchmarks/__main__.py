@@ -4,6 +4,7 @@ then write docs/benchmarks.md and docs/benchmarks.png."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -27,6 +28,7 @@ QUICK = BenchOptions(
     rules_events=100_000,
     migration_events=100_000,
     follow_backlog_events=100_000,
+    checkpoint_batch=10_000,
     sustained_seconds=20,
     inspector_events=100_000,
     quick=True,
@@ -80,6 +82,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=positive_int,
         help=f"events of the producer's ratio row (default {defaults.ratio_producer_events})",
     )
+    parser.add_argument(
+        "--hdfs-url",
+        default=os.environ.get("HDFS_URL"),
+        help="measure follow's checkpoint on this HDFS against a local path (default: "
+        "$HDFS_URL, as `scripts/local-stack.sh env` prints it with STACK_HDFS=1)",
+    )
     parser.add_argument("--output", type=Path, default=REPO_ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--chart", type=Path, default=REPO_ROOT / "docs" / "benchmarks.png")
     return parser.parse_args(argv)
@@ -100,6 +108,7 @@ def bench_options(args: argparse.Namespace) -> BenchOptions:
             "start_repeats",
             "ratio_repeats",
             "ratio_producer_events",
+            "hdfs_url",
         )
         if getattr(args, name) is not None
     }

@@ -5,5 +5,5 @@
 
 ## bench: producer and consumer against baselines; writes docs/benchmarks.md and .png
 bench: venv
-	$(STACK) up
+	STACK_HDFS=1 $(STACK) up
 	$(STACK_ENV) && $(PY) -m benchmarks $(BENCH_ARGS)

@@ -26,12 +26,19 @@ import sys
 import tempfile
 import threading
 import time
-from pathlib import Path
+import uuid
+from dataclasses import dataclass
 
 from pyspark.sql import SparkSession
 
 from benchmarks.machine import load_average
-from benchmarks.results import VIOLATIONS, FollowBenchmark, FollowCatchUp, lag_bounded
+from benchmarks.results import (
+    VIOLATIONS,
+    FollowBenchmark,
+    FollowCatchUp,
+    PairedRun,
+    lag_bounded,
+)
 from benchmarks.topics import PARTITIONS, RunTopics
 from connection.defaults import DEFAULTS
 from connection.hadoop_fs import filesystem_uri
@@ -77,13 +84,17 @@ def run_producer(settings: ConnectionSettings, events: int, rate: int | None = N
     )
 
 
-def follow_options(checkpoint: Path, topics: RunTopics, trigger_seconds: float) -> FollowOptions:
-    """Follow's defaults, its dead letters in a topic of this run."""
+def follow_options(
+    checkpoint: str, topics: RunTopics, trigger_seconds: float, per_batch: int | None = None
+) -> FollowOptions:
+    """Follow's defaults with its checkpoint at a Hadoop URI or path, its dead letters in a
+    topic of this run, at most per_batch records a micro-batch (None: no bound)."""
     return FollowOptions(
-        checkpoint=filesystem_uri(str(checkpoint)),
+        checkpoint=filesystem_uri(checkpoint),
         trigger_seconds=trigger_seconds,
         until_idle_s=max(10.0, 3 * trigger_seconds),
         dead_letter_topic=topics.fresh("follow-dlq", 0).topic,
+        max_offsets_per_trigger=per_batch,
     )
 
 
@@ -101,7 +112,7 @@ def measure_follow(
     updates: list[Update] = []
     writer_failed: list[BaseException] = []
     with tempfile.TemporaryDirectory() as checkpoint:
-        options = follow_options(Path(checkpoint), topics, trigger_seconds)
+        options = follow_options(checkpoint, topics, trigger_seconds)
         follower = Follower(Clients.of(settings), settings, options, None, updates.append)
         follower.prepare()
 
@@ -166,24 +177,61 @@ def measure_catch_up(
         started = time.perf_counter()
         consume(spark, Clients.of(backlog), backlog, options)
         batch_seconds = time.perf_counter() - started
-    updates: list[Update] = []
     with tempfile.TemporaryDirectory() as checkpoint:
-        options_follow = follow_options(Path(checkpoint), topics, DEFAULTS.follow_trigger_s)
-        follower = Follower(Clients.of(backlog), backlog, options_follow, None, updates.append)
-        follower.prepare()
-        started_at = time.time()
-        state = follower.run(spark)
-    if state.messages != events:
-        raise RuntimeError(f"follow counted {state.messages:,} of {backlog.topic}'s {events:,}")
-    done = min(u.finished_at for u in updates if u.state.messages == events)
+        following = follow_options(checkpoint, topics, DEFAULTS.follow_trigger_s)
+        caught_up = catch_up(spark, backlog, events, following)
     return FollowCatchUp(
         events=events,
-        dead_letters=dead_letters(state),
-        seconds=done - started_at,
-        batches=sum(1 for u in updates if u.records),
+        dead_letters=caught_up.dead_letters,
+        seconds=caught_up.seconds,
+        batches=caught_up.batches,
         batch_seconds=batch_seconds,
         load=load_average(),
     )
+
+
+@dataclass(frozen=True)
+class CaughtUp:
+    seconds: float  # from follow's start to the batch that counted the backlog's last record
+    batches: int
+    dead_letters: int
+
+
+def catch_up(
+    spark: SparkSession, backlog: ConnectionSettings, events: int, options: FollowOptions
+) -> CaughtUp:
+    """Follow with options from the backlog's start until it is idle."""
+    updates: list[Update] = []
+    follower = Follower(Clients.of(backlog), backlog, options, None, updates.append)
+    follower.prepare()
+    started_at = time.time()
+    state = follower.run(spark)
+    if state.messages != events:
+        raise RuntimeError(f"follow counted {state.messages:,} of {backlog.topic}'s {events:,}")
+    done = min(u.finished_at for u in updates if u.state.messages == events)
+    return CaughtUp(done - started_at, sum(1 for u in updates if u.records), dead_letters(state))
+
+
+def checkpoint_pair(
+    spark: SparkSession,
+    topics: RunTopics,
+    backlog: ConnectionSettings,
+    events: int,
+    hdfs_url: str,
+    per_batch: int,
+) -> PairedRun:
+    """follow catching up on backlog in batches of at most per_batch records, its
+    checkpoint on a local path (the limit), then on HDFS (ours): each batch's offset log,
+    commit log and state file are written where the checkpoint is."""
+
+    def caught_up_at(checkpoint: str) -> float:
+        options = follow_options(checkpoint, topics, DEFAULTS.follow_trigger_s, per_batch)
+        return catch_up(spark, backlog, events, options).seconds
+
+    with tempfile.TemporaryDirectory() as local:
+        on_disk = caught_up_at(local)
+    unique = f"{backlog.topic}-{uuid.uuid4().hex[:8]}"
+    return PairedRun(on_disk, caught_up_at(f"{hdfs_url}/prices-bench/{unique}"), load_average())
 
 
 def follow_spark() -> SparkSession:

@@ -40,6 +40,7 @@ from benchmarks.consumer_cli import run_consumer_cli
 from benchmarks.machine import load_average
 from benchmarks.producing import benchmark_plan, client_rate, produce_ours, produce_way
 from benchmarks.results import (
+    CHECKPOINT_ON_HDFS,
     CLASS_DATA_REFERENCE,
     CONSUMER_LIMIT,
     KAFKA_READ_REFERENCE,
@@ -69,6 +70,8 @@ CONSUMER_TARGET = 0.75  # ours at least this share of Spark's Kafka read rate
 RULES_ON_READ_TARGET = 1.10  # consume() with the rules at most this many times without
 MIGRATION_ON_READ_TARGET = 1.15  # consume() of major 2 read as major 1, at most this many
 # times consume() of the same events written in major 1
+CHECKPOINT_ON_HDFS_TARGET = 0.9  # follow's rate, checkpoint on HDFS, at least this share
+# of the same with its checkpoint on a local path
 
 # The session as the 5k report's is built: a short run's.
 BARE_SESSION = f"""
@@ -276,6 +279,21 @@ def migration_on_read_ratio(events: int, runs: list[PairedRun]) -> LimitRatio:
         events,
         TIME,
         MIGRATION_ON_READ_TARGET,
+        runs,
+    )
+
+
+def checkpoint_on_hdfs_ratio(events: int, per_batch: int, runs: list[PairedRun]) -> LimitRatio:
+    """follow catching up in bounded batches, its checkpoint on HDFS against on a local
+    path (pairs measured by benchmarks.follow.checkpoint_pair)."""
+    return LimitRatio(
+        CHECKPOINT_ON_HDFS,
+        f"follow catching up on {events:,} records in batches of at most {per_batch:,} "
+        "(rules, dead letters), its checkpoint and state on the local HDFS",
+        "the same with the checkpoint on a local path",
+        events,
+        RATE,
+        CHECKPOINT_ON_HDFS_TARGET,
         runs,
     )
 

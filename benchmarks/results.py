@@ -106,6 +106,7 @@ CONSUMER_LIMIT = "consumer"
 RULES_ON_READ = "rules on read"
 RULES_ON_WRITE = "rules on write"
 MIGRATION_ON_READ = "migration on read"
+CHECKPOINT_ON_HDFS = "checkpoint on HDFS"
 CLASS_DATA_REFERENCE = "class-data archive"
 KAFKA_READ_REFERENCE = "bare Kafka read"
 LIMIT_ORDER = (
@@ -115,6 +116,7 @@ LIMIT_ORDER = (
     RULES_ON_READ,
     RULES_ON_WRITE,
     MIGRATION_ON_READ,
+    CHECKPOINT_ON_HDFS,
     CLASS_DATA_REFERENCE,
     KAFKA_READ_REFERENCE,
 )

@@ -6,8 +6,11 @@ import sys
 from dataclasses import dataclass
 from functools import partial
 
+from pyspark.sql import SparkSession
+
 from benchmarks.consumer_cli import run_consumer_cli
 from benchmarks.follow import (
+    checkpoint_pair,
     describe,
     describe_catch_up,
     fill_backlog,
@@ -19,6 +22,7 @@ from benchmarks.follow import (
 from benchmarks.inspector import describe as describe_pages
 from benchmarks.inspector import middle_page_times
 from benchmarks.limits import (
+    checkpoint_on_hdfs_ratio,
     consumer_ratio,
     ensure_class_data,
     migration_on_read_ratio,
@@ -66,6 +70,9 @@ class BenchOptions:
     migration_events: int = 1_000_000  # written in major 2 against major 1, on read; 0: skip
     follow_backlog_events: int = 1_000_000  # follow's catch-up, beside batch consume()
     sustained_seconds: int = 120  # how long follow is offered each rate
+    #: follow's checkpoint on this HDFS against a local path (None: not measured)
+    hdfs_url: str | None = None
+    checkpoint_batch: int = 50_000  # the most records a micro-batch of that row reads
     inspector_events: int = 1_000_000  # the topic the inspector pages through
     quick: bool = False
 
@@ -254,7 +261,8 @@ class Bench:
             progress(describe(run))
             self.results.follow.append(run)
         events = self.options.follow_backlog_events
-        catch_up = measure_catch_up(spark, self.topics, fill_backlog(self.topics, events), events)
+        backlog = fill_backlog(self.topics, events)
+        catch_up = measure_catch_up(spark, self.topics, backlog, events)
         progress(describe_catch_up(catch_up))
         self.results.follow_catch_up = catch_up
         for run in sustained_runs(
@@ -262,3 +270,21 @@ class Bench:
         ):
             progress(describe(run))
             self.results.sustained.append(run)
+        self.checkpoint_on_hdfs(spark, backlog)
+
+    def checkpoint_on_hdfs(self, spark: SparkSession, backlog: ConnectionSettings) -> None:
+        """follow's checkpoint on HDFS against on a local path, catching up on the backlog
+        in bounded batches (each batch writes its checkpoint), pairs interleaved."""
+        hdfs_url, per_batch = self.options.hdfs_url, self.options.checkpoint_batch
+        if hdfs_url is None:
+            progress("no HDFS (STACK_HDFS=1 scripts/local-stack.sh up): checkpoint row skipped")
+            return
+        events = self.options.follow_backlog_events
+        runs = []
+        for _ in range(self.options.ratio_repeats):
+            runs.append(checkpoint_pair(spark, self.topics, backlog, events, hdfs_url, per_batch))
+            progress(
+                f"follow, {events:,} in batches of {per_batch:,}: checkpoint local "
+                f"{runs[-1].limit_seconds:.1f} s, on HDFS {runs[-1].ours_seconds:.1f} s"
+            )
+        self.results.limits.append(checkpoint_on_hdfs_ratio(events, per_batch, runs))

@@ -219,6 +219,13 @@ def add_follow_arguments(parser: argparse.ArgumentParser) -> None:
         "live page (default <topic>-statistics; none: do not publish)",
     )
     parser.add_argument(
+        "--max-offsets-per-trigger",
+        type=positive_int,
+        metavar="N",
+        help="read at most N records per micro-batch, so a backlog is caught up in bounded "
+        "batches (Spark's maxOffsetsPerTrigger; default: all that arrived)",
+    )
+    parser.add_argument(
         "--max-wait",
         type=positive_float,
         default=DEFAULTS.follow_max_wait_s,
@@ -442,6 +449,7 @@ def run_follow(args: argparse.Namespace, settings: ConnectionSettings, _timings:
         if args.dlq_topic == "none"
         else args.dlq_topic or dead_letter_topic(settings.topic),
         group_id=None if args.group_id == "none" else args.group_id or follow_group(settings.topic),
+        max_offsets_per_trigger=args.max_offsets_per_trigger,
     )
     reader = checked_reader_file(args)
     clients = Clients.of(settings)

@@ -93,6 +93,8 @@ class FollowOptions:
     contract_major: str | None = None
     #: The consumer group the counted offsets are committed to (None: none).
     group_id: str | None = None
+    #: The most records a micro-batch reads (None: all that arrived since the last).
+    max_offsets_per_trigger: int | None = None
 
 
 class Follower:
@@ -282,7 +284,7 @@ class Follower:
 
     def start_query(self, spark: SparkSession) -> StreamingQuery:
         return (
-            stream_topic(spark, self.settings)
+            stream_topic(spark, self.settings, self.options.max_offsets_per_trigger)
             .writeStream.foreachBatch(self.process)
             .trigger(processingTime=f"{self.options.trigger_seconds:g} seconds")
             .option("checkpointLocation", self.options.checkpoint)

@@ -122,9 +122,14 @@ def kafka_options(settings: ConnectionSettings) -> dict[str, str]:
     }
 
 
-def stream_topic(spark: SparkSession, settings: ConnectionSettings) -> DataFrame:
-    """The topic's records as a stream (follow mode)."""
+def stream_topic(
+    spark: SparkSession, settings: ConnectionSettings, max_offsets_per_trigger: int | None = None
+) -> DataFrame:
+    """The topic's records as a stream (follow mode), each micro-batch at most
+    max_offsets_per_trigger records (None: all that arrived)."""
     source = spark.readStream.format("kafka").options(**kafka_options(settings))
+    if max_offsets_per_trigger is not None:
+        source = source.option("maxOffsetsPerTrigger", str(max_offsets_per_trigger))
     return source.option("subscribe", settings.topic).load()
 
 

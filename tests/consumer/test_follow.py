@@ -85,8 +85,12 @@ def test_version_registered_mid_stream_is_decoded_without_restart(
     spark: SparkSession,
     tmp_path: Path,
 ) -> None:
+    """Read in batches of at most 2,000 records, too: each counted once all the same."""
     run = FollowRun(
-        follow_env, fresh.topic, tmp_path / "ck", "--trigger-seconds", "1", "--until-idle", "10"
+        follow_env,
+        fresh.topic,
+        tmp_path / "ck",
+        *("--trigger-seconds", "1", "--until-idle", "10", "--max-offsets-per-trigger", "2000"),
     )
     writer = TopicWriter(fresh)
     try:
@@ -102,6 +106,7 @@ def test_version_registered_mid_stream_is_decoded_without_restart(
     assert (last["messages"], last["decoded"], last["undecodable"]) == (10_000, 10_000, {})
     assert last["writer_schema_ids"] == sorted({v1_id, v2_id})
     assert last["lag"] == 0
+    assert max(line["records"] for line in run.lines) <= 2000
     assert_lines_valid(run.lines)
     assert_statistics_equal(last["statistics"], writer.written)
     assert_equal_to_batch_mode(last["statistics"], spark, fresh)

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Row, SparkSession
 
 from connection.defaults import DEFAULTS
 from connection.services import Clients
 from connection.settings import ConnectionSettings
 from consumer.analysis import AnalysisOptions, analyse
-from consumer.bad_records import dead_letter_sink
-from consumer.bad_records import dead_letters as consumer_dead_letters
+from consumer.bad_records import dead_letter_sink, letters_of
 from consumer.errors import ConsumerError, one_line_failures
 from consumer.report import Report
 from consumer.source import OffsetRange, partition_offsets, read_topic, topic_partitions
@@ -158,10 +158,10 @@ def report_on(
     rules = contract.read_rules
     subject = settings.value_subject
 
-    def write_dead_letters(bad: DataFrame) -> None:
+    def write_dead_letters(bad: Iterable[Row]) -> None:
         if dead_letters is not None:
             migrations = contract.migration_rules()
-            dead_letters.write(consumer_dead_letters(bad, rules, migrations, subject))
+            dead_letters.write(letters_of(bad, rules, migrations, subject))
 
     analysis = AnalysisOptions(
         z_threshold=options.z_threshold,

@@ -36,6 +36,9 @@ NONE_FAILED = "none_failed:"
 #: The migration rule that failed on a record (and the way it ran), or null.
 MIGRATION_RULE = "migration_rule"
 MIGRATION_MODE = "migration_mode"
+#: What a dead letter copies of a record that does not pass (key, value, timestamp_ms,
+#: headers), kept from the decoding pass when asked for; null for a record that passes.
+RAW = "raw"
 
 #: Writer ids whose records do not reach the reader by Avro's resolution alone.
 Paths = Mapping[int, MigrationPath | NoMigration]
@@ -130,9 +133,10 @@ def decode_frames(
     writer_schemas: Mapping[int, str],
     reader_schema: str,
     paths: Paths | None = None,
+    keep: Sequence[str] = (),
 ) -> DataFrame:
     """Framed records -> partition, offset, schema_id, event (struct or null), reason (null
-    if decoded), MIGRATION_RULE and MIGRATION_MODE.
+    if decoded), MIGRATION_RULE, MIGRATION_MODE and the frames' columns named in keep.
 
     PERMISSIVE mode turns a body that fails to decode into nulls instead of failing the
     job; such a record lacks its required fields and is marked undecodable.
@@ -164,6 +168,7 @@ def decode_frames(
             reason.alias("reason"),
             F.col(f"read.{MIGRATION_RULE}").alias(MIGRATION_RULE),
             F.col(f"read.{MIGRATION_MODE}").alias(MIGRATION_MODE),
+            *keep,
         )
     )
 
@@ -174,18 +179,28 @@ def decoded_records(
     reader_schema: str,
     rules: Sequence[BoundRule] = (),
     paths: Paths | None = None,
+    keep_raw: bool = False,
 ) -> DataFrame:
     """Kafka records -> partition, offset, schema_id, reason, MIGRATION_RULE,
     MIGRATION_MODE, every field of the reader schema as a column of its own (null when
     the record is not decoded), and the record judged by rules in the same pass: the
-    deciding rule (RULE) and a NONE_FAILED column per NONE rule.
+    deciding rule (RULE) and a NONE_FAILED column per NONE rule. With keep_raw, a RAW
+    column too: what a dead letter needs of each record that does not pass, so writing
+    the letters never reads Kafka again (null for the others, which are most).
 
     A reader without the currency field (older than the contract's version 2) gets a null
     currency column, so statistics still group by (symbol, currency).
     """
     fields = reader_fields(reader_schema)
     currency = [] if CURRENCY in fields else [F.lit(None).cast("string").alias(CURRENCY)]
-    decoded = decode_frames(split_frames(records), writer_schemas, reader_schema, paths).select(
+    keep = [RAW] if keep_raw else []
+    if keep_raw:
+        records = records.withColumn(
+            RAW,
+            F.struct("key", "value", F.unix_millis("timestamp").alias("timestamp_ms"), "headers"),
+        )
+    frames = split_frames(records, *keep)
+    decoded = decode_frames(frames, writer_schemas, reader_schema, paths, keep).select(
         "partition",
         "offset",
         "schema_id",
@@ -194,11 +209,12 @@ def decoded_records(
         MIGRATION_MODE,
         *(F.col("event")[name].alias(name) for name in fields),
         *currency,
+        *keep,
     )
     columns = top_level_fields(fields)
     judged = F.col("reason").isNull()
     counted = none_failure_columns(rules, columns)
-    return decoded.select(
+    judged_records = decoded.select(
         "*",
         F.when(judged, decider_column(rules, columns)).alias(RULE),
         *(
@@ -206,3 +222,6 @@ def decoded_records(
             for name, failed in counted.items()
         ),
     )
+    if not keep_raw:
+        return judged_records
+    return judged_records.withColumn(RAW, F.when(~passing(), F.col(RAW)))

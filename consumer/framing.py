@@ -42,8 +42,9 @@ def frame_error(value: Column) -> Column:
     )
 
 
-def split_frames(records: DataFrame) -> DataFrame:
-    """Kafka records -> partition, offset, schema_id, body, reason (null when framed)."""
+def split_frames(records: DataFrame, *keep: str) -> DataFrame:
+    """Kafka records -> partition, offset, schema_id, body, reason (null when framed), and
+    the columns of records named in keep."""
     value = F.col("value")
     reason = frame_error(value)
     framed = reason.isNull()
@@ -57,4 +58,5 @@ def split_frames(records: DataFrame) -> DataFrame:
             "body"
         ),
         reason.alias("reason"),
+        *keep,
     )

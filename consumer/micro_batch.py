@@ -12,7 +12,12 @@ from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, Row
 from pyspark.sql import functions as F
 
-from consumer.bad_records import bad_records, has_dead_letters, stopping_failure
+from consumer.bad_records import (
+    MOST_COLLECTED,
+    bad_records,
+    dead_letter_count,
+    stopping_failure,
+)
 from consumer.decoding import decoded_records, passing
 from consumer.framing import split_frames
 from consumer.outliers import collect_outliers, judged_statistics
@@ -96,14 +101,19 @@ def count_batch(
 ) -> BatchCount:
     """records (a Kafka batch DataFrame) read through contract (decoded, migrated where
     they were written in another major, judged by its read rules), summarised, the bad
-    ones handed to on_bad_records (bad_records' columns), and their outliers among the
-    groups that have min_count events once this batch is merged into totals. A record
-    an ERROR rule decided against (or an ERROR migration rule failed on) stops the count
-    there."""
+    ones handed to on_bad_records (bad_records' frame, read from this batch's cache), and
+    their outliers among the groups that have min_count events once this batch is merged
+    into totals. A record an ERROR rule decided against (or an ERROR migration rule failed
+    on) stops the count there."""
     rules, paths = contract.read_rules, contract.read_paths()
     migrations = contract.migration_rules()
     decoded = decoded_records(
-        records, contract.writers.known, contract.reader.schema, rules.rules, paths
+        records,
+        contract.writers.known,
+        contract.reader.schema,
+        rules.rules,
+        paths,
+        keep_raw=on_bad_records is not None,
     )
     decoded = decoded.persist(StorageLevel.MEMORY_AND_DISK)
     try:
@@ -111,8 +121,9 @@ def count_batch(
         stopping = stopping_failure(summary, rules, migrations)
         if stopping is not None:
             return BatchCount(summary, stopped_by=first_decided(decoded, *stopping))
-        if on_bad_records is not None and has_dead_letters(summary, rules, migrations):
-            on_bad_records(bad_records(records, decoded, rules, migrations))
+        letters = dead_letter_count(summary, rules, migrations)
+        if on_bad_records is not None and letters:
+            on_bad_records(bad_records(decoded, rules, migrations, letters <= MOST_COLLECTED))
         judged = judged_statistics(
             decoded.sparkSession, merge_groups(totals, summary.groups.items()), min_count
         )

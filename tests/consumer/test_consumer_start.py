@@ -201,6 +201,5 @@ def test_a_metrics_port_in_use_is_one_line_before_any_service(tmp_path: Path) ->
             *("--metrics-port", str(port)),
         )
     assert one_error_line(result) == (
-        f"consumer: error: --metrics-port: cannot serve on 127.0.0.1:{port}: "
-        "Address already in use"
+        f"consumer: error: --metrics-port: cannot serve on 127.0.0.1:{port}: Address already in use"
     )

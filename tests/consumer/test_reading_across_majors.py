@@ -121,9 +121,11 @@ def test_a_failed_migration_goes_to_the_dead_letters_naming_its_rule_and_mode(
 ) -> None:
     contract = contract_reading(3)
     records = topic(spark)
-    decoded = cached_records(records, contract, contract.read_paths(), in_memory=True)
+    decoded = cached_records(
+        records, contract, contract.read_paths(), in_memory=True, keep_raw=True
+    )
     migrations = contract.migration_rules()
-    bad = bad_records(records, decoded, contract.read_rules, migrations)
+    bad = bad_records(decoded, contract.read_rules, migrations)
     [letter] = list(dead_letters(bad, contract.read_rules, migrations, "t-value"))
     assert (letter.offset, letter.reason) == (4, MIGRATION_FAILED)
     assert letter.rule is not None
@@ -138,6 +140,8 @@ def test_a_migration_rule_whose_action_is_none_is_only_counted(spark: SparkSessi
         rule["onFailure"] = "NONE"
     contract = contract_reading(3, rules_document_from_json(counted))
     records = topic(spark)
-    decoded = cached_records(records, contract, contract.read_paths(), in_memory=True)
+    decoded = cached_records(
+        records, contract, contract.read_paths(), in_memory=True, keep_raw=True
+    )
     migrations = contract.migration_rules()
-    assert bad_records(records, decoded, contract.read_rules, migrations).count() == 0
+    assert bad_records(decoded, contract.read_rules, migrations).count() == 0

@@ -27,6 +27,7 @@ QUICK = BenchOptions(
     ratio_producer_events=100_000,
     rules_events=100_000,
     migration_events=100_000,
+    dead_letters_events=100_000,
     follow_backlog_events=100_000,
     checkpoint_batch=10_000,
     sustained_seconds=20,

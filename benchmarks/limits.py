@@ -25,6 +25,8 @@ max of the per-repeat ratios.
   columns, against consume() on the same events written in major 1 (benchmarks.majors
   writes the major-2 topic), in the probe's warm session. Beside it, without a target,
   the rate of the same read with the rule outside the compiled subset (jsonata-python).
+- dead letters on read: consume() with --dlq against without, on a topic with 1% rule
+  breakers and 0.1% poison (benchmarks.dead_letters), in the probe's warm session.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from benchmarks.results import (
     CHECKPOINT_ON_HDFS,
     CLASS_DATA_REFERENCE,
     CONSUMER_LIMIT,
+    DEAD_LETTERS_ON_READ,
     KAFKA_READ_REFERENCE,
     MIGRATION_ON_READ,
     OURS_UNCOMPRESSED,
@@ -72,6 +75,7 @@ MIGRATION_ON_READ_TARGET = 1.15  # consume() of major 2 read as major 1, at most
 # times consume() of the same events written in major 1
 CHECKPOINT_ON_HDFS_TARGET = 0.9  # follow's rate, checkpoint on HDFS, at least this share
 # of the same with its checkpoint on a local path
+DEAD_LETTERS_TARGET = 1.15  # consume() with --dlq at most this many times without
 
 # The session as the 5k report's is built: a short run's.
 BARE_SESSION = f"""
@@ -332,5 +336,18 @@ def consumer_ratio(events: int, runs: list[PairedRun]) -> LimitRatio:
         events,
         RATE,
         CONSUMER_TARGET,
+        runs,
+    )
+
+
+def dead_letters_ratio(records: int, runs: list[PairedRun]) -> LimitRatio:
+    """consume() with --dlq against without it (pairs measured in the probe)."""
+    return LimitRatio(
+        DEAD_LETTERS_ON_READ,
+        f"report --dlq at {records:,} records, 1% rule breakers and 0.1% poison (warm session)",
+        "consume() on the same topic without --dlq",
+        records,
+        TIME,
+        DEAD_LETTERS_TARGET,
         runs,
     )

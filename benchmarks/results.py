@@ -97,9 +97,9 @@ class Profile:
 
 # The rows of the ratio table, by a stable name (the figures' texts carry counts), in
 # table order: the three figures, what the contract's rules cost on read and on write,
-# what reading records of a newer major through its migration rules costs, then two
-# references (what the class-data archive saves; the start-up with nothing but Spark's
-# Kafka read).
+# what reading records of a newer major through its migration rules costs, what writing
+# the dead letters costs a report, then two references (what the class-data archive
+# saves; the start-up with nothing but Spark's Kafka read).
 START_UP_LIMIT = "start-up"
 PRODUCER_LIMIT = "producer"
 CONSUMER_LIMIT = "consumer"
@@ -107,6 +107,7 @@ RULES_ON_READ = "rules on read"
 RULES_ON_WRITE = "rules on write"
 MIGRATION_ON_READ = "migration on read"
 CHECKPOINT_ON_HDFS = "checkpoint on HDFS"
+DEAD_LETTERS_ON_READ = "dead letters on read"
 CLASS_DATA_REFERENCE = "class-data archive"
 KAFKA_READ_REFERENCE = "bare Kafka read"
 LIMIT_ORDER = (
@@ -117,6 +118,7 @@ LIMIT_ORDER = (
     RULES_ON_WRITE,
     MIGRATION_ON_READ,
     CHECKPOINT_ON_HDFS,
+    DEAD_LETTERS_ON_READ,
     CLASS_DATA_REFERENCE,
     KAFKA_READ_REFERENCE,
 )

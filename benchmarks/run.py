@@ -9,6 +9,7 @@ from functools import partial
 from pyspark.sql import SparkSession
 
 from benchmarks.consumer_cli import run_consumer_cli
+from benchmarks.dead_letters import fill_breakers_and_poison
 from benchmarks.follow import (
     checkpoint_pair,
     describe,
@@ -24,6 +25,7 @@ from benchmarks.inspector import middle_page_times
 from benchmarks.limits import (
     checkpoint_on_hdfs_ratio,
     consumer_ratio,
+    dead_letters_ratio,
     ensure_class_data,
     migration_on_read_ratio,
     producer_ratio,
@@ -68,6 +70,7 @@ class BenchOptions:
     ratio_producer_events: int = 300_000
     rules_events: int = 1_000_000  # with the rules against without, on read and on write
     migration_events: int = 1_000_000  # written in major 2 against major 1, on read; 0: skip
+    dead_letters_events: int = 1_000_000  # report --dlq against without; 0: skip
     follow_backlog_events: int = 1_000_000  # follow's catch-up, beside batch consume()
     sustained_seconds: int = 120  # how long follow is offered each rate
     #: follow's checkpoint on this HDFS against a local path (None: not measured)
@@ -201,6 +204,16 @@ class Bench:
         }
         major_2, fallback = self.major_2_topics(migration_count)
         base = self.topics.base
+        dead_letters_topic, dead_letters_records = "", 0
+        dead_letter_topics: list[str] = []
+        if self.options.dead_letters_events:
+            settings, dead_letters_records = fill_breakers_and_poison(
+                self.topics, self.options.dead_letters_events
+            )
+            dead_letters_topic = settings.topic
+            dead_letter_topics = [
+                self.topics.fresh("dlq", 0).topic for _ in range(self.options.ratio_repeats)
+            ]
         probe = run_spark_probe(
             SparkProbeRequest(
                 bootstrap_servers=base.bootstrap_servers,
@@ -214,8 +227,15 @@ class Bench:
                 migration_count=migration_count,
                 major_2_topic=major_2,
                 fallback_topic=fallback,
+                dead_letters_topic=dead_letters_topic,
+                dead_letters_records=dead_letters_records,
+                dead_letter_topics=dead_letter_topics,
             )
         )
+        if dead_letter_topics:
+            self.results.limits.append(
+                dead_letters_ratio(dead_letters_records, probe.dead_letters_cost)
+            )
         self.results.limits.append(consumer_ratio(max(counts), probe.read_limit))
         self.results.limits.append(rules_on_read_ratio(rules_count, probe.rules_cost))
         self.results.limits.append(migration_on_read_ratio(migration_count, probe.migration_cost))

@@ -27,6 +27,7 @@ from benchmarks.consumer_spark import (
     time_migrated,
     time_variant,
 )
+from benchmarks.dead_letters import dead_letters_cost
 from benchmarks.machine import load_average
 from benchmarks.results import (
     KAFKA_READ_LIMIT,
@@ -57,6 +58,11 @@ class SparkProbeRequest:
     migration_count: int = 0
     major_2_topic: str = ""  # migration_count events in major 2, its rules compiled
     fallback_topic: str = ""  # the same, its DOWNGRADE rule run in jsonata-python
+    #: The topic of breakers and poison and its record count: pairs (consume() without
+    #: --dlq, with it), one per dead-letter topic named here; none when empty.
+    dead_letters_topic: str = ""
+    dead_letters_records: int = 0
+    dead_letter_topics: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -69,6 +75,7 @@ class SparkProbeResult:
     rules_cost: list[PairedRun] = field(default_factory=list)  # without rules, then with
     migration_cost: list[PairedRun] = field(default_factory=list)  # limit: major 1; ours: major 2
     migration_fallback: MigrationFallback | None = None
+    dead_letters_cost: list[PairedRun] = field(default_factory=list)  # without --dlq, with
 
     @classmethod
     def from_json(cls, text: str) -> SparkProbeResult:
@@ -85,6 +92,7 @@ class SparkProbeResult:
             migration_fallback=None
             if fallback is None
             else MigrationFallback(**{**fallback, "python_rules": tuple(fallback["python_rules"])}),
+            dead_letters_cost=[PairedRun(**run) for run in data["dead_letters_cost"]],
         )
 
 
@@ -130,6 +138,14 @@ def probe(request: SparkProbeRequest) -> SparkProbeResult:
             spark, topic(count), named(request.major_2_topic), count, request.ratio_repeats
         )
         result.migration_fallback = fallback_rate(spark, named(request.fallback_topic), count)
+    if request.dead_letter_topics:
+        result.dead_letters_cost = dead_letters_cost(
+            spark,
+            named(request.dead_letters_topic),
+            request.dead_letters_records,
+            request.dead_letter_topics,
+            progress,
+        )
     if request.variant_count:
         for min_partitions in sorted({result.default_min_partitions, cores, 2 * cores, 4 * cores}):
             for shuffle in sorted({result.default_shuffle_partitions, cores}):

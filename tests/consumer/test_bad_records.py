@@ -9,12 +9,13 @@ from framed_records import T0, V2, V2_ID, framed, offline_contract
 from pyspark.sql import Row, SparkSession
 
 from connection.paths import RULES_FILE
-from consumer.analysis import AnalysisOptions, examples_among
+from consumer.analysis import AnalysisOptions, analyse, examples_among
 from consumer.bad_records import bad_records, dead_letter_count, letters_of
 from consumer.decoding import RAW, decoded_records, passing
 from consumer.report import RecordLocation
 from consumer.source import KAFKA_RECORDS
 from consumer.statistics import summarise
+from consumer.timings import Timings
 from contract.migrations import rules_on_paths
 from contract.rules import load_rule_set
 from contract.schemas import ReaderSchema
@@ -81,3 +82,25 @@ def test_examples_come_from_the_collected_records_only_for_labels_all_of_whose_a
     options = AnalysisOptions(z_threshold=3.0, examples_per_reason=3)
     found = examples_among(rows, "rule", {"a": 4, "b": 2, "c": 1}, options)
     assert found == {"a": [RecordLocation(0, 1), RecordLocation(0, 3), RecordLocation(0, 4)]}
+
+
+def test_a_report_with_dead_letters_has_the_same_examples_and_hands_over_the_letters(
+    spark: SparkSession,
+) -> None:
+    contract = offline_contract({V2_ID: V2}, ReaderSchema(V2, "v2"), load_rule_set(RULES_FILE))
+    batch = spark.createDataFrame(records(), KAFKA_RECORDS)
+    handed: list[Row] = []
+    plain = analyse(batch, "t", contract, AnalysisOptions(z_threshold=3.0))
+    timings = Timings()
+    with_letters = analyse(
+        batch,
+        "t",
+        contract,
+        AnalysisOptions(z_threshold=3.0, on_bad_records=handed.extend),
+        timings,
+    )
+    assert with_letters.undecodable == plain.undecodable
+    assert with_letters.rule_failures == plain.rule_failures
+    assert [(r["partition"], r["offset"]) for r in handed] == [(0, 4), (1, 2), (1, 7)]
+    jobs = [name for name, _ in timings.phases if name.startswith("job: first records")]
+    assert jobs == []  # every example came from the letters collected

@@ -38,7 +38,8 @@ run: venv stack-up class-data
 ## then stopped again), shared by two pytest-xdist workers (one test file per worker at a
 ## time; the cluster's files together), then the tests that stop one of its services, alone.
 ## make test TEST_MARKS='not slow' skips the cluster and fault tests; PYTEST_ARGS go to pytest
-## (HDFS's jars are fetched first, once: private stacks on both workers would fetch them at once)
+## (HDFS's jars are fetched first, once: private stacks on both workers would fetch them at once);
+## the 30 slowest tests are listed at the end, where the time goes
 TEST_MARKS ?=
 PYTEST_ARGS ?=
 TEST_WORKERS ?= 2
@@ -48,7 +49,7 @@ test: venv class-data browser
 	STACK_HDFS=1 $(STACK) fetch
 	@started=; $(STACK) status >/dev/null 2>&1 || { $(STACK) up && started=yes; }; \
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup -m "$(MARKS_AND)not disruptive and not interop" \
-		$(PYTEST_ARGS); parallel=$$?; \
+		--durations=30 $(PYTEST_ARGS); parallel=$$?; \
 	$(PY) -m pytest -m "$(MARKS_AND)disruptive" $(PYTEST_ARGS); alone=$$?; \
 	if [ -n "$$started" ]; then $(STACK) down; fi; \
 	[ $$parallel -eq 0 ] && { [ $$alone -eq 0 ] || [ $$alone -eq $(NO_TESTS_COLLECTED) ]; }

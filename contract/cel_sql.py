@@ -231,6 +231,10 @@ class _Compiler:
             # an overflow (and -2^63 // -1) is an error in DuckDB: TRY makes it NULL; a
             # zero divisor is NULL already; // and % truncate toward zero, as in CEL
             op = "//" if expr.op == "/" else expr.op
+            if op == "%":  # x % -1 is 0 in CEL, -2^63 % -1 too (an overflow in DuckDB)
+                by_minus_one = f"{left} IS NOT NULL AND {right} = -1"
+                remainder = f"TRY({left} % {right})"
+                return f"(CASE WHEN {by_minus_one} THEN CAST(0 AS BIGINT) ELSE {remainder} END)"
             return f"TRY({left} {op} {right})"
         if expr.op != "/":
             return f"({left} {expr.op} {right})"

@@ -83,6 +83,7 @@ def spark() -> Iterator[SparkSession]:
 SHARED_SESSION_FOLDERS = ("cluster",)
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's, which reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """A test that uses the local stack is an integration test, marked or not, so
     `make check` (-m "not integration ...") never starts a service.

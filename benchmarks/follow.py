@@ -47,7 +47,9 @@ from connection.services import Clients
 from connection.settings import ConnectionSettings, spark_settings_from_env
 from connection.spark import build_spark_session
 from consumer.batch import ConsumerOptions, consume
-from consumer.follow import Follower, FollowOptions
+from consumer.batch_counter import BatchCounter
+from consumer.follow import Follower
+from consumer.follow_options import FollowOptions
 from consumer.state import FollowState, Update
 
 LATENCY_SECONDS = 60  # long enough for a trend of the lag at a 5 s trigger
@@ -116,8 +118,9 @@ def measure_follow(
     writer_failed: list[BaseException] = []
     with tempfile.TemporaryDirectory() as checkpoint:
         options = follow_options(checkpoint, topics, trigger_seconds)
-        follower = Follower(Clients.of(settings), settings, options, None, updates.append)
-        follower.prepare()
+        counter = BatchCounter(Clients.of(settings), settings, options, None, updates.append)
+        counter.prepare()
+        follower = Follower(counter)
 
         def write_after_warm_up() -> None:
             while not updates and not follower.stop.requested:
@@ -205,8 +208,9 @@ def catch_up(
 ) -> CaughtUp:
     """Follow with options from the backlog's start until it is idle."""
     updates: list[Update] = []
-    follower = Follower(Clients.of(backlog), backlog, options, None, updates.append)
-    follower.prepare()
+    counter = BatchCounter(Clients.of(backlog), backlog, options, None, updates.append)
+    counter.prepare()
+    follower = Follower(counter)
     started_at = time.time()
     state = follower.run(spark)
     if state.messages != events:

@@ -133,8 +133,10 @@ def statistics_publisher(
 
 def run(args: argparse.Namespace, settings: ConnectionSettings, _timings: Timings) -> str:
     """Follow until stopped; what is left to print (the final table, in text format)."""
+    from consumer.batch_counter import BatchCounter
     from consumer.consumer_group import follow_group
-    from consumer.follow import Follower, FollowOptions
+    from consumer.follow import Follower
+    from consumer.follow_options import FollowOptions
     from consumer.views.live import LiveView, update_document
 
     checkpoint = args.checkpoint or str(Path("checkpoints") / settings.topic)
@@ -165,7 +167,7 @@ def run(args: argparse.Namespace, settings: ConnectionSettings, _timings: Timing
             publish(update_document(update))
 
     with one_line_failures():  # the fixed reader's rules are bound here
-        follower = Follower(
+        counter = BatchCounter(
             clients,
             settings,
             options,
@@ -173,11 +175,12 @@ def run(args: argparse.Namespace, settings: ConnectionSettings, _timings: Timing
             deliver,
             notice=lambda line: print(f"consumer: {line}", file=sys.stderr),
         )
+    follower = Follower(counter)
     server = metrics_server(args, follower)
-    follower.prepare()
+    counter.prepare()
     spark = start_spark(args.master)
     with one_line_failures("Spark failed"):
-        follower.open_checkpoint(spark)
+        counter.open_checkpoint(spark)
     print(f"consumer: following {settings.topic}, checkpoint {options.checkpoint}", file=sys.stderr)
     follower.stop.install()
     if server is not None:
@@ -201,7 +204,7 @@ def metrics_server(args: argparse.Namespace, follower: Follower) -> MetricsServe
         return None
     try:
         return MetricsServer(
-            args.metrics_host, args.metrics_port, follower.metrics, follower.health
+            args.metrics_host, args.metrics_port, follower.counter.metrics, follower.health
         )
     except OSError as error:
         raise ConsumerError(

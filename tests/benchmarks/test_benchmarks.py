@@ -518,8 +518,10 @@ ALLOWED_IMPORTS = {
     },
     "consumer.report": {"Report"},  # consume()'s result
     "consumer.source": {"read_topic", "OffsetRange"},  # the limit's read
-    "consumer.follow": {"Follower", "FollowOptions"},  # the follow driver
-    "consumer.state": {"Update", "FollowState"},  # what Follower hands to on_update
+    "consumer.follow": {"Follower"},  # the follow driver
+    "consumer.batch_counter": {"BatchCounter"},  # what Follower runs the query with
+    "consumer.follow_options": {"FollowOptions"},  # BatchCounter's argument
+    "consumer.state": {"Update", "FollowState"},  # what BatchCounter hands to on_update
     "consumer.class_data": {"make_archive"},  # the install step (make class-data)
     "producer.run": {"ProducerOptions", "produce"},
     "producer.events": {

@@ -488,8 +488,8 @@ def test_edges_equal_jsonata_python(session: SparkSession) -> None:
     in_python = [path.transforms[0].rules[0].expr for path in paths if python_rule_names(path)]
     assert len(in_python) == 1 and "{'n': qty > 0 ? qty : price}" in in_python[0]
     bodies = [encoded(SOURCE, r) for r in EDGE_RECORDS]
-    for first in range(0, len(paths), 12):  # a plan of a dozen paths at a time
-        chunk = paths[first : first + 12]
+    for first in range(0, len(paths), 6):  # a plan of six paths at a time: the driver's heap
+        chunk = paths[first : first + 6]
         for path, outcomes in zip(chunk, migrate(session, chunk, bodies), strict=True):
             for record, actual in zip(EDGE_RECORDS, outcomes, strict=True):
                 wanted = expected(path, record)

@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import fastavro
+import pyspark
 import pytest
 from cli_runs import cli_env, start_cli, wait_for
 from confluent_kafka import Consumer, TopicPartition
@@ -459,3 +461,45 @@ def test_a_new_major_mid_stream_migrates_and_a_kill_after_it_counts_every_record
     assert second.last["decoded"] == second.last["messages"] == written.events == 900
     assert_statistics_equal(second.last["statistics"], written)
     assert_equal_to_batch_mode(second.last["statistics"], spark, fresh)
+
+
+def test_under_spark_submit_follow_counts_in_the_session_spark_submit_made(
+    fresh: ConnectionSettings,
+    follow_env: dict[str, str],
+    registry: SchemaRegistryClient,
+    tmp_path: Path,
+) -> None:
+    """Its master and its --jars (no connector directory), run from another directory;
+    Spark's Python runner merges stderr into stdout, so the JSON lines are picked out."""
+    writer = TopicWriter(fresh)
+    v2_id = register(registry, fresh.value_subject, V2_SCHEMA)
+    writer.events(v2_id, V2_SCHEMA, plan(3000, seed=21), ("USD", "EUR"))
+    jars = sorted(Path(follow_env["SPARK_CONNECTOR_JARS_DIR"]).glob("*.jar"))
+    env = {
+        **{k: v for k, v in follow_env.items() if k != "SPARK_CONNECTOR_JARS_DIR"},
+        "PYSPARK_PYTHON": sys.executable,
+        "PYSPARK_DRIVER_PYTHON": sys.executable,
+    }
+    submitted = subprocess.run(
+        [
+            str(Path(pyspark.__file__).parent / "bin" / "spark-submit"),
+            *("--master", "local[2]", "--jars", ",".join(str(jar) for jar in jars)),
+            "--driver-java-options",
+            f"-Dlog4j2.configurationFile={REPO_ROOT / 'connection' / 'log4j2.properties'}",
+            str(REPO_ROOT / "consumer" / "__main__.py"),
+            *("follow", "--format", "jsonl", "--topic", fresh.topic),
+            *("--checkpoint", str(tmp_path / "ck"), "--until-idle", "10"),
+        ],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_S,
+        check=False,
+    )
+    assert submitted.returncode == 0, (submitted.stdout + submitted.stderr)[-3000:]
+    lines = [json.loads(line) for line in submitted.stdout.splitlines() if line.startswith("{")]
+    assert lines, submitted.stdout[-3000:]
+    last = lines[-1]
+    assert (last["messages"], last["decoded"], last["lag"]) == (3000, 3000, 0)
+    assert_statistics_equal(last["statistics"], writer.written)

@@ -89,10 +89,10 @@ inspector-screenshot: venv stack-up browser
 	$(STACK_ENV) && PY=$(PY) scripts/inspector-screenshot.sh docs/inspector.png
 
 ## check: the inner loop, no service started: lint, types and every test that needs none
-## (unit tests, and Spark on in-memory frames)
+## (unit tests, and Spark on in-memory frames), on the workers make test uses
 CHECK_MARKS := not integration and not reliability and not slow and not interop
 check: lint
-	$(PY) -m pytest -q -m "$(CHECK_MARKS)"
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup -m "$(CHECK_MARKS)"
 
 lint: venv
 	$(VENV)/bin/ruff check .

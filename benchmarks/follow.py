@@ -27,6 +27,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pyspark.sql import SparkSession
@@ -103,6 +104,16 @@ def follow_options(
     )
 
 
+def prepared_follower(
+    settings: ConnectionSettings, options: FollowOptions, on_update: Callable[[Update], None]
+) -> Follower:
+    """Follow of settings' topic with options, its topic and dead-letter topic checked:
+    what runs once Spark has started."""
+    counter = BatchCounter(Clients.of(settings), settings, options, None, on_update)
+    counter.prepare()
+    return Follower(counter)
+
+
 def measure_follow(
     spark: SparkSession,
     topics: RunTopics,
@@ -118,9 +129,7 @@ def measure_follow(
     writer_failed: list[BaseException] = []
     with tempfile.TemporaryDirectory() as checkpoint:
         options = follow_options(checkpoint, topics, trigger_seconds)
-        counter = BatchCounter(Clients.of(settings), settings, options, None, updates.append)
-        counter.prepare()
-        follower = Follower(counter)
+        follower = prepared_follower(settings, options, updates.append)
 
         def write_after_warm_up() -> None:
             while not updates and not follower.stop.requested:
@@ -208,9 +217,7 @@ def catch_up(
 ) -> CaughtUp:
     """Follow with options from the backlog's start until it is idle."""
     updates: list[Update] = []
-    counter = BatchCounter(Clients.of(backlog), backlog, options, None, updates.append)
-    counter.prepare()
-    follower = Follower(counter)
+    follower = prepared_follower(backlog, options, updates.append)
     started_at = time.time()
     state = follower.run(spark)
     if state.messages != events:

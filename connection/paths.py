@@ -8,7 +8,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 #: The shipped contract files: the checkout's schemas/, which the installed package
 #: carries as contract/shipped (in the checkout a link to schemas/), so a run from any
 #: working directory, or from a wheel installed without the checkout, finds them.
-SHIPPED_SCHEMAS = (Path(__file__).resolve().parent.parent / "contract" / "shipped").resolve()
+SHIPPED_SCHEMAS = (REPO_ROOT / "contract" / "shipped").resolve()
 #: The contract: the value schema of topic prices, registered under prices-value.
 CONTRACT_FILE = SHIPPED_SCHEMAS / "prices-value.avsc"
 #: The contract's rules (a Confluent ruleSet), beside the schema.

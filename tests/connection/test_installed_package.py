@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
 from connection.paths import REPO_ROOT
+
+#: What the copy leaves out: the environments, caches and stack state, none of it built.
+NOT_BUILT = (".*", "build", "*.egg-info", "__pycache__")
 
 SHOW_PATHS = """
 import json
@@ -26,10 +30,14 @@ print(json.dumps({
 
 
 def test_the_wheel_carries_the_shipped_contract_files(tmp_path: Path) -> None:
+    # built from a copy of the tree: setuptools builds in place, and would leave its
+    # build/ folder in the checkout
+    source = tmp_path / "source"
+    shutil.copytree(REPO_ROOT, source, symlinks=True, ignore=shutil.ignore_patterns(*NOT_BUILT))
     subprocess.run(
         [
             *(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"),
-            *(str(REPO_ROOT), "-w", str(tmp_path / "wheel")),
+            *(str(source), "-w", str(tmp_path / "wheel")),
         ],
         check=True,
         capture_output=True,

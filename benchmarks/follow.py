@@ -10,11 +10,14 @@ runs by default.
   first; the steady stream starts once the query has counted it (Spark's start is not
   steady state).
 - Catching up on a backlog: from the query's start to the batch that counted its last
-  record, beside batch consume() (rules, --dlq) on the same topic in the same warm
+  record, beside batch consume() (rules, --dlq) on the same topic, and plain consume() on
+  a clean topic of as many events (what a user would otherwise run), in the same warm
   session.
 
 The highest offered rate follow keeps up with is searched from half of batch consume()'s
 rate (the target): one step up when it keeps up there, one step down when it does not.
+Then follow is offered the share of the clean batch's rate it is meant to keep up with
+(targets.FOLLOW_CLEAN_MIN_SHARE), at its default trigger.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from benchmarks.results import (
     PairedRun,
     lag_bounded,
 )
+from benchmarks.targets import FOLLOW_CLEAN_MIN_SHARE
 from benchmarks.topics import PARTITIONS, RunTopics
 from connection.defaults import DEFAULTS
 from connection.hadoop_fs import filesystem_uri
@@ -181,17 +185,34 @@ def fill_backlog(topics: RunTopics, events: int) -> ConnectionSettings:
     return settings
 
 
-def measure_catch_up(
-    spark: SparkSession, topics: RunTopics, backlog: ConnectionSettings, events: int
-) -> FollowCatchUp:
-    """consume() with --dlq twice (the first warms the session up), then follow from the
-    backlog's start until it is idle."""
-    batch_seconds = 0.0
+def warm_consume_seconds(
+    spark: SparkSession, settings: ConnectionSettings, options: Callable[[], ConsumerOptions]
+) -> float:
+    """Seconds of consume() on settings' topic with options(), the second of two runs (the
+    first warms the session up)."""
+    seconds = 0.0
     for _ in range(2):
-        options = ConsumerOptions(dead_letter_topic=topics.fresh("batch-dlq", 0).topic)
         started = time.perf_counter()
-        consume(spark, Clients.of(backlog), backlog, options)
-        batch_seconds = time.perf_counter() - started
+        consume(spark, Clients.of(settings), settings, options())
+        seconds = time.perf_counter() - started
+    return seconds
+
+
+def measure_catch_up(
+    spark: SparkSession,
+    topics: RunTopics,
+    backlog: ConnectionSettings,
+    clean: ConnectionSettings,
+    events: int,
+) -> FollowCatchUp:
+    """consume() with --dlq on the backlog and plain consume() on the clean topic (each
+    warm), then follow from the backlog's start until it is idle."""
+    batch_seconds = warm_consume_seconds(
+        spark,
+        backlog,
+        lambda: ConsumerOptions(dead_letter_topic=topics.fresh("batch-dlq", 0).topic),
+    )
+    clean_batch_seconds = warm_consume_seconds(spark, clean, ConsumerOptions)
     with tempfile.TemporaryDirectory() as checkpoint:
         following = follow_options(checkpoint, topics, DEFAULTS.follow_trigger_s)
         caught_up = catch_up(spark, backlog, events, following)
@@ -202,6 +223,7 @@ def measure_catch_up(
         batches=caught_up.batches,
         batch_seconds=batch_seconds,
         load=load_average(),
+        clean_batch_seconds=clean_batch_seconds,
     )
 
 
@@ -261,15 +283,19 @@ def latency_runs(spark: SparkSession, topics: RunTopics) -> list[FollowBenchmark
 
 
 def sustained_runs(
-    spark: SparkSession, topics: RunTopics, batch_events_per_s: float, seconds: int
+    spark: SparkSession, topics: RunTopics, catch_up: FollowCatchUp, seconds: int
 ) -> list[FollowBenchmark]:
-    """Follow at its default trigger, offered half of batch consume()'s rate for seconds,
-    then three quarters of it if it kept up there, else a quarter."""
+    """Follow at its default trigger, offered for seconds: half of batch consume()'s rate
+    (--dlq), then three quarters of it if it kept up there, else a quarter; then the
+    clean batch's rate times FOLLOW_CLEAN_MIN_SHARE."""
     trigger = DEFAULTS.follow_trigger_s
-    half = measure_follow(spark, topics, trigger, math.ceil(batch_events_per_s / 2), seconds)
+    batch = catch_up.batch_events_per_s
+    half = measure_follow(spark, topics, trigger, math.ceil(batch / 2), seconds)
     step = 0.75 if half.bounded else 0.25
-    other = measure_follow(spark, topics, trigger, math.ceil(batch_events_per_s * step), seconds)
-    return sorted([half, other], key=lambda run: run.offered_events_per_s)
+    other = measure_follow(spark, topics, trigger, math.ceil(batch * step), seconds)
+    clean_rate = math.ceil(catch_up.clean_batch_events_per_s * FOLLOW_CLEAN_MIN_SHARE)
+    clean = measure_follow(spark, topics, trigger, clean_rate, seconds)
+    return sorted([half, other, clean], key=lambda run: run.offered_events_per_s)
 
 
 def describe(run: FollowBenchmark) -> str:
@@ -289,5 +315,6 @@ def describe_catch_up(run: FollowCatchUp) -> str:
         f"follow caught up on {run.events:,} in {run.seconds:.1f} s "
         f"({run.events_per_s:,.0f} ev/s, {run.batches} batches, {run.dead_letters:,} dead "
         f"letters); consume() with --dlq {run.batch_seconds:.1f} s "
-        f"({run.batch_events_per_s:,.0f} ev/s)"
+        f"({run.batch_events_per_s:,.0f} ev/s); consume() on a clean topic "
+        f"{run.clean_batch_seconds:.1f} s ({run.clean_batch_events_per_s:,.0f} ev/s)"
     )

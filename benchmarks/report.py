@@ -548,8 +548,9 @@ def follow_section(results: BenchResults) -> str:
         f"one ({catch_up.events_per_s:,.0f} ev/s, {catch_up.batches} batch"
         f"{'es' if catch_up.batches != 1 else ''}); batch consume() with the rules and "
         f"`--dlq`, on the same topic in the same warm session, took "
-        f"{catch_up.batch_seconds:.1f} s ({catch_up.batch_events_per_s:,.0f} ev/s; load "
-        f"{catch_up.load:.1f} after)."
+        f"{catch_up.batch_seconds:.1f} s ({catch_up.batch_events_per_s:,.0f} ev/s), and plain "
+        f"consume() on a clean topic of as many events {catch_up.clean_batch_seconds:.1f} s "
+        f"({catch_up.clean_batch_events_per_s:,.0f} ev/s; load {catch_up.load:.1f} after)."
     )
 
 

@@ -228,14 +228,16 @@ class FollowBenchmark:
 @dataclass(frozen=True)
 class FollowCatchUp:
     """Follow mode (rules, dead letters) reading a backlog, beside batch consume() with the
-    rules and --dlq reading the same topic in the same warm session."""
+    rules and --dlq reading the same topic, and plain consume() reading a clean topic of
+    as many events, in the same warm session."""
 
     events: int
     dead_letters: int
     seconds: float  # the query's start to the batch that counted the last record
     batches: int
-    batch_seconds: float  # consume() on the same topic
+    batch_seconds: float  # consume() with --dlq on the same topic
     load: float
+    clean_batch_seconds: float  # consume(), no --dlq, on a clean topic of as many events
 
     @property
     def events_per_s(self) -> float:
@@ -244,6 +246,10 @@ class FollowCatchUp:
     @property
     def batch_events_per_s(self) -> float:
         return self.events / self.batch_seconds
+
+    @property
+    def clean_batch_events_per_s(self) -> float:
+        return self.events / self.clean_batch_seconds
 
 
 @dataclass(frozen=True)

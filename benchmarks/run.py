@@ -282,12 +282,11 @@ class Bench:
             self.results.follow.append(run)
         events = self.options.follow_backlog_events
         backlog = fill_backlog(self.topics, events)
-        catch_up = measure_catch_up(spark, self.topics, backlog, events)
+        clean = self.topic_with(events)
+        catch_up = measure_catch_up(spark, self.topics, backlog, clean, events)
         progress(describe_catch_up(catch_up))
         self.results.follow_catch_up = catch_up
-        for run in sustained_runs(
-            spark, self.topics, catch_up.batch_events_per_s, self.options.sustained_seconds
-        ):
+        for run in sustained_runs(spark, self.topics, catch_up, self.options.sustained_seconds):
             progress(describe(run))
             self.results.sustained.append(run)
         self.checkpoint_on_hdfs(spark, backlog)

@@ -35,6 +35,7 @@ from contract.migrations import (
 )
 from contract.registered import subject_versions
 from contract.rules import (
+    READ,
     RulePlan,
     RuleSet,
     avro_field_types,
@@ -296,7 +297,7 @@ def contract_rules(reader: ReaderSchema, rules_file: Path | None) -> ContractRul
 def read_rules(rules: ContractRules, reader: ReaderSchema) -> RulePlan:
     """The rules that judge records on read, bound to the reader's fields (a rule naming
     a field the reader lacks is skipped, with its one line in the plan)."""
-    return plan_rules(rules.rule_set, "READ", avro_field_types(json.loads(reader.schema)))
+    return plan_rules(rules.rule_set, READ, avro_field_types(json.loads(reader.schema)))
 
 
 #: How a record of one writer schema id reaches the reader: None for Avro's resolution

@@ -23,6 +23,7 @@ from connection.paths import RULES_FILE
 from connection.settings import ConnectionSettings
 from contract.dead_letters import DeadLetterError, DeadLetterTopic, dead_letter_topic
 from contract.rules import (
+    WRITE,
     RulesDocument,
     RulesError,
     RuleSet,
@@ -93,7 +94,7 @@ def produce(settings: ConnectionSettings, options: ProducerOptions) -> ProduceSu
         )
         rules = plan_rules(
             document.rule_set if options.judge else RuleSet(),
-            "WRITE",
+            WRITE,
             avro_field_types(json.loads(value_schema.schema_str or "")),
         )
     except RulesError as error:

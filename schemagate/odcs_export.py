@@ -20,6 +20,7 @@ from typing import Any
 
 from contract.cel_sql import SqlUnsupported, condition_sql, failing_records_query, field_defaults
 from contract.rules import (
+    READ,
     RulesDocument,
     RulesError,
     avro_field_types,
@@ -232,7 +233,7 @@ def _quality_checks(
 ) -> tuple[list[dict[str, Any]], list[str]]:
     fields = avro_field_types(schema)
     defaults = field_defaults(schema, fields)
-    on_read = {rule.name for rule in rules.rule_set.applying("READ")}
+    on_read = {rule.name for rule in rules.rule_set.applying(READ)}
     checks: list[dict[str, Any]] = []
     untranslated: list[str] = []
     for rule in rules.rule_set.domain_rules:
@@ -245,10 +246,10 @@ def _quality_checks(
                 + ")",
             }
         else:
-            action = rule.failure_action("READ")
+            action = rule.failure_action(READ)
             description = rule.doc or f"{rule.expr} ({action} on read)"
             try:
-                bound = bind_rule(rule, "READ", fields)
+                bound = bind_rule(rule, READ, fields)
                 query = failing_records_query(condition_sql(bound.condition, fields, defaults))
             except (RulesError, SqlUnsupported) as error:
                 untranslated.append(f"rule {rule.name!r} goes out as a text check: {error}")

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from contract.rules import DIRECTIONS, DLQ, ERROR, Direction, Rule, RuleSet
+from contract.rules import DIRECTIONS, DLQ, ERROR, NONE, Direction, Rule, RuleSet
 from schemagate.finding_ids import RuleChange
 from schemagate.model import RuleFinding, Severity
 
-HARSHNESS = {"NONE": 1, "DLQ": 2, "ERROR": 3}
+HARSHNESS = {NONE: 1, DLQ: 2, ERROR: 3}
 
 
 def compare_rule_sets(old: RuleSet, new: RuleSet, against: str) -> tuple[RuleFinding, ...]:
@@ -66,7 +66,7 @@ def _harshness(rule: Rule, direction: Direction) -> int:
 
 
 def _decisive_in(rule: Rule) -> list[Direction]:
-    return [d for d in DIRECTIONS if _harshness(rule, d) >= HARSHNESS["DLQ"]]
+    return [d for d in DIRECTIONS if _harshness(rule, d) >= HARSHNESS[DLQ]]
 
 
 def _where(directions: list[Direction]) -> str:
@@ -175,8 +175,8 @@ def _changed(old: Rule, new: Rule, against: str) -> Iterator[RuleFinding]:
         yield _finding(
             RuleChange.RULE_ACTION_CHANGED,
             new,
-            old.on_failure or "ERROR",
-            new.on_failure or "ERROR",
+            old.on_failure or ERROR,
+            new.on_failure or ERROR,
             f"changed its action from {_actions(old)} to {_actions(new)}",
             against,
             # both run in these directions, so a harsher action is DLQ or ERROR
@@ -193,6 +193,6 @@ def _changed(old: Rule, new: Rule, against: str) -> Iterator[RuleFinding]:
             new.mode,
             f"changed its mode from {old.mode} to {new.mode}, now with {_actions(new)}",
             against,
-            breaking=[d for d in gained if _harshness(new, d) >= HARSHNESS["DLQ"]],
-            loosened=any(_harshness(old, d) >= HARSHNESS["DLQ"] for d in lost),
+            breaking=[d for d in gained if _harshness(new, d) >= HARSHNESS[DLQ]],
+            loosened=any(_harshness(old, d) >= HARSHNESS[DLQ] for d in lost),
         )

@@ -28,7 +28,15 @@ from contract.columns import fields_read, null_free, record_columns
 from contract.judge_numpy import failures
 from contract.migrations import ContractVersion, Names
 from contract.regex import Pattern, RegexError
-from contract.rules import BoundRule, Direction, RulesError, avro_field_types, plan_rules
+from contract.rules import (
+    READ,
+    WRITE,
+    BoundRule,
+    Direction,
+    RulesError,
+    avro_field_types,
+    plan_rules,
+)
 from schemagate.errors import GateError
 
 ORDINARY_RECORDS = 300
@@ -214,7 +222,7 @@ def ordinary_records(
     """Up to `count` records of the version that keep its rules on write (fewer when its
     rules refuse nearly every candidate), the same every run. `hinted_by`: more rules
     whose patterns and literals direct the values of the fields they name."""
-    rules = _plan(version, "WRITE")
+    rules = _plan(version, WRITE)
     hints = _hints((*rules, *hinted_by))
     generator = _Generator(version, hints, random.Random(f"{SEED}:{version.version}"))
     kept: list[dict[str, Any]] = []
@@ -259,7 +267,7 @@ def _plan(version: ContractVersion, direction: Direction) -> tuple[BoundRule, ..
 
 def decisive_read_rules(version: ContractVersion) -> tuple[BoundRule, ...]:
     """The version's rules that judge a record read into it and can stop it (DLQ, ERROR)."""
-    return tuple(rule for rule in _plan(version, "READ") if rule.decisive)
+    return tuple(rule for rule in _plan(version, READ) if rule.decisive)
 
 
 def first_failures(

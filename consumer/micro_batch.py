@@ -41,9 +41,7 @@ class BatchOverview:
 def overview_rows(records: DataFrame) -> DataFrame:
     """Per partition: records, next offset, the framed records' schema ids, and the
     oldest and newest Kafka timestamps (ms)."""
-    framed = split_frames(records.select("partition", "offset", "value")).join(
-        records.select("partition", "offset", "timestamp"), ["partition", "offset"]
-    )
+    framed = split_frames(records, "timestamp")
     ms: Column = F.unix_millis("timestamp")
     return framed.groupBy("partition").agg(
         F.count(F.lit(1)).alias("records"),

@@ -68,6 +68,12 @@ def cached_records(
     most of a pass). A large topic's go to local disk, not memory, so the driver's memory
     does not grow with the topic (in local mode the executors live in the driver's JVM);
     a small topic's stay in memory, sparing the disk writes and reads.
+
+    Measured against one pass without a cache that keeps each group's most extreme prices
+    as outlier candidates (max_by/min_by with k): at 10M events the bounded heaps cost
+    about as much as the cache (k = 1,000), and a topic of normal prices has about 0.27%
+    of its records beyond 3 sigma (some 2,700 per group and side at 10M), more than such
+    candidates hold, so the second pass would run anyway.
     """
     level = StorageLevel.MEMORY_ONLY if in_memory else StorageLevel.DISK_ONLY
     decoded = decoded_records(

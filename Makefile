@@ -36,7 +36,7 @@ run: venv stack-up class-data
 
 ## test: the whole test suite against a real stack: started here unless it runs already (and
 ## then stopped again), shared by two pytest-xdist workers (one test file per worker at a
-## time; the cluster's files together), then the tests that stop one of its services, alone.
+## time; the cluster's files together; tests that stop a service stop one of a private stack).
 ## make test TEST_MARKS='not slow' skips the cluster and fault tests; PYTEST_ARGS go to pytest
 ## (HDFS's jars are fetched first, once: private stacks on both workers would fetch them at once);
 ## the 30 slowest tests are listed at the end, where the time goes
@@ -44,15 +44,13 @@ TEST_MARKS ?=
 PYTEST_ARGS ?=
 TEST_WORKERS ?= 2
 MARKS_AND = $(if $(TEST_MARKS),($(TEST_MARKS)) and ,)
-NO_TESTS_COLLECTED = 5
 test: venv class-data browser
 	STACK_HDFS=1 $(STACK) fetch
 	@started=; $(STACK) status >/dev/null 2>&1 || { $(STACK) up && started=yes; }; \
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup -m "$(MARKS_AND)not disruptive and not interop" \
-		--durations=30 $(PYTEST_ARGS); parallel=$$?; \
-	$(PY) -m pytest -m "$(MARKS_AND)disruptive" $(PYTEST_ARGS); alone=$$?; \
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup -m "$(MARKS_AND)not interop" \
+		--durations=30 $(PYTEST_ARGS); passed=$$?; \
 	if [ -n "$$started" ]; then $(STACK) down; fi; \
-	[ $$parallel -eq 0 ] && { [ $$alone -eq 0 ] || [ $$alone -eq $(NO_TESTS_COLLECTED) ]; }
+	[ $$passed -eq 0 ]
 
 ## test-interop: datacontract-cli checks live topics with the contract exported as ODCS and
 ## must count, per rule, what the consumer counts (tests/interop). Not part of make test:

@@ -1,5 +1,6 @@
 """python -m consumer --follow against the real stack: schema versions mid-stream, crashes
-and restarts (no loss, no double count), poison records and a registry outage.
+and restarts (no loss, no double count), poison records and dead letters (outages of the
+registry and the broker: test_follow_outages.py, on a stack of its own).
 
 The follow process runs as users run it (a subprocess with its own Spark); the records
 written are known exactly, so the final statistics are checked against an independent
@@ -16,8 +17,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +46,7 @@ from follow_runs import (
 from pyspark.sql import SparkSession
 from topic_offsets import all_messages
 
-from connection.paths import LOCAL_STACK, REPO_ROOT, STATISTICS_SCHEMA_FILE
+from connection.paths import REPO_ROOT, STATISTICS_SCHEMA_FILE
 from connection.services import Clients
 from connection.settings import ConnectionSettings
 from consumer.batch import ConsumerOptions, consume
@@ -202,50 +201,6 @@ def test_killed_and_restarted_follow_counts_every_record_once(
     assert_equal_to_batch_mode(final, spark, fresh)
 
 
-@pytest.mark.disruptive
-def test_poison_and_a_registry_outage_lose_nothing_and_count_nothing_as_unknown(
-    fresh: ConnectionSettings,
-    follow_env: dict[str, str],
-    registry: SchemaRegistryClient,
-    stack: dict[str, str],
-    spark: SparkSession,
-    tmp_path: Path,
-) -> None:
-    v1_id = register(registry, fresh.value_subject, V1_SCHEMA)
-    writer = TopicWriter(fresh)
-    writer.events(v1_id, V1_SCHEMA, plan(2000, seed=21))
-    run = FollowRun(
-        follow_env,
-        fresh.topic,
-        tmp_path / "ck",
-        "--trigger-seconds",
-        "1",
-        "--until-idle",
-        "10",
-        "--max-wait",
-        "300",
-    )
-    try:
-        wait_for(lambda: run.decoded() == 2000, "the first events decoded", RUN_TIMEOUT_S)
-        writer.poison()  # mid-stream
-        wait_for(lambda: run.last["messages"] == 2000 + sum(writer.written.bad.values()), "poison")
-        v2_id = register(registry, fresh.value_subject, V2_SCHEMA)  # not yet seen by the stream
-        with registry_stopped(stack):
-            writer.events(v2_id, V2_SCHEMA, plan(1000, seed=22, minutes=3), ("EUR",))
-            time.sleep(20)
-            seen = run.last["messages"]
-        assert seen == 2000 + sum(writer.written.bad.values()), "a batch went on without the id"
-        assert run.wait() == 0, "".join(run.stderr)[-3000:]
-    finally:
-        run.kill()
-    last = run.last
-    assert last["decoded"] == writer.written.events == 3000
-    assert last["undecodable"] == dict(writer.written.bad)  # the 4 unknown ids only
-    assert last["writer_schema_ids"] == sorted({v1_id, v2_id})
-    assert_lines_valid(run.lines)
-    assert_statistics_equal(last["statistics"], writer.written)
-
-
 def test_sigterm_finishes_the_batch_commits_and_prints_the_final_table(
     fresh: ConnectionSettings,
     follow_env: dict[str, str],
@@ -285,88 +240,6 @@ def test_sigterm_finishes_the_batch_commits_and_prints_the_final_table(
     state = saved_state(checkpoint)
     assert state.decoded == 3000
     assert (checkpoint / STATE_FILE).exists()
-
-
-# --- a registry outage on the session's stack -----------------------------------------------
-
-
-@contextmanager
-def registry_stopped(stack: dict[str, str]) -> Iterator[None]:
-    """The session stack's registry stopped (its own pid, from the stack's pid file) for
-    the block, then started again by the stack's script (its schemas are kept on disk)."""
-    stack_home = Path(os.environ.get("STACK_HOME", REPO_ROOT / ".stack"))
-    pid = int((stack_home / "run" / "registry.pid").read_text())
-    os.kill(pid, signal.SIGTERM)
-    wait_for(lambda: not Path(f"/proc/{pid}").exists(), "the registry to stop", 60)
-    try:
-        yield
-    finally:
-        up = subprocess.run(
-            [str(LOCAL_STACK), "up"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert up.returncode == 0, up.stderr
-
-
-# --- a broker outage on the session's stack -------------------------------------------------
-
-
-@contextmanager
-def broker_stopped() -> Iterator[None]:
-    """The session stack's broker stopped (by its own pid) for the block, then started
-    again by the stack's script (its log is kept on disk)."""
-    stop = subprocess.run(
-        [str(LOCAL_STACK), "stop-broker", "1"], capture_output=True, text=True, check=False
-    )
-    assert stop.returncode == 0, stop.stderr
-    try:
-        yield
-    finally:
-        start = subprocess.run(
-            [str(LOCAL_STACK), "start-broker", "1"], capture_output=True, text=True, check=False
-        )
-        assert start.returncode == 0, start.stderr
-
-
-@pytest.mark.disruptive
-def test_a_broker_gone_past_max_wait_ends_the_run_in_one_line_and_a_restart_resumes(
-    fresh: ConnectionSettings,
-    follow_env: dict[str, str],
-    v2_topic: ContractTopic,
-    spark: SparkSession,
-    tmp_path: Path,
-) -> None:
-    checkpoint = tmp_path / "ck"
-    v2_topic.events(plan(2000, seed=41), ("USD", "EUR"))
-    first = FollowRun(
-        follow_env, fresh.topic, checkpoint, "--trigger-seconds", "1", "--max-wait", "15"
-    )
-    try:
-        wait_for(lambda: first.decoded() == 2000, "the first events decoded", RUN_TIMEOUT_S)
-        with broker_stopped():
-            code = first.wait()
-    finally:
-        first.kill()
-    errors = [line for line in first.stderr if line.startswith("consumer: error")]
-    assert code == 1, "".join(first.stderr)[-3000:]
-    assert len(errors) == 1 and "Kafka broker unreachable at" in errors[0], errors
-    assert "gave up after 15 s" in errors[0]
-    assert "Traceback" not in "".join(first.stderr)
-
-    v2_topic.events(plan(1000, seed=42, minutes=3), ("USD", "EUR"))
-    second = FollowRun(
-        follow_env, fresh.topic, checkpoint, "--trigger-seconds", "1", "--until-idle", "10"
-    )
-    try:
-        assert second.wait() == 0, "".join(second.stderr)[-3000:]
-    finally:
-        second.kill()
-    last = second.last
-    assert last["decoded"] == v2_topic.writer.written.events == 3000
-    assert_statistics_equal(last["statistics"], v2_topic.writer.written)
-    assert_equal_to_batch_mode(last["statistics"], spark, fresh)
 
 
 # --- dead letters, exactly once -------------------------------------------------------------

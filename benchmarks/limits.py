@@ -51,6 +51,7 @@ from benchmarks.results import (
     OURS_UNCOMPRESSED,
     PRODUCER_LIMIT,
     RATE,
+    REPORT_AGAINST_READ,
     RULES_ON_READ,
     RULES_ON_WRITE,
     START_UP_LIMIT,
@@ -149,6 +150,7 @@ def bare_start_seconds(class_data: bool, script: str = BARE_START) -> float:
 @dataclass(frozen=True)
 class StartUpRatios:
     ours: LimitRatio  # against the bare start
+    against_read: LimitRatio  # ours against a bare read of the report's topic
     archive: LimitRatio  # the bare start with the class-data archive, against without
     kafka_read: LimitRatio  # a bare read of the report's topic, against the bare start
 
@@ -158,7 +160,7 @@ def start_up_ratios(
 ) -> StartUpRatios:
     """Ours (`python -m consumer`, process start to exit), the bare start without the
     class-data archive and the bare Kafka read, each paired with the bare start."""
-    ours_runs, archive_runs, read_runs = [], [], []
+    ours_runs, archive_runs, read_runs, against_read_runs = [], [], [], []
     read_script = bare_read(report)
     for _ in range(repeats):
         without = bare_start_seconds(class_data=False)
@@ -169,6 +171,7 @@ def start_up_ratios(
         ours_runs.append(PairedRun(bare, ours, load))
         archive_runs.append(PairedRun(without, bare, load))
         read_runs.append(PairedRun(bare, read, load))
+        against_read_runs.append(PairedRun(read, ours, load))
         progress(
             f"start: bare {without:.1f} s, with archive {bare:.1f} s, "
             f"bare Kafka read {read:.1f} s, ours {ours:.1f} s"
@@ -183,6 +186,16 @@ def start_up_ratios(
             TIME,
             START_UP_TARGET,
             ours_runs,
+        ),
+        against_read=LimitRatio(
+            REPORT_AGAINST_READ,
+            f"`python -m consumer`, {events:,}-event report, process start to exit",
+            f"bare PySpark process reading the {events:,}-event topic with Spark's Kafka "
+            "source to the noop sink as consume() reads it",
+            events,
+            TIME,
+            START_UP_TARGET,
+            against_read_runs,
         ),
         archive=LimitRatio(
             CLASS_DATA_REFERENCE,

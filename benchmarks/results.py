@@ -96,11 +96,13 @@ class Profile:
 
 
 # The rows of the ratio table, by a stable name (the figures' texts carry counts), in
-# table order: the three figures, what the contract's rules cost on read and on write,
+# table order: the three figures (the report's start-up against both the bare start and a
+# bare read of its topic), what the contract's rules cost on read and on write,
 # what reading records of a newer major through its migration rules costs, what writing
 # the dead letters costs a report, then two references (what the class-data archive
 # saves; the start-up with nothing but Spark's Kafka read).
 START_UP_LIMIT = "start-up"
+REPORT_AGAINST_READ = "report against the bare read"
 PRODUCER_LIMIT = "producer"
 CONSUMER_LIMIT = "consumer"
 RULES_ON_READ = "rules on read"
@@ -112,6 +114,7 @@ CLASS_DATA_REFERENCE = "class-data archive"
 KAFKA_READ_REFERENCE = "bare Kafka read"
 LIMIT_ORDER = (
     START_UP_LIMIT,
+    REPORT_AGAINST_READ,
     PRODUCER_LIMIT,
     CONSUMER_LIMIT,
     RULES_ON_READ,

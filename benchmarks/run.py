@@ -117,7 +117,12 @@ class Bench:
         ratios = start_up_ratios(
             self.topic_with(count), count, self.options.start_repeats, progress
         )
-        self.results.limits += [ratios.ours, ratios.archive, ratios.kafka_read]
+        self.results.limits += [
+            ratios.ours,
+            ratios.against_read,
+            ratios.archive,
+            ratios.kafka_read,
+        ]
 
     def producer_limit(self) -> None:
         self.results.limits.append(

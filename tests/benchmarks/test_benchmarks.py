@@ -32,6 +32,7 @@ from benchmarks.results import (
     PLAIN_PYTHON,
     PRODUCER_LIMIT,
     RATE,
+    REPORT_AGAINST_READ,
     RULES_ON_WRITE,
     SPARK_CONSUMER,
     START_UP_LIMIT,
@@ -437,7 +438,8 @@ def test_consumer_timings_are_read_from_its_stderr() -> None:
 
 
 def ratio(name: str, ours: float, limit: float, events: int = 5_000) -> LimitRatio:
-    kind = TIME if name in (START_UP_LIMIT, CLASS_DATA_REFERENCE, KAFKA_READ_REFERENCE) else RATE
+    times = (START_UP_LIMIT, REPORT_AGAINST_READ, CLASS_DATA_REFERENCE, KAFKA_READ_REFERENCE)
+    kind = TIME if name in times else RATE
     return LimitRatio(name, name, "its limit", events, kind, 1.15, [PairedRun(limit, ours, 1.0)])
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from benchmarks.results import (
@@ -12,6 +13,7 @@ from benchmarks.results import (
     PLAIN_PYTHON,
     SPARK_CONSUMER,
     BenchResults,
+    FollowCatchUp,
 )
 from connection.defaults import DEFAULTS
 
@@ -107,6 +109,36 @@ def memory_target(results: BenchResults) -> TargetCheck:
     )
 
 
+def bounded_share(
+    results: BenchResults,
+    target: str,
+    batch: str,
+    rate_of: Callable[[FollowCatchUp], float],
+    min_share: float,
+    latency: bool = False,
+) -> TargetCheck:
+    """Whether the highest offered rate follow kept its lag bounded at is at least
+    min_share of a batch rate of the same run (batch names it, rate_of reads it), with
+    that run's latency median when asked for."""
+    catch_up = results.follow_catch_up
+    if catch_up is None or not results.sustained:
+        return TargetCheck(target, None, "not measured")
+    rate = rate_of(catch_up)
+    kept_up = [run for run in results.sustained if run.bounded]
+    if not kept_up:
+        return TargetCheck(target, False, f"bounded at no offered rate; {batch} {rate:,.0f} ev/s")
+    best = max(kept_up, key=lambda run: run.offered_events_per_s)
+    share = best.offered_events_per_s / rate
+    median = f"; latency median {best.latency_median_s:.1f} s" if latency else ""
+    return TargetCheck(
+        target,
+        share >= min_share,
+        f"bounded at {best.offered_events_per_s:,} ev/s offered "
+        f"({best.written_events_per_s:,.0f} written), {share:.2f}x {batch} consume()'s "
+        f"{rate:,.0f} ev/s{median}",
+    )
+
+
 def follow_target(results: BenchResults) -> TargetCheck:
     """The highest offered rate follow (rules, dead letters) kept its lag bounded at,
     against batch consume()'s rate on the backlog of the same run."""
@@ -116,47 +148,24 @@ def follow_target(results: BenchResults) -> TargetCheck:
         f"{f'over {seconds:.0f} s ' if seconds else ''}at >= {FOLLOW_MIN_SHARE:g}x batch "
         "consume()'s rate (rules, --dlq, same run)"
     )
-    catch_up = results.follow_catch_up
-    kept_up = [run for run in results.sustained if run.bounded]
-    if catch_up is None or not results.sustained:
-        return TargetCheck(target, None, "not measured")
-    batch = catch_up.batch_events_per_s
-    if not kept_up:
-        return TargetCheck(target, False, f"bounded at no offered rate; batch {batch:,.0f} ev/s")
-    best = max(kept_up, key=lambda run: run.offered_events_per_s)
-    share = best.offered_events_per_s / batch
-    return TargetCheck(
-        target,
-        share >= FOLLOW_MIN_SHARE,
-        f"bounded at {best.offered_events_per_s:,} ev/s offered "
-        f"({best.written_events_per_s:,.0f} written), {share:.2f}x batch consume()'s "
-        f"{batch:,.0f} ev/s",
-    )
+    return bounded_share(results, target, "batch", lambda c: c.batch_events_per_s, FOLLOW_MIN_SHARE)
 
 
 def follow_clean_target(results: BenchResults) -> TargetCheck:
-    """The highest offered rate follow (rules, dead letters, 1% breakers) kept its lag
-    bounded at, against plain consume()'s rate on a clean topic of the same run, with the
+    """The same against plain consume()'s rate on a clean topic of the same run, with the
     latency median of that run (follow's default trigger)."""
     target = (
         f"Follow mode with rules and dead letters (1% breakers) keeps its lag bounded at "
         f">= {FOLLOW_CLEAN_MIN_SHARE:g}x plain consume()'s rate on a clean topic (same run), "
         f"at its {DEFAULTS.follow_trigger_s:g} s trigger"
     )
-    catch_up = results.follow_catch_up
-    if catch_up is None or not results.sustained:
-        return TargetCheck(target, None, "not measured")
-    clean = catch_up.clean_batch_events_per_s
-    kept_up = [run for run in results.sustained if run.bounded]
-    if not kept_up:
-        return TargetCheck(target, False, f"bounded at no offered rate; clean {clean:,.0f} ev/s")
-    best = max(kept_up, key=lambda run: run.offered_events_per_s)
-    share = best.offered_events_per_s / clean
-    return TargetCheck(
+    return bounded_share(
+        results,
         target,
-        share >= FOLLOW_CLEAN_MIN_SHARE,
-        f"bounded at {best.offered_events_per_s:,} ev/s offered, {share:.2f}x clean "
-        f"consume()'s {clean:,.0f} ev/s; latency median {best.latency_median_s:.1f} s",
+        "clean",
+        lambda c: c.clean_batch_events_per_s,
+        FOLLOW_CLEAN_MIN_SHARE,
+        latency=True,
     )
 
 

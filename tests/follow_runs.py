@@ -151,6 +151,13 @@ class ContractTopic:
     def events(self, events: GeneratorPlan, currencies: Sequence[str] = ()) -> None:
         self.writer.events(self.schema_id, V2_SCHEMA, events, currencies)
 
+    @classmethod
+    def registered(
+        cls, registry: SchemaRegistryClient, settings: ConnectionSettings
+    ) -> ContractTopic:
+        """settings' topic with the shipped contract registered under its value subject."""
+        return cls(register(registry, settings.value_subject, V2_SCHEMA), TopicWriter(settings))
+
 
 def register(registry: SchemaRegistryClient, subject: str, schema: str) -> int:
     return registry.register_schema(subject, Schema(schema, "AVRO"))

@@ -62,7 +62,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.spark, pytest.mark.slow]
 
 @pytest.fixture
 def v2_topic(fresh: ConnectionSettings, registry: SchemaRegistryClient) -> ContractTopic:
-    return ContractTopic(register(registry, fresh.value_subject, V2_SCHEMA), TopicWriter(fresh))
+    return ContractTopic.registered(registry, fresh)
 
 
 @pytest.fixture

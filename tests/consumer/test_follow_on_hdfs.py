@@ -19,15 +19,12 @@ from confluent_kafka import ConsumerGroupTopicPartitions
 from confluent_kafka.admin import AdminClient
 from follow_runs import (
     RUN_TIMEOUT_S,
-    V2_SCHEMA,
     ContractTopic,
     FollowRun,
-    TopicWriter,
     assert_statistics_equal,
     killed_and_restarted_elsewhere,
     new_topic,
     plan,
-    register,
 )
 from private_stack import PrivateStack, free_port_block
 from prometheus_client.parser import text_string_to_metric_families
@@ -50,9 +47,7 @@ def contract_topic(hdfs_stack: PrivateStack) -> ContractTopic:
     """A fresh 3-partition topic with the shipped contract registered."""
     settings = new_topic(hdfs_stack.settings, f"hdfs-{uuid.uuid4().hex[:10]}")
     registry = registry_client(RegistrySettings(hdfs_stack.registry_url))
-    return ContractTopic(
-        register(registry, settings.value_subject, V2_SCHEMA), TopicWriter(settings)
-    )
+    return ContractTopic.registered(registry, settings)
 
 
 def checkpoint_on_hdfs(stack: PrivateStack, topic: ContractTopic) -> str:

@@ -64,7 +64,7 @@ def follow_env(outage_stack: PrivateStack) -> dict[str, str]:
 
 @pytest.fixture
 def v2_topic(fresh: ConnectionSettings, registry: SchemaRegistryClient) -> ContractTopic:
-    return ContractTopic(register(registry, fresh.value_subject, V2_SCHEMA), TopicWriter(fresh))
+    return ContractTopic.registered(registry, fresh)
 
 
 @contextmanager

@@ -119,6 +119,10 @@ def build_spark_session(
         # The one cache (decoded columns, read back once) is cheaper to write uncompressed:
         # 18-22 s instead of 25-29 s at 10M events on 2 cores.
         .config("spark.sql.inMemoryColumnarStorage.compressed", "false")
+        # PySpark's DataFrame debugging records each Column call's Python call site in the
+        # JVM (about ten py4j round trips a call), for Spark's error messages only; the
+        # decode, rules and migration columns are thousands of calls, in every micro-batch.
+        .config("spark.python.sql.dataFrameDebugging.enabled", "false")
         .config("spark.driver.extraJavaOptions", driver_java)
         .config("spark.executor.extraJavaOptions", QUIET_LOGGING)
         .getOrCreate()

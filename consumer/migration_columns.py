@@ -5,7 +5,7 @@ path (contract.migrations: Avro resolution hops and hops with JSONata rules) as 
 expressions; the result has exactly the Spark type ``from_avro(body, reader.schema)``
 gives, so what reads the event downstream does not change. contract.migrations.run_path
 is the reference semantics, and the equivalence is tested property-wise
-(tests/consumer/test_migration_columns.py).
+(tests/consumer/test_migration_columns_drawn.py, test_migration_columns_edges.py).
 
 - **Values as a rule sees them.** The body is decoded with the schemas' logical types as
   their base types (``ts``: epoch milliseconds, a long) and a union as its value; the

@@ -41,7 +41,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from functools import reduce
+from functools import lru_cache, reduce
 from typing import Any
 
 import pyarrow as pa
@@ -163,8 +163,12 @@ def python_rule_names(path: MigrationPath) -> tuple[str, ...]:
     return tuple(rule.name for hop in path.transforms if not _compiles(hop) for rule in hop.rules)
 
 
+@lru_cache(maxsize=256)
 def subset_problem(hop: Transform) -> str | None:
-    """Why the hop's rules do not compile to Spark columns (one line), or None."""
+    """Why the hop's rules do not compile to Spark columns (one line), or None.
+
+    Finding out builds the hop's columns; a hop is immutable, so it is found out once per
+    process, not in every plan that reads through it (follow plans every micro-batch)."""
     try:
         _CompiledHop(hop).check()
     except SubsetError as error:

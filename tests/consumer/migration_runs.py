@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import fastavro
+from contract_files import BREAKING_RULES, V1_SCHEMA, V2_SCHEMA, V3_SCHEMA
 from pyspark.sql import Column, Row, SparkSession
 from pyspark.sql import functions as F
 
@@ -25,7 +26,6 @@ from contract.migrations import (
     run_path,
 )
 from contract.rules import RulesDocument, rules_document_from_json
-from tests.contract_files import BREAKING_RULES, V1_SCHEMA, V2_SCHEMA, V3_SCHEMA
 
 V1 = ContractVersion(1, 1, json.dumps(V1_SCHEMA))
 V2 = ContractVersion(2, 2, json.dumps(V2_SCHEMA))
@@ -127,6 +127,24 @@ def same(actual: Outcome, wanted: Outcome) -> bool:
     if actual[1] is None or wanted[1] is None:
         return True
     return json.dumps(actual[1], sort_keys=True) == json.dumps(wanted[1], sort_keys=True)
+
+
+def migrated_as_the_reference(
+    session: SparkSession,
+    paths: Sequence[MigrationPath],
+    writer: ContractVersion,
+    records: Sequence[dict[str, Any]],
+) -> list[list[Outcome]]:
+    """The records, written in writer's version, through each path in one Spark job
+    (migrate), each outcome asserted the same as the reference's (expected); the
+    outcomes, per path, per record."""
+    got = migrate(session, paths, [encoded(writer, record) for record in records])
+    for path, outcomes in zip(paths, got, strict=True):
+        rules = [rule.expr for hop in path.transforms for rule in hop.rules]
+        for record, actual in zip(records, outcomes, strict=True):
+            wanted = expected(path, record)
+            assert same(actual, wanted), (rules, record, actual, wanted)
+    return got
 
 
 def major_2(*rules: tuple[str, str, str]) -> RulesDocument:

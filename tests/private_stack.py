@@ -163,11 +163,12 @@ class PrivateStack:
     def pid(self, service: str) -> int:
         return int((self.home / "run" / f"{service}.pid").read_text())
 
-    def kill(self, service: str) -> None:
-        """SIGKILL the service by the pid local-stack.sh wrote; return when it is gone."""
+    def kill(self, service: str, sig: signal.Signals = signal.SIGKILL, timeout: float = 30) -> None:
+        """Signal the service (SIGKILL unless told) by the pid local-stack.sh wrote; return
+        when it is gone (within timeout seconds)."""
         pid = self.pid(service)
-        os.kill(pid, signal.SIGKILL)
-        wait_for(lambda: not process_alive(pid), f"{service} (pid {pid}) to die", timeout=30)
+        os.kill(pid, sig)
+        wait_for(lambda: not process_alive(pid), f"{service} (pid {pid}) to die", timeout)
 
     @property
     def bootstrap(self) -> str:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -108,8 +109,27 @@ def read_min_partitions(spark: SparkSession, topic: CheckedTopic, options: Consu
     return max(topic.partitions, spark.sparkContext.defaultParallelism)
 
 
-#: Spark's setting for the partitions of a shuffle (here: the aggregations' exchanges).
-SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"
+#: Spark's settings for a small topic's jobs: one shuffle partition for the aggregations'
+#: exchanges, and no adaptive execution. Adaptive execution re-plans the query after each
+#: shuffle stage and runs that stage as a job of its own; a small topic's aggregations
+#: leave nothing to coalesce or rebalance, so it only adds two jobs to a run of seconds.
+SMALL_TOPIC_CONF = {"spark.sql.shuffle.partitions": "1", "spark.sql.adaptive.enabled": "false"}
+
+
+@contextmanager
+def session_conf(spark: SparkSession, conf: Mapping[str, str]) -> Iterator[None]:
+    """spark's SQL settings as conf says while the block runs, then as they were."""
+    before: dict[str, str | None] = {key: spark.conf.get(key, None) for key in conf}
+    try:
+        for key, value in conf.items():
+            spark.conf.set(key, value)
+        yield
+    finally:
+        for key, was in before.items():
+            if was is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, was)
 
 
 def refuse_error_rule_failures(report: Report, rules: RulePlan, contract: Contract) -> None:
@@ -149,8 +169,8 @@ def report_on(
     break it written to dead_letters (if given); ConsumerError on any failure.
 
     A small topic is read with one task per Kafka partition (read_min_partitions), cached
-    in memory and aggregated in one shuffle partition (set for these jobs only, then
-    restored).
+    in memory and aggregated in one shuffle partition, without adaptive execution
+    (SMALL_TOPIC_CONF, for these jobs only).
     """
     if timings is None:
         timings = Timings()
@@ -169,21 +189,12 @@ def report_on(
         cache_in_memory=topic.small,
         on_bad_records=write_dead_letters if dead_letters is not None else None,
     )
-    shuffle_partitions = spark.conf.get(SHUFFLE_PARTITIONS)
-    try:
-        if topic.small:
-            spark.conf.set(SHUFFLE_PARTITIONS, "1")
-        with one_line_failures():
-            with timings.phase("Kafka source (Spark looks up the topic's offsets)"):
-                records = read_topic(spark, settings, min_partitions)
-            report = analyse(records, settings.topic, contract, analysis, timings)
-        refuse_error_rule_failures(report, rules, contract)
-        return replace(report, rules=contract.rules.source)
-    finally:
-        if shuffle_partitions is None:
-            spark.conf.unset(SHUFFLE_PARTITIONS)
-        else:
-            spark.conf.set(SHUFFLE_PARTITIONS, shuffle_partitions)
+    with session_conf(spark, SMALL_TOPIC_CONF if topic.small else {}), one_line_failures():
+        with timings.phase("Kafka source (Spark looks up the topic's offsets)"):
+            records = read_topic(spark, settings, min_partitions)
+        report = analyse(records, settings.topic, contract, analysis, timings)
+    refuse_error_rule_failures(report, rules, contract)
+    return replace(report, rules=contract.rules.source)
 
 
 def consume(

@@ -1,14 +1,15 @@
 """Follow's micro-batches, each counted exactly once into the running statistics kept in
 the checkpoint, through the steps batch mode uses (consumer.micro_batch).
 
-Spark's ``foreachBatch`` hands each micro-batch over as an ordinary DataFrame, so the
-decode is rebuilt per batch from the writer schema ids the batch carries: an id not seen
-before is fetched from the registry by id, and a version registered mid-stream decodes
-from its first record on. ``foreachBatch`` alone is at-least-once (a batch whose offsets
-were logged but not committed runs again after a crash, with the same id and offsets);
-the state file names the last batch it includes and is replaced atomically, and a batch
-it already includes is skipped. The effects of a batch, in order: state saved, update
-shown; Spark then commits. docs/follow.md has the whole argument and its limits.
+Spark's ``foreachBatch`` hands each micro-batch over as an ordinary DataFrame, decoded
+with the writer schemas known so far: an id the batch carries that was not known is
+fetched from the registry by id and the batch decoded again, so a version registered
+mid-stream decodes from its first record on. ``foreachBatch`` alone is at-least-once (a
+batch whose offsets were logged but not committed runs again after a crash, with the same
+id and offsets); the state file names the last batch it includes and is replaced
+atomically, and a batch it already includes is skipped. The effects of a batch, in order:
+state saved, update shown; Spark then commits. docs/follow.md has the whole argument and
+its limits.
 
 The checkpoint and the state file live on any Hadoop filesystem (consumer.checkpoint);
 the counted offsets go to a consumer group for the lag tools (consumer.consumer_group);
@@ -37,7 +38,14 @@ from consumer.errors import ConsumerError, one_line_failures
 from consumer.follow_metrics import FollowMetrics
 from consumer.follow_options import FollowOptions
 from consumer.live_contract import LiveContract
-from consumer.micro_batch import BatchCount, BatchOverview, batch_overview, count_batch
+from consumer.micro_batch import (
+    BatchCount,
+    BatchOverview,
+    batch_overview,
+    count_batch,
+    decoded_batch,
+    framed_batch,
+)
 from consumer.report import Outlier
 from consumer.source import partition_offsets, topic_partitions
 from consumer.state import FollowState, Update
@@ -133,37 +141,50 @@ class BatchCounter:
             if self.state.includes(batch_id):
                 return  # replayed after a crash: its records are counted already
             try:
-                self.count(records.persist(StorageLevel.MEMORY_AND_DISK), batch_id)
+                self.count(records, batch_id)
             except ConsumerError as error:
                 self.fatal = error
                 raise
-            finally:
-                records.unpersist()
 
     def count(self, records: DataFrame, batch_id: int) -> None:
         started = time.monotonic()
         self.batch_dead_letters = 0
-        overview = batch_overview(records)
-        if overview.records:
-            self.last_arrival = time.monotonic()
-        with one_line_failures():  # a new reader without the report's fields, bad rules
-            self.contract.update(set(overview.schema_ids), bool(overview.records), self.retried)
-        contract = self.contract.contract
-        state = self.state
-        counted = BatchCount()
-        if contract is not None:
-            currency = contract.reader.default_of(CURRENCY)
-            if isinstance(currency, str):
-                state = state.with_currency_default(currency)
+        keep_raw = self.dead_letters is not None
+        known = self.contract.contract
+        if known is None:  # no writer schema yet: the overview reads the frames, kept
+            records = records.persist(StorageLevel.MEMORY_AND_DISK)
+        decoded = None if known is None else decoded_batch(records, known, keep_raw)
+        try:
+            overview = batch_overview(framed_batch(records) if decoded is None else decoded)
             if overview.records:
-                counted = count_batch(
-                    records,
-                    contract,
-                    state.groups,
-                    self.options.z_threshold,
-                    self.options.min_count,
-                    self.write_dead_letters if self.dead_letters is not None else None,
-                )
+                self.last_arrival = time.monotonic()
+            with one_line_failures():  # a new reader without the report's fields, bad rules
+                self.contract.update(set(overview.schema_ids), bool(overview.records), self.retried)
+            contract = self.contract.contract
+            state = self.state
+            counted = BatchCount()
+            if contract is not None:
+                currency = contract.reader.default_of(CURRENCY)
+                if isinstance(currency, str):
+                    state = state.with_currency_default(currency)
+                if overview.records:
+                    if decoded is None or contract is not known:  # the batch's ids are new
+                        if decoded is not None:
+                            decoded.unpersist()
+                        decoded = decoded_batch(records, contract, keep_raw)
+                    counted = count_batch(
+                        decoded,
+                        contract,
+                        state.groups,
+                        self.options.z_threshold,
+                        self.options.min_count,
+                        self.write_dead_letters if keep_raw else None,
+                    )
+        finally:
+            if decoded is not None:
+                decoded.unpersist()
+            if known is None:
+                records.unpersist()
         for rule, first in counted.stopped_by.items():
             domain = contract is not None and rule in contract.read_rules.names
             raise ConsumerError(

@@ -180,20 +180,22 @@ def decoded_records(
     rules: Sequence[BoundRule] = (),
     paths: Paths | None = None,
     keep_raw: bool = False,
+    carry: Sequence[str] = (),
 ) -> DataFrame:
     """Kafka records -> partition, offset, schema_id, reason, MIGRATION_RULE,
     MIGRATION_MODE, every field of the reader schema as a column of its own (null when
     the record is not decoded), and the record judged by rules in the same pass: the
     deciding rule (RULE) and a NONE_FAILED column per NONE rule. With keep_raw, a RAW
     column too: what a dead letter needs of each record that does not pass, so writing
-    the letters never reads Kafka again (null for the others, which are most).
+    the letters never reads Kafka again (null for the others, which are most). The
+    columns of records named in carry come along unchanged.
 
     A reader without the currency field (older than the contract's version 2) gets a null
     currency column, so statistics still group by (symbol, currency).
     """
     fields = reader_fields(reader_schema)
     currency = [] if CURRENCY in fields else [F.lit(None).cast("string").alias(CURRENCY)]
-    keep = [RAW] if keep_raw else []
+    keep = [*carry, RAW] if keep_raw else list(carry)
     if keep_raw:
         records = records.withColumn(
             RAW,

@@ -1,7 +1,14 @@
 """One micro-batch of follow mode, as steps over its DataFrame (no registry, no Kafka):
-first an overview (what the batch holds: records, offsets, writer schema ids, times),
-then, once the driver knows every writer schema the batch needs, its count: the same
-decode, summary and outlier steps as batch mode, judged against the running totals."""
+its records decoded with the writer schemas known so far and cached, an overview (what
+the batch holds: records, offsets, writer schema ids, times), then, once the driver
+knows every writer schema the batch needs, its count: the same summary and outlier steps
+as batch mode, judged against the running totals.
+
+The decoded batch is the one cache: the overview's job writes it, and the count reads
+it. Only a batch that brings a writer id the driver did not know is decoded again, with
+the contract that knows it (as batch mode redoes a topic with ids from outside its
+subject); before any contract is known, the overview reads the framed records (the
+caller keeps them cached for the decode)."""
 
 from __future__ import annotations
 
@@ -38,12 +45,39 @@ class BatchOverview:
     newest_ms: int | None
 
 
-def overview_rows(records: DataFrame) -> DataFrame:
+#: The Kafka timestamp of each record, carried beside its decoded columns.
+KAFKA_TIMESTAMP = "kafka_timestamp"
+
+
+def framed_batch(records: DataFrame) -> DataFrame:
+    """records (a Kafka batch DataFrame) split into frames, with their Kafka timestamp:
+    what an overview needs when no writer schema is known yet."""
+    return split_frames(records.withColumn(KAFKA_TIMESTAMP, F.col("timestamp")), KAFKA_TIMESTAMP)
+
+
+def decoded_batch(records: DataFrame, contract: Contract, keep_raw: bool) -> DataFrame:
+    """records (a Kafka batch DataFrame) read through contract (decoded, migrated where
+    they were written in another major, judged by its read rules), with their Kafka
+    timestamp and, with keep_raw, the raw record of each that does not pass; persisted,
+    to be cached by the first job that reads it."""
+    decoded = decoded_records(
+        records.withColumn(KAFKA_TIMESTAMP, F.col("timestamp")),
+        contract.writers.known,
+        contract.reader.schema,
+        contract.read_rules.rules,
+        contract.read_paths(),
+        keep_raw=keep_raw,
+        carry=(KAFKA_TIMESTAMP,),
+    )
+    return decoded.persist(StorageLevel.MEMORY_AND_DISK)
+
+
+def overview_rows(frames: DataFrame) -> DataFrame:
     """Per partition: records, next offset, the framed records' schema ids, and the
-    oldest and newest Kafka timestamps (ms)."""
-    framed = split_frames(records, "timestamp")
-    ms: Column = F.unix_millis("timestamp")
-    return framed.groupBy("partition").agg(
+    oldest and newest Kafka timestamps (ms), of frames (framed_batch's or decoded_batch's
+    columns)."""
+    ms: Column = F.unix_millis(KAFKA_TIMESTAMP)
+    return frames.groupBy("partition").agg(
         F.count(F.lit(1)).alias("records"),
         (F.max("offset") + 1).alias("next_offset"),
         F.collect_set("schema_id").alias("schema_ids"),
@@ -64,9 +98,9 @@ def overview_of(rows: list[Row]) -> BatchOverview:
     )
 
 
-def batch_overview(records: DataFrame) -> BatchOverview:
-    """One job: the batch's overview."""
-    return overview_of(overview_rows(records).collect())
+def batch_overview(frames: DataFrame) -> BatchOverview:
+    """One job: the overview of frames (framed_batch's or decoded_batch's columns)."""
+    return overview_of(overview_rows(frames).collect())
 
 
 @dataclass(frozen=True)
@@ -90,44 +124,30 @@ def first_decided(decoded: DataFrame, column: str, rule: str) -> dict[str, Recor
 
 
 def count_batch(
-    records: DataFrame,
+    decoded: DataFrame,
     contract: Contract,
     totals: Mapping[GroupKey, RunningStatistics],
     z_threshold: float,
     min_count: int,
     on_bad_records: Callable[[DataFrame], None] | None = None,
 ) -> BatchCount:
-    """records (a Kafka batch DataFrame) read through contract (decoded, migrated where
-    they were written in another major, judged by its read rules), summarised, the bad
-    ones handed to on_bad_records (bad_records' frame, read from this batch's cache), and
-    their outliers among the groups that have min_count events once this batch is merged
-    into totals. A record an ERROR rule decided against (or an ERROR migration rule failed
-    on) stops the count there."""
-    rules, paths = contract.read_rules, contract.read_paths()
-    migrations = contract.migration_rules()
-    decoded = decoded_records(
-        records,
-        contract.writers.known,
-        contract.reader.schema,
-        rules.rules,
-        paths,
-        keep_raw=on_bad_records is not None,
+    """decoded (decoded_batch's frame, read through contract) summarised, the bad ones
+    handed to on_bad_records (bad_records' frame, from the cache), and their outliers
+    among the groups that have min_count events once this batch is merged into totals. A
+    record an ERROR rule decided against (or an ERROR migration rule failed on) stops the
+    count there."""
+    rules, migrations = contract.read_rules, contract.migration_rules()
+    summary = summarise(decoded)
+    stopping = stopping_failure(summary, rules, migrations)
+    if stopping is not None:
+        return BatchCount(summary, stopped_by=first_decided(decoded, *stopping))
+    letters = dead_letter_count(summary, rules, migrations)
+    if on_bad_records is not None and letters:
+        on_bad_records(bad_records(decoded, rules, migrations, letters <= MOST_COLLECTED))
+    judged = judged_statistics(
+        decoded.sparkSession, merge_groups(totals, summary.groups.items()), min_count
     )
-    decoded = decoded.persist(StorageLevel.MEMORY_AND_DISK)
-    try:
-        summary = summarise(decoded)
-        stopping = stopping_failure(summary, rules, migrations)
-        if stopping is not None:
-            return BatchCount(summary, stopped_by=first_decided(decoded, *stopping))
-        letters = dead_letter_count(summary, rules, migrations)
-        if on_bad_records is not None and letters:
-            on_bad_records(bad_records(decoded, rules, migrations, letters <= MOST_COLLECTED))
-        judged = judged_statistics(
-            decoded.sparkSession, merge_groups(totals, summary.groups.items()), min_count
-        )
-        if judged is None or not summary.groups:
-            return BatchCount(summary)
-        events = decoded.where(passing()).select("ts", *GROUP_COLUMNS, "price")
-        return BatchCount(summary, collect_outliers(events, judged, z_threshold))
-    finally:
-        decoded.unpersist()
+    if judged is None or not summary.groups:
+        return BatchCount(summary)
+    events = decoded.where(passing()).select("ts", *GROUP_COLUMNS, "price")
+    return BatchCount(summary, collect_outliers(events, judged, z_threshold))

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from framed_records import (
@@ -23,14 +24,13 @@ from pyspark.sql import DataFrame, SparkSession
 from connection.paths import RULES_FILE
 from consumer.framing import UNKNOWN_SCHEMA_ID
 from consumer.micro_batch import (
-    BatchCount,
     batch_overview,
     count_batch,
     decoded_batch,
     framed_batch,
 )
 from consumer.source import KAFKA_RECORDS
-from consumer.summary import GroupKey, RunningStatistics, statistics_of
+from consumer.summary import RunningStatistics, statistics_of
 from contract.rules import load_rule_set
 from contract.schemas import Contract, ReaderSchema
 
@@ -47,18 +47,14 @@ def written_prices() -> dict[tuple[str, str], list[float]]:
     return prices
 
 
-def count_decoded(
-    batch: DataFrame,
-    contract: Contract,
-    totals: Mapping[GroupKey, RunningStatistics],
-    z_threshold: float,
-    min_count: int,
-    on_bad_records: Callable[[DataFrame], None] | None = None,
-) -> BatchCount:
-    """count_batch on batch decoded through contract, as follow counts it."""
-    decoded = decoded_batch(batch, contract, keep_raw=on_bad_records is not None)
+@contextmanager
+def decoded_through(
+    batch: DataFrame, contract: Contract, keep_raw: bool = False
+) -> Iterator[DataFrame]:
+    """batch decoded through contract as follow decodes it, its cache dropped after."""
+    decoded = decoded_batch(batch, contract, keep_raw)
     try:
-        return count_batch(decoded, contract, totals, z_threshold, min_count, on_bad_records)
+        yield decoded
     finally:
         decoded.unpersist()
 
@@ -78,17 +74,16 @@ def test_the_decoded_batch_has_the_overview_of_its_frames_unknown_ids_too(
     """A writer id the contract does not know still shows in the decoded batch's overview:
     it is how the driver learns it must fetch that schema and decode the batch again."""
     batch = kafka_batch(spark)
-    decoded = decoded_batch(batch, offline_contract({V1_ID: V1}, READER), keep_raw=True)
-    try:
+    with decoded_through(batch, offline_contract({V1_ID: V1}, READER), keep_raw=True) as decoded:
         assert batch_overview(decoded) == batch_overview(framed_batch(batch))
-    finally:
-        decoded.unpersist()
 
 
 def test_a_batch_counts_each_group_exactly_and_its_unknown_ids_as_such(
     spark: SparkSession,
 ) -> None:
-    counted = count_decoded(kafka_batch(spark), offline_contract(WRITERS, READER), {}, 3.0, 2)
+    contract = offline_contract(WRITERS, READER)
+    with decoded_through(kafka_batch(spark), contract) as decoded:
+        counted = count_batch(decoded, contract, {}, 3.0, 2)
     summary = counted.summary
     assert summary.decoded == len(WRITTEN)
     assert summary.undecodable == {UNKNOWN_SCHEMA_ID: 1}
@@ -105,13 +100,9 @@ def test_outliers_are_judged_against_the_totals_with_the_batch_merged_in(
 ) -> None:
     # Before this batch, AAPL in EUR was steady at 103 (stddev 0.1): 92..94 is far out.
     steady = RunningStatistics(n=1000, mean=103.0, m2=999 * 0.01, min=102.9, max=103.1)
-    counted = count_decoded(
-        kafka_batch(spark),
-        offline_contract(WRITERS, READER),
-        {("AAPL", "EUR"): steady},
-        3.0,
-        30,
-    )
+    contract = offline_contract(WRITERS, READER)
+    with decoded_through(kafka_batch(spark), contract) as decoded:
+        counted = count_batch(decoded, contract, {("AAPL", "EUR"): steady}, 3.0, 30)
     eur = [p for _, s, p, c in WRITTEN if (s, c) == ("AAPL", "EUR")]
     assert [(o.symbol, o.currency, o.price) for o in counted.new_outliers] == [
         ("AAPL", "EUR", price) for price in eur
@@ -126,7 +117,9 @@ def test_outliers_are_judged_against_the_totals_with_the_batch_merged_in(
 
 
 def test_groups_below_min_count_are_not_judged(spark: SparkSession) -> None:
-    counted = count_decoded(kafka_batch(spark), offline_contract(WRITERS, READER), {}, 0.1, 1000)
+    contract = offline_contract(WRITERS, READER)
+    with decoded_through(kafka_batch(spark), contract) as decoded:
+        counted = count_batch(decoded, contract, {}, 0.1, 1000)
     assert counted.new_outliers == []
 
 
@@ -165,7 +158,8 @@ def test_rule_breakers_are_counted_by_their_deciding_rule_and_handed_over_not_av
     def collect(bad: DataFrame) -> None:
         handed.extend((row["offset"], row["rule"]) for row in bad.collect())
 
-    counted = count_decoded(breakers_batch(spark), contract, {}, 3.0, 2, collect)
+    with decoded_through(breakers_batch(spark), contract, keep_raw=True) as decoded:
+        counted = count_batch(decoded, contract, {}, 3.0, 2, collect)
     summary = counted.summary
     assert summary.decoded == 6
     assert summary.rule_failures == {

@@ -20,6 +20,7 @@ from framed_records import (
     offline_contract,
 )
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from connection.paths import RULES_FILE
 from consumer.framing import UNKNOWN_SCHEMA_ID
@@ -73,9 +74,18 @@ def test_the_decoded_batch_has_the_overview_of_its_frames_unknown_ids_too(
 ) -> None:
     """A writer id the contract does not know still shows in the decoded batch's overview:
     it is how the driver learns it must fetch that schema and decode the batch again."""
-    batch = kafka_batch(spark)
+    # Kafka timestamps one second apart from 2023-11-14 22:13:20 UTC, by offset.
+    batch = kafka_batch(spark).withColumn(
+        "timestamp", F.timestamp_seconds(F.col("offset") + F.lit(1_700_000_000))
+    )
     with decoded_through(batch, offline_contract({V1_ID: V1}, READER), keep_raw=True) as decoded:
-        assert batch_overview(decoded) == batch_overview(framed_batch(batch))
+        overview = batch_overview(decoded)
+    assert overview == batch_overview(framed_batch(batch))
+    assert overview.schema_ids == {V1_ID, V2_ID, UNKNOWN_ID}
+    assert (overview.oldest_ms, overview.newest_ms) == (
+        1_700_000_000_000,
+        (1_700_000_000 + len(WRITTEN)) * 1000,
+    )
 
 
 def test_a_batch_counts_each_group_exactly_and_its_unknown_ids_as_such(

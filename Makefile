@@ -43,10 +43,15 @@ run: venv stack-up class-data
 TEST_MARKS ?=
 PYTEST_ARGS ?=
 TEST_WORKERS ?= 2
+## The tests' JVMs (Spark drivers through SPARK_SUBMIT_OPTS, the stacks' services through
+## STACK_JAVA_OPTIONS) compile with C1 only, as a short report's driver does: each runs
+## seconds to minutes, and C2's compile threads took a third of the follow tests' CPU
+TEST_JAVA_OPTIONS ?= -XX:TieredStopAtLevel=1
+TEST_JVMS = export SPARK_SUBMIT_OPTS='$(TEST_JAVA_OPTIONS)' STACK_JAVA_OPTIONS='$(TEST_JAVA_OPTIONS)'
 MARKS_AND = $(if $(TEST_MARKS),($(TEST_MARKS)) and ,)
 test: venv class-data browser
 	STACK_HDFS=1 $(STACK) fetch
-	@started=; $(STACK) status >/dev/null 2>&1 || { $(STACK) up && started=yes; }; \
+	@$(TEST_JVMS); started=; $(STACK) status >/dev/null 2>&1 || { $(STACK) up && started=yes; }; \
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup -m "$(MARKS_AND)not interop" \
 		--durations=30 $(PYTEST_ARGS); passed=$$?; \
 	if [ -n "$$started" ]; then $(STACK) down; fi; \
@@ -67,7 +72,7 @@ $(INTEROP_VENV)/.installed: $(INTEROP_LOCK)
 	touch $@
 
 test-interop: venv class-data interop-venv
-	DATACONTRACT_CLI=$(INTEROP_VENV)/bin/datacontract $(PY) -m pytest -m interop tests/interop \
+	$(TEST_JVMS); DATACONTRACT_CLI=$(INTEROP_VENV)/bin/datacontract $(PY) -m pytest -m interop tests/interop \
 		$(PYTEST_ARGS)
 
 ## browser: Debian's Chromium, which the inspector's browser tests (Playwright, from the dev
@@ -90,7 +95,7 @@ inspector-screenshot: venv stack-up browser
 ## (unit tests, and Spark on in-memory frames), on the workers make test uses
 CHECK_MARKS := not integration and not reliability and not slow and not interop
 check: lint
-	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup -m "$(CHECK_MARKS)"
+	$(TEST_JVMS); $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup -m "$(CHECK_MARKS)"
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -70,6 +70,9 @@ SPARK_WORKER_MEMORY="${STACK_SPARK_WORKER_MEMORY:-1536m}"
 HDFS_PORT="${STACK_HDFS_PORT:-8020}"
 HDFS_HTTP_PORT="${STACK_HDFS_HTTP_PORT:-9870}"
 START_TIMEOUT="${STACK_START_TIMEOUT:-90}"
+# Extra options for every JVM the stack starts (brokers, registry, HDFS, Spark daemons),
+# e.g. -XX:TieredStopAtLevel=1 where start-up matters more than speed after it (tests).
+read -r -a JAVA_OPTIONS <<<"${STACK_JAVA_OPTIONS:-}"
 COMPATIBILITY_LEVEL="${STACK_COMPATIBILITY_LEVEL:-BACKWARD}"
 REGISTRY_VERSION="3.3.3"
 
@@ -259,7 +262,7 @@ make_certificates() {
 # --- Kafka -----------------------------------------------------------------------------
 
 kafka_java() { # kafka_java MAIN ARGS... : run a Kafka main class with our jars and logging
-  java -Xmx512m -Dlog4j2.configurationFile="$RUN/kafka-log4j2.properties" \
+  java -Xmx512m "${JAVA_OPTIONS[@]}" -Dlog4j2.configurationFile="$RUN/kafka-log4j2.properties" \
     -cp "$KAFKA_LIB/*" "$@"
 }
 
@@ -360,7 +363,7 @@ launch_broker() { # launch_broker NODE: start it unless it runs (wait_for_broker
   write_kafka_config "$node"
   format_storage "$node"
   # The stack folder on the command line marks the process as ours (see pid_of).
-  nohup java -Xmx512m -Dprices.stack="$STACK_HOME" \
+  nohup java -Xmx512m "${JAVA_OPTIONS[@]}" -Dprices.stack="$STACK_HOME" \
     -Dlog4j2.configurationFile="$RUN/kafka-log4j2.properties" \
     -cp "$KAFKA_LIB/*" kafka.Kafka "$RUN/$service.properties" >"$RUN/$service.log" 2>&1 &
   echo $! >"$RUN/$service.pid"
@@ -434,7 +437,7 @@ start_registry() {
   mkdir -p "$RUN/registry-data"
   # H2 in a file under run/ so schemas (and their ids) live as long as the Kafka data.
   local java; java="$(registry_java)"
-  nohup "$java" -Xmx384m -Dprices.stack="$STACK_HOME" \
+  nohup "$java" -Xmx384m "${JAVA_OPTIONS[@]}" -Dprices.stack="$STACK_HOME" \
     -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$REGISTRY_PORT" \
     -Dquarkus.http.ssl-port="$REGISTRY_TLS_PORT" -Dquarkus.http.insecure-requests=enabled \
     -Dquarkus.http.ssl.certificate.files="$TLS_DIR/registry.pem" \
@@ -471,7 +474,7 @@ launch_spark() { # launch_spark SERVICE CLASS ARGS...: a Spark daemon, marked as
   local service="$1" home="$2"; shift 2
   mkdir -p "$RUN/$service-work"
   SPARK_HOME="$home" SPARK_LOCAL_IP=127.0.0.1 SPARK_DAEMON_MEMORY=512m \
-    SPARK_DAEMON_JAVA_OPTS="-Dprices.stack=$STACK_HOME" \
+    SPARK_DAEMON_JAVA_OPTS="${JAVA_OPTIONS[*]} -Dprices.stack=$STACK_HOME" \
     SPARK_MASTER_OPTS="-Dspark.master.rest.enabled=false" \
     SPARK_WORKER_DIR="$RUN/$service-work" \
     nohup "$home/bin/spark-class" "$@" >"$RUN/$service.log" 2>&1 &
@@ -538,7 +541,7 @@ start_hdfs() {
   # the DataNode reports (not 30 s later); one replica; no permission checks (loopback only).
   local -a format=()
   [[ -d "$RUN/hdfs-data/name-0-1/current" ]] || format=(-format)
-  nohup java -Xmx512m -Dprices.stack="$STACK_HOME" \
+  nohup java -Xmx512m "${JAVA_OPTIONS[@]}" -Dprices.stack="$STACK_HOME" \
     -Dlog4j2.configurationFile="$RUN/hdfs-log4j2.properties" \
     -cp "$HDFS_LIB/*" org.apache.hadoop.test.MiniDFSClusterManager \
     -nnport "$HDFS_PORT" -httpport "$HDFS_HTTP_PORT" "${format[@]}" -datanodes 1 \

@@ -43,11 +43,14 @@ run: venv stack-up class-data
 TEST_MARKS ?=
 PYTEST_ARGS ?=
 TEST_WORKERS ?= 2
-## The tests' JVMs (Spark drivers through SPARK_SUBMIT_OPTS, the stacks' services through
-## STACK_JAVA_OPTIONS) compile with C1 only, as a short report's driver does: each runs
-## seconds to minutes, and C2's compile threads took a third of the follow tests' CPU
+## The tests' JVMs compile with C1 only, as a short report's driver does: each runs seconds
+## to minutes, and C2's compile threads took a third of the follow tests' CPU. Spark's
+## drivers get it through SPARK_SUBMIT_OPTS, their executors on a standalone cluster through
+## the driver's spark.executor.defaultJavaOptions, the stacks' services through
+## STACK_JAVA_OPTIONS
 TEST_JAVA_OPTIONS ?= -XX:TieredStopAtLevel=1
-TEST_JVMS = export SPARK_SUBMIT_OPTS='$(TEST_JAVA_OPTIONS)' STACK_JAVA_OPTIONS='$(TEST_JAVA_OPTIONS)'
+TEST_SPARK_SUBMIT_OPTS = $(TEST_JAVA_OPTIONS) -Dspark.executor.defaultJavaOptions="$(TEST_JAVA_OPTIONS)"
+TEST_JVMS = export SPARK_SUBMIT_OPTS='$(TEST_SPARK_SUBMIT_OPTS)' STACK_JAVA_OPTIONS='$(TEST_JAVA_OPTIONS)'
 MARKS_AND = $(if $(TEST_MARKS),($(TEST_MARKS)) and ,)
 test: venv class-data browser
 	STACK_HDFS=1 $(STACK) fetch

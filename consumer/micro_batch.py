@@ -49,10 +49,15 @@ class BatchOverview:
 KAFKA_TIMESTAMP = "kafka_timestamp"
 
 
+def with_kafka_timestamp(records: DataFrame) -> DataFrame:
+    """records with their Kafka timestamp under the name the overview reads it by."""
+    return records.withColumn(KAFKA_TIMESTAMP, F.col("timestamp"))
+
+
 def framed_batch(records: DataFrame) -> DataFrame:
     """records (a Kafka batch DataFrame) split into frames, with their Kafka timestamp:
     what an overview needs when no writer schema is known yet."""
-    return split_frames(records.withColumn(KAFKA_TIMESTAMP, F.col("timestamp")), KAFKA_TIMESTAMP)
+    return split_frames(with_kafka_timestamp(records), KAFKA_TIMESTAMP)
 
 
 def decoded_batch(records: DataFrame, contract: Contract, keep_raw: bool) -> DataFrame:
@@ -61,7 +66,7 @@ def decoded_batch(records: DataFrame, contract: Contract, keep_raw: bool) -> Dat
     timestamp and, with keep_raw, the raw record of each that does not pass; persisted,
     to be cached by the first job that reads it."""
     decoded = decoded_records(
-        records.withColumn(KAFKA_TIMESTAMP, F.col("timestamp")),
+        with_kafka_timestamp(records),
         contract.writers.known,
         contract.reader.schema,
         contract.read_rules.rules,

@@ -70,8 +70,9 @@ SPARK_WORKER_MEMORY="${STACK_SPARK_WORKER_MEMORY:-1536m}"
 HDFS_PORT="${STACK_HDFS_PORT:-8020}"
 HDFS_HTTP_PORT="${STACK_HDFS_HTTP_PORT:-9870}"
 START_TIMEOUT="${STACK_START_TIMEOUT:-90}"
-# Extra options for every JVM the stack starts (brokers, registry, HDFS, Spark daemons),
-# e.g. -XX:TieredStopAtLevel=1 where start-up matters more than speed after it (tests).
+# Extra options for every JVM this script starts (brokers, registry, HDFS, Spark daemons,
+# Kafka's tools), e.g. -XX:TieredStopAtLevel=1 where start-up matters more than speed
+# after it (tests).
 read -r -a JAVA_OPTIONS <<<"${STACK_JAVA_OPTIONS:-}"
 COMPATIBILITY_LEVEL="${STACK_COMPATIBILITY_LEVEL:-BACKWARD}"
 REGISTRY_VERSION="3.3.3"
@@ -562,7 +563,7 @@ consumer_groups() { # Kafka's kafka-consumer-groups.sh, on this stack's jars and
   local -a bootstrap=(--bootstrap-server "$BOOTSTRAP") arg
   for arg in "$@"; do [[ "$arg" == --bootstrap-server ]] && bootstrap=(); done
   [[ -d "$KAFKA_LIB" ]] || die "Kafka's jars are not fetched yet (run \`up\` or \`fetch\`)"
-  java -Xmx256m -Dlog4j2.configurationFile="$ROOT/connection/log4j2.properties" -cp "$KAFKA_LIB/*" \
+  java -Xmx256m "${JAVA_OPTIONS[@]}" -Dlog4j2.configurationFile="$ROOT/connection/log4j2.properties" -cp "$KAFKA_LIB/*" \
     org.apache.kafka.tools.consumer.group.ConsumerGroupCommand "${bootstrap[@]}" "$@"
 }
 
